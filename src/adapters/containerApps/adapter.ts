@@ -1,0 +1,321 @@
+import type {
+  ContainerApp,
+  ContainerAppsAPIClient,
+  Container,
+  EnvironmentVar,
+  Revision,
+  TrafficWeight,
+} from '@azure/arm-appcontainers';
+import { GreenlightError, errorCode } from '../../domain/errors';
+import { isFullyQualifiedImage, revisionNameProblem } from '../../domain/revisionSuffix';
+import { type ArmCall, toGreenlightError } from './errors';
+import type {
+  AppRef,
+  AppSnapshot,
+  ContainerAppsPort,
+  DeployGreenRequest,
+  DeployGreenResult,
+  RevisionInfo,
+  TrafficEntry,
+} from './port';
+import {
+  hasLatestRevisionEntry,
+  labelProblem,
+  normalizeTraffic,
+  sameTraffic,
+  toWireTraffic,
+  trafficProblems,
+  trafficShapeProblems,
+} from './traffic';
+
+export interface AzureContainerAppsAdapterOptions {
+  /** The SDK client for a subscription (the factory caches one per subscription). */
+  clientFor: (subscriptionId: string) => ContainerAppsAPIClient;
+  /** Poll interval of long-running operations when ARM sends no Retry-After; default 2000 ms. */
+  lroPollIntervalMs?: number;
+}
+
+interface AppState {
+  app: ContainerApp;
+  revisions: Revision[];
+  snapshot: AppSnapshot;
+}
+
+const appWhat = (app: AppRef): string => `app '${app.name}'`;
+const revisionWhat = (app: AppRef, revision: string): string => `revision '${revision}' of app '${app.name}'`;
+
+function invalidTraffic(app: AppRef, problems: string[]): GreenlightError {
+  return new GreenlightError(
+    'InvalidTraffic',
+    `traffic for app '${app.name}' is invalid: ${problems.join('; ')}`,
+    { app: app.name, problems },
+  );
+}
+
+function revisionInfo(r: Revision): RevisionInfo {
+  return {
+    name: r.name ?? '',
+    image: r.template?.containers?.[0]?.image,
+    active: r.active === true,
+    createdTime: r.createdTime?.toISOString(),
+    provisioningState: r.provisioningState,
+    healthState: r.healthState,
+    runningState: r.runningState,
+    provisioningError: r.provisioningError,
+    fqdn: r.fqdn,
+    replicas: r.replicas ?? 0,
+    trafficWeight: r.trafficWeight ?? 0,
+  };
+}
+
+/** Where `latestRevision: true` traffic actually goes: the latest ready revision (ACA's "latest stable"). */
+function latestTarget(app: ContainerApp): string | undefined {
+  return app.latestReadyRevisionName ?? app.latestRevisionName;
+}
+
+function mergeEnv(
+  current: EnvironmentVar[] | undefined,
+  extra: Record<string, string> | undefined,
+): EnvironmentVar[] | undefined {
+  if (!extra || Object.keys(extra).length === 0) return current;
+  const out = (current ?? []).filter((e) => e.name === undefined || !Object.hasOwn(extra, e.name));
+  for (const [name, value] of Object.entries(extra)) out.push({ name, value });
+  return out;
+}
+
+/**
+ * ContainerAppsPort on the real `@azure/arm-appcontainers` client. Every method is desired-state and
+ * idempotent: it reads first and skips the write when the app is already as asked.
+ */
+export class AzureContainerAppsAdapter implements ContainerAppsPort {
+  private readonly lroPollIntervalMs: number;
+
+  constructor(private readonly opts: AzureContainerAppsAdapterOptions) {
+    this.lroPollIntervalMs = opts.lroPollIntervalMs ?? 2000;
+  }
+
+  private async arm<T>(call: ArmCall, fn: (client: ContainerAppsAPIClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.opts.clientFor(call.app.subscriptionId));
+    } catch (e) {
+      throw toGreenlightError(e, call);
+    }
+  }
+
+  private getApp(app: AppRef): Promise<ContainerApp> {
+    return this.arm({ verb: 'GET', what: appWhat(app), app }, (c) =>
+      c.containerApps.get(app.resourceGroup, app.name),
+    );
+  }
+
+  private listRevisions(app: AppRef): Promise<Revision[]> {
+    return this.arm({ verb: 'GET', what: `revisions of app '${app.name}'`, app }, async (c) => {
+      const out: Revision[] = [];
+      for await (const r of c.containerAppsRevisions.listRevisions(app.resourceGroup, app.name)) out.push(r);
+      return out;
+    });
+  }
+
+  private getRevisionRaw(app: AppRef, revisionName: string): Promise<Revision> {
+    return this.arm({ verb: 'GET', what: revisionWhat(app, revisionName), app }, (c) =>
+      c.containerAppsRevisions.getRevision(app.resourceGroup, app.name, revisionName),
+    );
+  }
+
+  private async findRevision(app: AppRef, revisionName: string): Promise<Revision | undefined> {
+    try {
+      return await this.getRevisionRaw(app, revisionName);
+    } catch (e) {
+      if (errorCode(e) === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+
+  /** PATCH (JSON merge patch) and wait for the long-running operation. */
+  private patchApp(
+    app: AppRef,
+    current: ContainerApp,
+    change: Omit<ContainerApp, 'location'>,
+  ): Promise<ContainerApp> {
+    return this.arm({ verb: 'PATCH', what: appWhat(app), app }, async (c) =>
+      c.containerApps.update(
+        app.resourceGroup,
+        app.name,
+        { location: current.location, ...change },
+        { updateIntervalInMs: this.lroPollIntervalMs },
+      ),
+    );
+  }
+
+  private async load(app: AppRef): Promise<AppState> {
+    const [containerApp, revisions] = await Promise.all([this.getApp(app), this.listRevisions(app)]);
+    const mode = containerApp.configuration?.activeRevisionsMode;
+    const snapshot: AppSnapshot = {
+      app: { subscriptionId: app.subscriptionId, resourceGroup: app.resourceGroup, name: app.name },
+      resourceId: containerApp.id ?? '',
+      // ACA's default (no mode set) is Single.
+      revisionMode: mode?.toLowerCase() === 'multiple' ? 'Multiple' : 'Single',
+      latestRevisionName: containerApp.latestRevisionName,
+      latestReadyRevisionName: containerApp.latestReadyRevisionName,
+      image: containerApp.template?.containers?.[0]?.image,
+      ingressFqdn: containerApp.configuration?.ingress?.fqdn,
+      traffic: normalizeTraffic(containerApp.configuration?.ingress?.traffic, latestTarget(containerApp)),
+      revisions: revisions.map(revisionInfo),
+    };
+    return { app: containerApp, revisions, snapshot };
+  }
+
+  async getSnapshot(app: AppRef): Promise<AppSnapshot> {
+    return (await this.load(app)).snapshot;
+  }
+
+  async ensureMultipleRevisionMode(app: AppRef): Promise<{ changed: boolean }> {
+    const current = await this.getApp(app);
+    if (current.configuration?.activeRevisionsMode?.toLowerCase() === 'multiple') return { changed: false };
+    await this.patchApp(app, current, { configuration: { activeRevisionsMode: 'Multiple' } });
+    return { changed: true };
+  }
+
+  async deployGreen(app: AppRef, request: DeployGreenRequest): Promise<DeployGreenResult> {
+    if (!isFullyQualifiedImage(request.image)) {
+      throw new GreenlightError(
+        'InvalidRequest',
+        `image must be a fully qualified reference (registry/repo:tag or registry/repo@sha256:...); got '${request.image}'`,
+        { image: request.image },
+      );
+    }
+    const suffixProblem = revisionNameProblem(app.name, request.revisionSuffix);
+    if (suffixProblem)
+      throw new GreenlightError('InvalidRequest', suffixProblem, { revisionSuffix: request.revisionSuffix });
+    const revisionName = `${app.name}--${request.revisionSuffix}`;
+
+    const [current, existing] = await Promise.all([this.getApp(app), this.findRevision(app, revisionName)]);
+    const containers: Container[] = current.template?.containers ?? [];
+    const index = request.containerName ? containers.findIndex((c) => c.name === request.containerName) : 0;
+    const target = containers[index];
+    if (!target) {
+      throw new GreenlightError(
+        'InvalidRequest',
+        request.containerName
+          ? `container '${request.containerName}' not found in app '${app.name}'; its containers: ${containers.map((c) => c.name).join(', ') || 'none'}`
+          : `app '${app.name}' has no container in its template`,
+        { containerName: request.containerName },
+      );
+    }
+
+    if (existing) {
+      // A retried deploy: the revision is there. Same image: done. Another image: the suffix is taken.
+      const existingImage = existing.template?.containers?.find((c) => c.name === target.name)?.image;
+      if (existingImage !== request.image) {
+        throw new GreenlightError(
+          'Conflict',
+          `revision '${revisionName}' already exists with image '${existingImage ?? 'unknown'}', so it cannot run '${request.image}'; a new image needs a new revision suffix (see revisionSuffixFor)`,
+          { revisionName, existingImage, image: request.image },
+        );
+      }
+      if (existing.active !== true) await this.activateRevision(app, revisionName);
+      return { revisionName, created: false };
+    }
+
+    const template = {
+      ...current.template,
+      revisionSuffix: request.revisionSuffix,
+      containers: containers.map((c, i) =>
+        i === index ? { ...c, image: request.image, env: mergeEnv(c.env, request.env) } : c,
+      ),
+    };
+    // Pin today's traffic to revision names in the same change: a `latestRevision: true` entry left as is
+    // would hand its weight to green the moment green is ready.
+    const ingress = current.configuration?.ingress;
+    const pinned: TrafficWeight[] | undefined = ingress
+      ? toWireTraffic(normalizeTraffic(ingress.traffic, latestTarget(current)))
+      : undefined;
+    await this.patchApp(app, current, {
+      template,
+      ...(pinned ? { configuration: { ingress: { traffic: pinned } } } : {}),
+    });
+    return { revisionName, created: true };
+  }
+
+  async getRevision(app: AppRef, revisionName: string): Promise<RevisionInfo> {
+    return revisionInfo(await this.getRevisionRaw(app, revisionName));
+  }
+
+  async setTraffic(app: AppRef, entries: TrafficEntry[]): Promise<void> {
+    const shape = trafficShapeProblems(entries);
+    if (shape.length > 0) throw invalidTraffic(app, shape);
+    await this.writeTraffic(app, await this.load(app), entries);
+  }
+
+  /** Validates against the app and PATCHes the traffic, unless it is already exactly that (and pinned). */
+  private async writeTraffic(app: AppRef, state: AppState, entries: TrafficEntry[]): Promise<void> {
+    const ingress = state.app.configuration?.ingress;
+    if (!ingress)
+      throw invalidTraffic(app, [`app '${app.name}' has no ingress, so it has no traffic to set`]);
+    const problems = trafficProblems(entries, state.snapshot.revisions);
+    if (problems.length > 0) throw invalidTraffic(app, problems);
+    if (sameTraffic(state.snapshot.traffic, entries) && !hasLatestRevisionEntry(ingress.traffic)) return;
+    await this.patchApp(app, state.app, { configuration: { ingress: { traffic: toWireTraffic(entries) } } });
+  }
+
+  async setLabel(app: AppRef, label: string, revisionName: string): Promise<void> {
+    const problem = labelProblem(label);
+    if (problem) throw invalidTraffic(app, [problem]);
+    const state = await this.load(app);
+    const revision = state.snapshot.revisions.find((r) => r.name === revisionName);
+    if (!revision) throw invalidTraffic(app, [`revision '${revisionName}' does not exist`]);
+    if (!revision.active)
+      throw invalidTraffic(app, [`revision '${revisionName}' is inactive; activate it before labelling it`]);
+    const current = state.snapshot.traffic;
+    if (current.some((t) => t.label === label && t.revisionName === revisionName)) {
+      if (!hasLatestRevisionEntry(state.app.configuration?.ingress?.traffic)) return;
+    }
+    // Move the label: take it off wherever it is (dropping an entry left with neither weight nor label) ...
+    const next: TrafficEntry[] = [];
+    for (const t of current) {
+      if (t.label !== label) next.push({ ...t });
+      else if (t.weight > 0) next.push({ revisionName: t.revisionName, weight: t.weight });
+    }
+    // ... and put it on the revision's unlabelled entry, or on a new 0% entry.
+    const host = next.find((t) => t.revisionName === revisionName && t.label === undefined);
+    if (host) host.label = label;
+    else next.push({ revisionName, weight: 0, label });
+    await this.writeTraffic(app, state, next);
+  }
+
+  async removeLabel(app: AppRef, label: string): Promise<void> {
+    const state = await this.load(app);
+    const current = state.snapshot.traffic;
+    if (!current.some((t) => t.label === label)) return;
+    const next: TrafficEntry[] = [];
+    for (const t of current) {
+      if (t.label !== label) next.push({ ...t });
+      else if (t.weight > 0) next.push({ revisionName: t.revisionName, weight: t.weight });
+    }
+    await this.writeTraffic(app, state, next);
+  }
+
+  async activateRevision(app: AppRef, revisionName: string): Promise<void> {
+    const revision = await this.getRevisionRaw(app, revisionName);
+    if (revision.active === true) return;
+    await this.arm({ verb: 'POST', what: `activate ${revisionWhat(app, revisionName)}`, app }, (c) =>
+      c.containerAppsRevisions.activateRevision(app.resourceGroup, app.name, revisionName),
+    );
+  }
+
+  async deactivateRevision(app: AppRef, revisionName: string): Promise<void> {
+    const revision = await this.getRevisionRaw(app, revisionName);
+    if (revision.active !== true) return;
+    const weight = revision.trafficWeight ?? 0;
+    if (weight > 0) {
+      throw new GreenlightError(
+        'Conflict',
+        `refusing to deactivate revision '${revisionName}' of app '${app.name}': it carries ${weight}% of traffic; move its traffic to other revisions first`,
+        { revisionName, trafficWeight: weight },
+      );
+    }
+    await this.arm({ verb: 'POST', what: `deactivate ${revisionWhat(app, revisionName)}`, app }, (c) =>
+      c.containerAppsRevisions.deactivateRevision(app.resourceGroup, app.name, revisionName),
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * What Greenlight needs from Azure Container Apps. The implementation runs on the real
+ * `@azure/arm-appcontainers` client; tests point that client at the local emulator.
+ * Every operation is idempotent: calling it twice leaves the same state as calling it once.
+ */
+export interface AppRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** One ingress traffic entry, with `latestRevision: true` already resolved to a revision name. */
+export interface TrafficEntry {
+  revisionName: string;
+  weight: number;
+  label?: string;
+}
+
+export type RevisionMode = 'Single' | 'Multiple';
+
+export interface RevisionInfo {
+  name: string;
+  image?: string;
+  active: boolean;
+  createdTime?: string;
+  /** Provisioning | Provisioned | Failed | Deprovisioning | Deprovisioned */
+  provisioningState?: string;
+  /** Healthy | Unhealthy | None */
+  healthState?: string;
+  /** Running | Processing | Stopped | Degraded | Failed | Unknown */
+  runningState?: string;
+  provisioningError?: string;
+  /** Host name of the revision's own endpoint (no scheme). */
+  fqdn?: string;
+  replicas: number;
+  trafficWeight: number;
+}
+
+/** Everything needed to put the app back exactly as it was. */
+export interface AppSnapshot {
+  app: AppRef;
+  resourceId: string;
+  revisionMode: RevisionMode;
+  latestRevisionName?: string;
+  latestReadyRevisionName?: string;
+  /** Image of the first container in the current template. */
+  image?: string;
+  ingressFqdn?: string;
+  /** Exact traffic, labels included; empty when the app has no ingress. */
+  traffic: TrafficEntry[];
+  revisions: RevisionInfo[];
+}
+
+export interface DeployGreenRequest {
+  image: string;
+  /** Deterministic suffix (see domain/revisionSuffix): the same image gives the same revision. */
+  revisionSuffix: string;
+  /** Container to update; defaults to the first container of the template. */
+  containerName?: string;
+  /** Extra env vars for the new revision (e.g. the revision's control-plane binding). */
+  env?: Record<string, string>;
+}
+
+export interface DeployGreenResult {
+  revisionName: string;
+  /** False when the revision already existed (a retried call). */
+  created: boolean;
+}
+
+export interface ContainerAppsPort {
+  getSnapshot(app: AppRef): Promise<AppSnapshot>;
+  ensureMultipleRevisionMode(app: AppRef): Promise<{ changed: boolean }>;
+  /** Creates the green revision from a new template while keeping current traffic, so green gets 0%. */
+  deployGreen(app: AppRef, request: DeployGreenRequest): Promise<DeployGreenResult>;
+  getRevision(app: AppRef, revisionName: string): Promise<RevisionInfo>;
+  /** Sets exactly these weights and labels (weights sum to 100, revisions known) or throws InvalidTraffic. */
+  setTraffic(app: AppRef, entries: TrafficEntry[]): Promise<void>;
+  /** Points `label` at `revisionName` (weight unchanged, 0 when the revision had no entry). */
+  setLabel(app: AppRef, label: string, revisionName: string): Promise<void>;
+  removeLabel(app: AppRef, label: string): Promise<void>;
+  activateRevision(app: AppRef, revisionName: string): Promise<void>;
+  deactivateRevision(app: AppRef, revisionName: string): Promise<void>;
+}

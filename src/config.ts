@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { GreenlightError } from './domain/errors';
+
+/**
+ * App settings, validated once at start-up. Every problem is listed in one error so an operator
+ * fixes them all in one pass instead of one per restart.
+ */
+const settingsSchema = z.object({
+  GREENLIGHT_POLICIES_PATH: z.string().min(1).optional(),
+  GREENLIGHT_POLICIES: z.string().min(1).optional(),
+  GREENLIGHT_REDIS_URL: z
+    .string()
+    .regex(
+      /^rediss?:\/\//,
+      'must be a redis:// or rediss:// URL, e.g. rediss://:key@name.redis.cache.windows.net:6380',
+    ),
+  GREENLIGHT_REDIS_KEY_PREFIX: z.string().min(1).default('greenlight:'),
+  GREENLIGHT_APPROVAL_SIGNING_KEY: z
+    .string()
+    .min(32, 'must hold at least 32 characters of secret (e.g. `openssl rand -base64 48`), from Key Vault'),
+  GREENLIGHT_APPROVAL_LINK_TTL: z
+    .string()
+    .regex(/^P/, 'must be an ISO 8601 duration such as PT24H')
+    .optional(),
+  GREENLIGHT_PUBLIC_BASE_URL: z.url('must be the public https URL of this Function App').optional(),
+  WEBSITE_HOSTNAME: z.string().optional(),
+  GREENLIGHT_ARM_ENDPOINT: z.url('must be an https URL').default('https://management.azure.com'),
+  GREENLIGHT_ARM_CA_FILE: z.string().min(1).optional(),
+  GREENLIGHT_ARM_MAX_RETRIES: z.coerce
+    .number({ message: 'must be a whole number from 0 to 10' })
+    .int()
+    .min(0)
+    .max(10)
+    .default(4),
+  GREENLIGHT_ARM_RETRY_DELAY_MS: z.coerce
+    .number({ message: 'must be milliseconds from 1 to 60000' })
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(800),
+  GREENLIGHT_ARM_POLL_INTERVAL_MS: z.coerce
+    .number({ message: 'must be milliseconds from 1 to 60000' })
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(2000),
+  GREENLIGHT_CREDENTIAL: z.enum(['default', 'static']).default('default'),
+  GREENLIGHT_STATIC_TOKEN: z.string().min(1).optional(),
+  AZURE_CLIENT_ID: z.string().optional(),
+  GREENLIGHT_REVISION_URL_SCHEME: z.enum(['https', 'http']).default('https'),
+});
+
+/** Checks across settings, run on the raw values so they are reported alongside field errors. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (!env.GREENLIGHT_POLICIES_PATH && !env.GREENLIGHT_POLICIES) {
+    problems.push(
+      'GREENLIGHT_POLICIES_PATH: set GREENLIGHT_POLICIES_PATH (a policy file or folder) or GREENLIGHT_POLICIES (inline JSON/YAML)',
+    );
+  }
+  if (env.GREENLIGHT_CREDENTIAL === 'static' && !env.GREENLIGHT_STATIC_TOKEN) {
+    problems.push(
+      "GREENLIGHT_STATIC_TOKEN: is required when GREENLIGHT_CREDENTIAL is 'static' (emulator only)",
+    );
+  }
+  return problems;
+}
+
+export interface GreenlightConfig {
+  policies: { path?: string; inline?: string };
+  redis: { url: string; keyPrefix: string };
+  approval: { signingKey: string; linkTtl?: string; publicBaseUrl?: string };
+  arm: {
+    endpoint: string;
+    caFile?: string;
+    maxRetries: number;
+    retryDelayMs: number;
+    /** Long-running operation poll interval when ARM sends no Retry-After. */
+    pollIntervalMs: number;
+    credential: { kind: 'default'; managedIdentityClientId?: string } | { kind: 'static'; token: string };
+  };
+  revisionUrlScheme: 'https' | 'http';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GreenlightConfig {
+  const parsed = settingsSchema.safeParse(env);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    throw new GreenlightError(
+      'InvalidConfiguration',
+      `Greenlight cannot start: ${problems.length} app setting problem(s):\n  - ${problems.join('\n  - ')}`,
+      { problems },
+    );
+  }
+  const s = parsed.data;
+  const publicBaseUrl =
+    s.GREENLIGHT_PUBLIC_BASE_URL ?? (s.WEBSITE_HOSTNAME ? `https://${s.WEBSITE_HOSTNAME}` : undefined);
+  return {
+    policies: { path: s.GREENLIGHT_POLICIES_PATH, inline: s.GREENLIGHT_POLICIES },
+    redis: { url: s.GREENLIGHT_REDIS_URL, keyPrefix: s.GREENLIGHT_REDIS_KEY_PREFIX },
+    approval: {
+      signingKey: s.GREENLIGHT_APPROVAL_SIGNING_KEY,
+      linkTtl: s.GREENLIGHT_APPROVAL_LINK_TTL,
+      publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+    },
+    arm: {
+      endpoint: s.GREENLIGHT_ARM_ENDPOINT,
+      caFile: s.GREENLIGHT_ARM_CA_FILE,
+      maxRetries: s.GREENLIGHT_ARM_MAX_RETRIES,
+      retryDelayMs: s.GREENLIGHT_ARM_RETRY_DELAY_MS,
+      pollIntervalMs: s.GREENLIGHT_ARM_POLL_INTERVAL_MS,
+      credential:
+        s.GREENLIGHT_CREDENTIAL === 'static'
+          ? { kind: 'static', token: s.GREENLIGHT_STATIC_TOKEN ?? '' }
+          : { kind: 'default', managedIdentityClientId: s.AZURE_CLIENT_ID },
+    },
+    revisionUrlScheme: s.GREENLIGHT_REVISION_URL_SCHEME,
+  };
+}

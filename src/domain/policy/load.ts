@@ -1,0 +1,125 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { GreenlightError } from '../errors';
+import { policySchema, type Policy } from './schema';
+
+/** One policy source: a file's text (JSON is YAML too) and the name problems are reported under. */
+interface Source {
+  name: string;
+  text: string;
+}
+
+/**
+ * Loads every policy from a file, a folder of `.yaml`/`.yml`/`.json` files, or inline text. A
+ * document may hold one policy, a list, or `{ policies: [...] }`. All problems in all sources are
+ * collected and thrown as one `InvalidPolicy` error, each as `source: field.path: what is expected`.
+ */
+export async function loadPolicies(from: { path?: string; inline?: string }): Promise<Policy[]> {
+  const sources: Source[] = [];
+  const problems: string[] = [];
+  if (from.inline) sources.push({ name: 'GREENLIGHT_POLICIES', text: from.inline });
+  if (from.path) {
+    try {
+      sources.push(...(await readSources(from.path)));
+    } catch (e) {
+      problems.push(`${from.path}: cannot read (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  if (sources.length === 0 && problems.length === 0) {
+    problems.push('no policy source: set GREENLIGHT_POLICIES_PATH or GREENLIGHT_POLICIES');
+  }
+  const policies = sources.flatMap((s) => parseSource(s, problems));
+  problems.push(...crossPolicyProblems(policies));
+  if (problems.length > 0) {
+    throw new GreenlightError(
+      'InvalidPolicy',
+      `${problems.length} rollout policy problem(s):\n  - ${problems.join('\n  - ')}`,
+      { problems },
+    );
+  }
+  return policies;
+}
+
+/** Parses policies from text already in hand (tests, tools); throws like loadPolicies. */
+export function parsePolicies(text: string, name = 'policy'): Policy[] {
+  const problems: string[] = [];
+  const policies = parseSource({ name, text }, problems);
+  problems.push(...crossPolicyProblems(policies));
+  if (problems.length > 0) {
+    throw new GreenlightError(
+      'InvalidPolicy',
+      `${problems.length} rollout policy problem(s):\n  - ${problems.join('\n  - ')}`,
+      { problems },
+    );
+  }
+  return policies;
+}
+
+async function readSources(path: string): Promise<Source[]> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return [{ name: path, text: await readFile(path, 'utf8') }];
+  const files = (await readdir(path)).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort();
+  if (files.length === 0) throw new Error('the folder holds no .yaml, .yml or .json files');
+  return Promise.all(
+    files.map(async (f) => ({ name: join(path, f), text: await readFile(join(path, f), 'utf8') })),
+  );
+}
+
+function parseSource(source: Source, problems: string[]): Policy[] {
+  const docs = parseAllDocuments(source.text, { prettyErrors: false });
+  const raws: { where: string; value: unknown }[] = [];
+  for (const [d, doc] of (Array.isArray(docs) ? docs : [docs]).entries()) {
+    const docName = docs.length > 1 ? `${source.name}#${d + 1}` : source.name;
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) problems.push(`${docName}: not valid YAML or JSON (${err.message})`);
+      continue;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const list = Array.isArray(value)
+      ? value
+      : typeof value === 'object' && 'policies' in value && Array.isArray(value.policies)
+        ? (value.policies as unknown[])
+        : [value];
+    list.forEach((v: unknown, i) =>
+      raws.push({ where: list.length > 1 ? `${docName}[${i}]` : docName, value: v }),
+    );
+  }
+  if (raws.length === 0 && problems.length === 0) problems.push(`${source.name}: holds no policy`);
+  const out: Policy[] = [];
+  for (const raw of raws) {
+    const parsed = policySchema.safeParse(raw.value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = issue.path.join('.') || '(policy)';
+        problems.push(`${raw.where}: ${field}: ${issue.message}`);
+      }
+      continue;
+    }
+    const { name, ...rest } = parsed.data;
+    out.push({ ...rest, name: name ?? parsed.data.app.name, source: raw.where });
+  }
+  return out;
+}
+
+function crossPolicyProblems(policies: Policy[]): string[] {
+  const problems: string[] = [];
+  const byName = new Map<string, Policy>();
+  const byApp = new Map<string, Policy>();
+  for (const p of policies) {
+    const other = byName.get(p.name);
+    if (other)
+      problems.push(`${p.source}: name: '${p.name}' is also the name of the policy in ${other.source}`);
+    byName.set(p.name, p);
+    const key = `${p.app.subscriptionId}/${p.app.resourceGroup}/${p.app.name}`.toLowerCase();
+    const sameApp = byApp.get(key);
+    if (sameApp) {
+      problems.push(
+        `${p.source}: app: ${key} is already targeted by policy '${sameApp.name}' (${sameApp.source}); one policy per app`,
+      );
+    }
+    byApp.set(key, p);
+  }
+  return problems;
+}

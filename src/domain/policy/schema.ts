@@ -1,0 +1,257 @@
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { parseDuration } from '../duration';
+
+/**
+ * The rollout policy an operator writes per app. Objects are strict so a misspelt field is an error
+ * at load, not a silently ignored setting; durations are ISO 8601 and become milliseconds here.
+ */
+const duration = (example: string) =>
+  z.string({ message: `must be an ISO 8601 duration such as ${example}` }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${text}' is not an ISO 8601 duration; write weeks, days, hours, minutes or seconds, e.g. ${example}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const glob = z
+  .string()
+  .min(1, 'must be a non-empty glob such as web/* or v*')
+  .refine(
+    (g) => {
+      try {
+        picomatch.makeRe(g.replace(/^!/, ''));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'is not a valid glob' },
+  );
+
+const armName = (what: string) =>
+  z
+    .string({ message: `${what} is required` })
+    .min(1, `${what} must not be empty`)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._()-]*$/, `${what} may hold letters, digits, '.', '_', '-', '(' and ')'`);
+
+const appSchema = z.strictObject({
+  subscriptionId: z
+    .string({ message: 'subscriptionId is required' })
+    .regex(/^[0-9a-fA-F-]{36}$/, 'must be a subscription GUID such as 00000000-0000-0000-0000-000000000000'),
+  resourceGroup: armName('resourceGroup'),
+  name: z
+    .string({ message: 'name is required' })
+    .regex(
+      /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
+      'must be a Container App name: 2-32 lower-case letters, digits and dashes, starting with a letter',
+    ),
+  /** Container whose image is replaced; defaults to the template's first container. */
+  container: z.string().min(1).optional(),
+});
+
+const triggerSchema = z.strictObject({
+  /** ACR login server, e.g. contoso.azurecr.io; any registry when omitted. */
+  registry: z.string().min(1).optional(),
+  repository: glob,
+  /** Tag globs; a leading `!` excludes. Defaults to every tag. */
+  tags: z.array(glob).min(1, 'list at least one tag glob, or omit tags to match every tag').default(['*']),
+});
+
+const trafficStrategy = z.strictObject({
+  type: z.literal('traffic'),
+  steps: z
+    .array(
+      z
+        .number({ message: 'each step must be a number' })
+        .int('each step must be a whole percentage')
+        .min(1, 'each step must be at least 1')
+        .max(100, 'each step must be at most 100'),
+    )
+    .min(1, 'list at least one step; [100] promotes all at once')
+    .default([100])
+    .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] ?? 0)), {
+      message: 'steps must increase, e.g. [10, 50, 100]',
+    })
+    .refine((s) => s[s.length - 1] === 100, { message: 'the last step must be 100' }),
+  stepPause: duration('PT5M').prefault('PT0S'),
+  recheckSmokeEachStep: z.boolean().default(true),
+});
+
+const redisBinding = z.strictObject({
+  /** App setting (on the workload) that holds the connection string; never the secret itself. */
+  urlSetting: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+});
+
+const flagStrategy = z.strictObject({
+  type: z.literal('flag'),
+  bindings: z.strictObject({ prod: redisBinding, temp: redisBinding }),
+  flags: z
+    .strictObject({
+      mode: z.string().min(1).default('RUN_MODE'),
+      processing: z.string().min(1).default('PROCESSING_ENABLED'),
+    })
+    .prefault({}),
+  /** How long green may take to hold the production lease after the flip. */
+  flipDeadline: duration('PT2M').prefault('PT2M'),
+});
+
+const smokeCheck = z.strictObject({
+  name: z.string().min(1).optional(),
+  path: z.string().regex(/^\//, "must start with '/', e.g. /healthz"),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expectStatus: z
+    .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)], {
+      message: 'must be an HTTP status (e.g. 200) or a list of them',
+    })
+    .default(200)
+    .transform((v) => (Array.isArray(v) ? v : [v])),
+  bodyContains: z.string().min(1).optional(),
+  latencyBudget: duration('PT0.5S').prefault('PT2S'),
+  retries: z.number().int().min(0).max(10).default(2),
+});
+
+const mockValidation = z.strictObject({
+  deadline: duration('PT5M').prefault('PT5M'),
+  /** Green must write at least this many records to the temporary Redis. */
+  minRecords: z.number().int().min(1).default(10),
+  /** Fields every record green writes must carry. */
+  requiredFields: z.array(z.string().min(1)).default([]),
+  /** Downstream consumer group whose lag must drain in mock mode. */
+  consumerGroup: z.string().min(1).optional(),
+  maxErrors: z.number().int().min(0).default(0),
+});
+
+const validationSchema = z.strictObject({
+  readiness: z
+    .strictObject({
+      timeout: duration('PT10M').prefault('PT10M'),
+      pollInterval: duration('PT10S').prefault('PT10S'),
+    })
+    .prefault({}),
+  smoke: z.array(smokeCheck).default([]),
+  dependencies: z
+    .strictObject({
+      path: z.string().regex(/^\//, "must start with '/'"),
+      expectStatus: z
+        .union([z.number().int(), z.array(z.number().int()).min(1)])
+        .default(200)
+        .transform((v) => (Array.isArray(v) ? v : [v])),
+    })
+    .optional(),
+  mock: mockValidation.optional(),
+});
+
+export const gateProviders = ['azureMonitorMetrics', 'logAnalytics', 'prometheus', 'httpJson'] as const;
+
+const gateSchema = z.strictObject({
+  name: z.string().min(1),
+  provider: z.enum(gateProviders, { message: `must be one of ${gateProviders.join(', ')}` }),
+  query: z.string().min(1, 'must hold the query (metric name, KQL, PromQL or URL)'),
+  interval: duration('PT1M').prefault('PT1M'),
+  count: z.number().int().min(1).default(1),
+  successCondition: z.string().min(1, 'must be a condition such as `result <= 0.01`'),
+  failureCondition: z.string().min(1).optional(),
+  failureLimit: z.number().int().min(0).default(0),
+  inconclusiveLimit: z.number().int().min(0).default(0),
+  consecutiveErrorLimit: z.number().int().min(0).default(4),
+  minSampleSize: z.number().int().min(0).optional(),
+  phases: z
+    .array(z.enum(['prePromotion', 'eachStep', 'watch']))
+    .min(1)
+    .default(['prePromotion', 'eachStep', 'watch']),
+});
+
+const approvalSchema = z.strictObject({
+  required: z.boolean().default(false),
+  timeout: duration('PT24H').prefault('PT24H'),
+  onTimeout: z
+    .enum(['rollback', 'promote'], { message: "must be 'rollback' or 'promote'" })
+    .default('rollback'),
+  /** Who may decide (informational on the page; enforcement is the link's secrecy and platform auth). */
+  approvers: z.array(z.string().min(1)).default([]),
+});
+
+export const policySchema = z
+  .strictObject({
+    /** Unique name; defaults to the app name. */
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes')
+      .optional(),
+    app: appSchema,
+    trigger: triggerSchema.optional(),
+    concurrency: z
+      .enum(['supersede', 'queue', 'reject'], { message: "must be 'supersede', 'queue' or 'reject'" })
+      .default('supersede'),
+    strategy: z.discriminatedUnion('type', [trafficStrategy, flagStrategy], {
+      message: "must have type 'traffic' or 'flag'",
+    }),
+    validation: validationSchema.prefault({}),
+    gates: z.array(gateSchema).default([]),
+    approval: approvalSchema.prefault({}),
+    bake: duration('PT10M').prefault('PT0S'),
+    watch: z
+      .strictObject({
+        duration: duration('PT15M').prefault('PT0S'),
+        interval: duration('PT1M').prefault('PT1M'),
+      })
+      .prefault({}),
+    cleanup: z
+      .strictObject({
+        deactivateAfter: duration('PT1H').prefault('PT0S'),
+        keepRevisions: z.number().int().min(1, 'keep at least 1 previous revision').max(100).default(2),
+      })
+      .prefault({}),
+  })
+  .superRefine((p, ctx) => {
+    if (p.strategy.type === 'flag' && !p.validation.mock) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validation', 'mock'],
+        message: "is required for strategy 'flag': say what green must write to the temporary Redis",
+      });
+    }
+    if (p.strategy.type === 'traffic' && p.validation.mock) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validation', 'mock'],
+        message: "applies only to strategy 'flag'; remove it or switch the strategy",
+      });
+    }
+    if (p.watch.duration > 0 && p.watch.interval > p.watch.duration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['watch', 'interval'],
+        message: 'must not be longer than watch.duration',
+      });
+    }
+    if (p.validation.readiness.pollInterval > p.validation.readiness.timeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validation', 'readiness', 'pollInterval'],
+        message: 'must not be longer than validation.readiness.timeout',
+      });
+    }
+    const names = new Set<string>();
+    p.gates.forEach((g, i) => {
+      if (names.has(g.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['gates', i, 'name'],
+          message: `duplicate gate name '${g.name}'`,
+        });
+      }
+      names.add(g.name);
+    });
+  });
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+
+/** A loaded policy: the document with its name settled and where it came from. */
+export type Policy = Omit<PolicyDocument, 'name'> & { name: string; source: string };

@@ -1,0 +1,158 @@
+import type { AppRef, TrafficEntry } from '../../adapters/containerApps/port';
+import type { RolloutPhase } from './phase';
+
+/** One HTTP smoke check against green's own URL. */
+export interface SmokeCheck {
+  name: string;
+  path: string;
+  method: 'GET' | 'HEAD' | 'POST';
+  expectStatus: number[];
+  bodyContains?: string;
+  latencyBudgetMs: number;
+  retries: number;
+}
+
+export interface GateSpec {
+  name: string;
+  provider: string;
+  query: string;
+  intervalMs: number;
+  count: number;
+  successCondition: string;
+  failureCondition?: string;
+  failureLimit: number;
+  inconclusiveLimit: number;
+  consecutiveErrorLimit: number;
+  minSampleSize?: number;
+  phases: GatePhase[];
+}
+
+export type GatePhase = 'prePromotion' | 'eachStep' | 'watch';
+
+/**
+ * What the rollout orchestration needs from the policy, with durations in milliseconds. Built once
+ * when the rollout is accepted and carried in the orchestration input, so a policy edited mid-rollout
+ * cannot change a rollout already running (and replay stays deterministic).
+ */
+export interface RolloutPlan {
+  policyName: string;
+  app: AppRef;
+  containerName?: string;
+  strategy: { type: 'traffic'; steps: number[]; stepPauseMs: number; recheckSmokeEachStep: boolean };
+  readiness: { timeoutMs: number; pollIntervalMs: number };
+  smoke: SmokeCheck[];
+  dependencies?: { path: string; expectStatus: number[] };
+  gates: GateSpec[];
+  approval: { required: boolean; timeoutMs: number; onTimeout: 'rollback' | 'promote'; approvers: string[] };
+  bakeMs: number;
+  watch: { durationMs: number; intervalMs: number };
+  cleanup: { deactivateAfterMs: number; keepRevisions: number };
+}
+
+export interface RolloutTrigger {
+  kind: 'eventGrid' | 'http' | 'queue';
+  eventId?: string;
+  requestedBy?: string;
+}
+
+export interface RolloutInput {
+  rolloutId: string;
+  plan: RolloutPlan;
+  image: string;
+  digest?: string;
+  revisionSuffix: string;
+  trigger: RolloutTrigger;
+  requestedAt: string;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  status?: number;
+  latencyMs?: number;
+  message: string;
+}
+
+export interface SmokeReport {
+  passed: boolean;
+  url: string;
+  results: CheckResult[];
+}
+
+export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
+
+export interface GateReport {
+  verdict: GateVerdict;
+  results: {
+    name: string;
+    verdict: GateVerdict;
+    message: string;
+    value?: number;
+    baseline?: number;
+    at: string;
+  }[];
+}
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  approver: string;
+  comment?: string;
+  decidedAt: string;
+}
+
+export interface ControlRequest {
+  by: string;
+  reason?: string;
+}
+
+export type ApprovalState =
+  'notRequired' | 'upcoming' | 'pending' | 'approved' | 'rejected' | 'timedOut' | 'skipped';
+
+export interface ApprovalStatus {
+  state: ApprovalState;
+  /** Confirmation page; present while pending. */
+  pageUrl?: string;
+  expiresAt?: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+}
+
+export interface TimelineEntry {
+  phase: RolloutPhase;
+  at: string;
+  note?: string;
+}
+
+export type RolloutOutcome = 'Succeeded' | 'RolledBack' | 'RollbackFailed';
+
+/** The orchestration's custom status: small (well under the 16 KB limit) and stable. */
+export interface RolloutStatus {
+  rolloutId: string;
+  app: AppRef;
+  image: string;
+  strategy: 'traffic' | 'flag';
+  phase: RolloutPhase;
+  blue: string[];
+  green?: string;
+  step?: { index: number; of: number; weight: number };
+  traffic?: TrafficEntry[];
+  checks: { readiness?: CheckResult; smoke?: SmokeReport };
+  gates: GateReport['results'];
+  approval: ApprovalStatus;
+  timeline: TimelineEntry[];
+  outcome?: RolloutOutcome;
+  reason?: string;
+  leftToDo?: string[];
+  updatedAt: string;
+}
+
+export type Compensation =
+  { kind: 'restoreTraffic'; traffic: TrafficEntry[] } | { kind: 'deactivateRevision'; revisionName: string };
+
+export interface RolloutResult {
+  outcome: RolloutOutcome;
+  reason?: string;
+  green?: string;
+  leftToDo?: string[];
+}

@@ -1,0 +1,46 @@
+import { loadConfig } from '../../src/config';
+import { errorCode } from '../../src/domain/errors';
+
+const valid = {
+  GREENLIGHT_POLICIES_PATH: 'examples/policies',
+  GREENLIGHT_REDIS_URL: 'redis://127.0.0.1:6379',
+  GREENLIGHT_APPROVAL_SIGNING_KEY: 'k'.repeat(32),
+};
+
+describe('configuration', () => {
+  it('loads with defaults for everything optional', () => {
+    const c = loadConfig(valid);
+    expect(c.arm.endpoint).toBe('https://management.azure.com');
+    expect(c.arm.credential).toEqual({ kind: 'default', managedIdentityClientId: undefined });
+    expect(c.redis.keyPrefix).toBe('greenlight:');
+    expect(c.revisionUrlScheme).toBe('https');
+  });
+
+  it('derives the public base URL from WEBSITE_HOSTNAME in Azure', () => {
+    expect(loadConfig({ ...valid, WEBSITE_HOSTNAME: 'gl.azurewebsites.net' }).approval.publicBaseUrl).toBe(
+      'https://gl.azurewebsites.net',
+    );
+  });
+
+  it('lists every problem in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        GREENLIGHT_REDIS_URL: 'http://nope',
+        GREENLIGHT_APPROVAL_SIGNING_KEY: 'short',
+        GREENLIGHT_CREDENTIAL: 'static',
+        GREENLIGHT_ARM_MAX_RETRIES: 'lots',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(errorCode(error)).toBe('InvalidConfiguration');
+    const message = (error as Error).message;
+    expect(message).toContain('GREENLIGHT_REDIS_URL: must be a redis:// or rediss:// URL');
+    expect(message).toContain('GREENLIGHT_APPROVAL_SIGNING_KEY: must hold at least 32 characters');
+    expect(message).toContain('GREENLIGHT_POLICIES_PATH: set GREENLIGHT_POLICIES_PATH');
+    expect(message).toContain("GREENLIGHT_STATIC_TOKEN: is required when GREENLIGHT_CREDENTIAL is 'static'");
+    expect(message).toContain('GREENLIGHT_ARM_MAX_RETRIES');
+    expect(message).toMatch(/5 app setting problem\(s\)/);
+  });
+});
