@@ -1,0 +1,40 @@
+import { parseImageReference } from '../../src/domain/revisionSuffix';
+
+/** How a simulated revision behaves, chosen by words in its image tag (e.g. `web:v2-crash`). */
+export interface ImageBehaviour {
+  /** `crash`: the container exits; provisioning fails. */
+  crash: boolean;
+  /** `unhealthy`: provisioned, but health probes fail. */
+  unhealthy: boolean;
+  /** `slow`: every answer is delayed. */
+  slow: boolean;
+  /** `err5` / `errors`: a share of answers are 5xx. */
+  errors: boolean;
+  /** `depfail`: `/dependencies` reports a failed dependency. */
+  depfail: boolean;
+}
+
+export function imageTag(image: string): string {
+  const ref = parseImageReference(image);
+  return ref?.tag ?? ref?.digest ?? 'latest';
+}
+
+export function behaviourOf(image: string): ImageBehaviour {
+  const tag = imageTag(image).toLowerCase();
+  return {
+    crash: tag.includes('crash'),
+    unhealthy: tag.includes('unhealthy'),
+    slow: tag.includes('slow'),
+    errors: tag.includes('err5') || tag.includes('errors'),
+    depfail: tag.includes('depfail'),
+  };
+}
+
+/** Why ACA would refuse this image reference, or undefined. */
+export function imageProblem(image: unknown): string | undefined {
+  if (typeof image !== 'string' || image === '') return 'image is required';
+  if (!parseImageReference(image)) {
+    return `'${image}' is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lowercase)`;
+  }
+  return undefined;
+}

@@ -1,0 +1,166 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { type Clock, systemClock } from '../clock';
+import { makeCertificate } from './certificate';
+import { FaultInjector } from './faults';
+import { type ArmRequestLogEntry, buildServer } from './server';
+import {
+  type AppView,
+  ContainerAppsStore,
+  type EmulatorAppRef,
+  type ResolvedTraffic,
+  type SeedApp,
+  type TrafficChange,
+} from './store';
+import type { RequestCounters } from './workload';
+
+export type { ArmRequestLogEntry } from './server';
+export type { AppView, EmulatorAppRef, ResolvedTraffic, RevisionView, SeedApp, TrafficChange } from './store';
+export type { FaultSpec, ActiveFault } from './faults';
+export { FaultInjector } from './faults';
+export type { RequestCounters } from './workload';
+export { knownStableApiVersions } from './apiVersion';
+export { parseSeedApps, readSeedFile } from './seed';
+
+export interface ContainerAppsEmulatorOptions {
+  /** HTTPS port; default 0 (any free port). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Time source for revision provisioning (share the local runtime's virtual clock in tests). */
+  clock?: Clock;
+  /** How long a new or reactivated revision stays Provisioning; default 200 ms of the clock. */
+  provisioningDelayMs?: number;
+  /** How long a PUT/PATCH operation stays InProgress, in real time; default 20 ms. */
+  lroDurationMs?: number;
+  /** Extra latency of `slow`-tagged images; default 300 ms. */
+  slowLatencyMs?: number;
+  /** Share of 5xx answers of `err5`/`errors`-tagged images; default 0.3. */
+  errorShare?: number;
+  /** Seed for weighted routing on app endpoints; default 1. */
+  randomSeed?: number;
+  seed?: SeedApp[];
+  /** Also write the CA certificate (PEM) to this file. */
+  caFile?: string;
+  logger?: { info(message: string): void };
+}
+
+export interface ContainerAppsEmulator {
+  /** `https://127.0.0.1:<port>`: the ARM endpoint to give the SDK client. */
+  url: string;
+  port: number;
+  /** PEM of the certificate to trust. */
+  ca: string;
+  caFile?: string;
+  faults: FaultInjector;
+  seedApp(app: SeedApp): Promise<AppView>;
+  /** The app as ARM's GET returns it, or undefined. */
+  getApp(ref: EmulatorAppRef): Record<string, unknown> | undefined;
+  /** The revisions as ARM's list returns them. */
+  getRevisions(ref: EmulatorAppRef): Record<string, unknown>[];
+  /** The emulator's own view of an app: statuses, traffic as stored and as routed, counters. */
+  appView(ref: EmulatorAppRef): AppView | undefined;
+  /** Where requests go now (`latestRevision: true` resolved). */
+  traffic(ref: EmulatorAppRef): ResolvedTraffic[];
+  revisionCounters(ref: EmulatorAppRef, revisionName: string): RequestCounters | undefined;
+  /** Every traffic change of the app, oldest first (for invariant checks). */
+  trafficHistory(ref: EmulatorAppRef): TrafficChange[];
+  /** Makes a running revision report Unhealthy (or healthy again), as a revision that goes bad later. */
+  setRevisionHealth(ref: EmulatorAppRef, revisionName: string, health: 'Healthy' | 'Unhealthy'): void;
+  state(): { apps: AppView[] };
+  /** ARM requests received so far (admin requests excluded). */
+  readonly requestLog: readonly ArmRequestLogEntry[];
+  resetRequestLog(): void;
+  stop(): Promise<void>;
+}
+
+/** Small seeded PRNG (mulberry32): routing decisions repeat from run to run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function startContainerAppsEmulator(
+  opts: ContainerAppsEmulatorOptions = {},
+): Promise<ContainerAppsEmulator> {
+  const { key, cert } = await makeCertificate();
+  const faults = new FaultInjector();
+  const store = new ContainerAppsStore({
+    clock: opts.clock ?? systemClock,
+    provisioningDelayMs: opts.provisioningDelayMs ?? 200,
+    lroDurationMs: opts.lroDurationMs ?? 20,
+    workload: { slowLatencyMs: opts.slowLatencyMs ?? 300, errorShare: opts.errorShare ?? 0.3 },
+    faults,
+    random: seededRandom(opts.randomSeed ?? 1),
+  });
+  const requestLog: ArmRequestLogEntry[] = [];
+  const server = buildServer({
+    key,
+    cert,
+    ca: cert,
+    store,
+    faults,
+    requestLog,
+    resetRequestLog: () => void requestLog.splice(0),
+  });
+  for (const app of opts.seed ?? []) await store.seed(app);
+  await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
+  const port = (server.server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
+  if (opts.caFile) {
+    await mkdir(dirname(opts.caFile), { recursive: true });
+    await writeFile(opts.caFile, cert);
+  }
+  opts.logger?.info(`Container Apps emulator listening on ${url}`);
+
+  let stopped = false;
+  return {
+    url,
+    port,
+    ca: cert,
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    faults,
+    seedApp: async (app) => store.view(await store.seed(app)),
+    getApp: (ref) => {
+      const app = store.find(ref);
+      return app ? store.appJson(app) : undefined;
+    },
+    getRevisions: (ref) => {
+      const app = store.find(ref);
+      return app ? app.revisions.map((r) => store.revisionJson(app, r)) : [];
+    },
+    appView: (ref) => {
+      const app = store.find(ref);
+      return app ? store.view(app) : undefined;
+    },
+    traffic: (ref) => {
+      const app = store.find(ref);
+      return app ? store.effectiveTraffic(app) : [];
+    },
+    revisionCounters: (ref, revisionName) => {
+      const app = store.find(ref);
+      const rev = app ? store.revision(app, revisionName) : undefined;
+      return rev ? structuredClone(rev.counters) : undefined;
+    },
+    trafficHistory: (ref) => store.trafficHistory(ref),
+    setRevisionHealth: (ref, revisionName, health) => store.setRevisionHealth(ref, revisionName, health),
+    state: () => ({ apps: store.all().map((a) => store.view(a)) }),
+    get requestLog() {
+      return requestLog;
+    },
+    resetRequestLog: () => void requestLog.splice(0),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+      await store.stop();
+    },
+  };
+}

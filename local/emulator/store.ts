@@ -1,0 +1,922 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../clock';
+import { revisionNameProblem } from '../../src/domain/revisionSuffix';
+import { ArmHttpError, badRequest } from './armError';
+import type { FaultInjector } from './faults';
+import { behaviourOf, imageProblem, imageTag } from './images';
+import {
+  canonicalJson,
+  clone,
+  type ContainerAppBody,
+  mergePatch,
+  parseAppBody,
+  type WireConfiguration,
+  type WireIngress,
+  type WireTemplate,
+  type WireTrafficWeight,
+} from './wire';
+import {
+  LocalHttpServer,
+  newCounters,
+  type RequestCounters,
+  type RevisionPhase,
+  serveRevision,
+  type WorkloadRevision,
+  type WorkloadSettings,
+} from './workload';
+
+export interface EmulatorAppRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export interface SeedApp extends EmulatorAppRef {
+  image: string;
+  /** Default Multiple (what Greenlight needs); Single to exercise ensureMultipleRevisionMode. */
+  revisionMode?: 'Single' | 'Multiple';
+  /** Default external ingress on port 8080; `false` for an app without ingress. */
+  ingress?: { external?: boolean; targetPort?: number; transport?: string } | false;
+  location?: string;
+  containerName?: string;
+  env?: Record<string, string>;
+  /** Default derived from the image tag (`v1` gives `<app>--v1`). */
+  revisionSuffix?: string;
+  /** `latest` (ACA's default on create): `[{latestRevision: true, weight: 100}]`; `pinned`: the revision by name. */
+  traffic?: 'latest' | 'pinned';
+  labels?: string[];
+}
+
+/** Traffic with `latestRevision: true` resolved to a revision name. */
+export interface ResolvedTraffic {
+  revisionName: string;
+  weight: number;
+  label?: string;
+}
+
+interface RevisionState extends WorkloadRevision {
+  name: string;
+  createdAt: number;
+  activatedAt: number;
+  lastActiveAt: number;
+  template: WireTemplate;
+  active: boolean;
+  /** Set by the failProvisioning fault (the `crash` tag fails without it). */
+  injectedFailure?: string;
+  /** Set by `setRevisionHealth`: a running revision that turns bad later (e.g. during a watch). */
+  healthOverride?: 'Unhealthy';
+  endpoint: LocalHttpServer;
+}
+
+interface OperationState {
+  id: string;
+  subscriptionId: string;
+  location: string;
+  appKey: string;
+  startedAt: number;
+  durationMs: number;
+  pollsLeft: number;
+  error?: { code: string; message: string };
+}
+
+interface AppState {
+  key: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  tags?: Record<string, string>;
+  /** Settable properties other than configuration and template (managedEnvironmentId, ...), kept as sent. */
+  otherProperties: Record<string, unknown>;
+  configuration: WireConfiguration & { activeRevisionsMode: 'Single' | 'Multiple' };
+  template: WireTemplate;
+  revisions: RevisionState[];
+  latestRevisionName?: string;
+  lastOperation?: OperationState;
+  router: LocalHttpServer;
+  autoSuffixCounter: number;
+}
+
+export interface StoreSettings {
+  clock: Clock;
+  provisioningDelayMs: number;
+  lroDurationMs: number;
+  workload: WorkloadSettings;
+  faults: FaultInjector;
+  /** Weighted routing on the app endpoint (seeded for repeatable runs). */
+  random: () => number;
+}
+
+export interface RevisionView {
+  name: string;
+  image: string;
+  active: boolean;
+  provisioningState: string;
+  runningState: string;
+  healthState: string;
+  provisioningError?: string;
+  fqdn?: string;
+  trafficWeight: number;
+  replicas: number;
+  counters: RequestCounters;
+}
+
+export interface AppView {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  revisionMode: 'Single' | 'Multiple';
+  provisioningState: string;
+  latestRevisionName?: string;
+  latestReadyRevisionName?: string;
+  ingressFqdn?: string;
+  /** As stored (may hold `latestRevision: true`). */
+  traffic: WireTrafficWeight[];
+  /** Where requests go now. */
+  effectiveTraffic: ResolvedTraffic[];
+  revisions: RevisionView[];
+}
+
+const labelPattern = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
+
+function keyOf(ref: EmulatorAppRef): string {
+  return `${ref.subscriptionId}/${ref.resourceGroup}/${ref.name}`.toLowerCase();
+}
+
+function appId(app: { subscriptionId: string; resourceGroup: string; name: string }): string {
+  return `/subscriptions/${app.subscriptionId}/resourceGroups/${app.resourceGroup}/providers/Microsoft.App/containerApps/${app.name}`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function withoutSuffix(template: WireTemplate): string {
+  return canonicalJson({ ...template, revisionSuffix: undefined });
+}
+
+function seedSuffix(image: string, appName: string): string {
+  const slug = imageTag(image)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 20)
+    .replace(/-+$/, '');
+  const candidate = /^[a-z]/.test(slug) ? slug : `r${slug}`;
+  return revisionNameProblem(appName, candidate) === undefined ? candidate : 'initial';
+}
+
+function appNotFound(ref: EmulatorAppRef): ArmHttpError {
+  return new ArmHttpError(
+    404,
+    'ResourceNotFound',
+    `The Resource 'Microsoft.App/containerApps/${ref.name}' under resource group '${ref.resourceGroup}' was not found.`,
+  );
+}
+
+/** The emulated control plane: apps, revisions, traffic and operations, with ACA's rules. */
+/** One change of an app's ingress traffic, as stored (revision names pinned at the time of the change). */
+export interface TrafficChange {
+  at: number;
+  traffic: ResolvedTraffic[];
+  /** Revisions that were ready (provisioned, running, healthy) when the change was made. */
+  ready: string[];
+}
+
+export class ContainerAppsStore {
+  private readonly apps = new Map<string, AppState>();
+  private readonly history = new Map<string, TrafficChange[]>();
+
+  /** Every traffic change of an app since it was seeded, oldest first. */
+  trafficHistory(ref: EmulatorAppRef): TrafficChange[] {
+    return structuredClone(this.history.get(keyOf(ref)) ?? []);
+  }
+
+  /** Makes a revision report Unhealthy/Degraded from now on (or healthy again). */
+  setRevisionHealth(ref: EmulatorAppRef, revisionName: string, health: 'Healthy' | 'Unhealthy'): void {
+    const rev = this.requireRevision(this.require(ref), revisionName);
+    if (health === 'Unhealthy') rev.healthOverride = 'Unhealthy';
+    else delete rev.healthOverride;
+  }
+
+  private recordTraffic(app: AppState): void {
+    const list = this.history.get(app.key) ?? [];
+    const ready = app.revisions
+      .filter((r) => r.active && this.status(r).healthState === 'Healthy')
+      .map((r) => r.name);
+    list.push({ at: this.now(), traffic: this.effectiveTraffic(app), ready });
+    this.history.set(app.key, list);
+  }
+  private readonly operations = new Map<string, OperationState>();
+
+  constructor(private readonly settings: StoreSettings) {}
+
+  private now(): number {
+    return this.settings.clock.now();
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------
+
+  find(ref: EmulatorAppRef): AppState | undefined {
+    const app = this.apps.get(keyOf(ref));
+    if (app) this.reconcile(app);
+    return app;
+  }
+
+  require(ref: EmulatorAppRef): AppState {
+    const app = this.find(ref);
+    if (!app) throw appNotFound(ref);
+    return app;
+  }
+
+  list(subscriptionId: string, resourceGroup: string): AppState[] {
+    const prefix = `${subscriptionId}/${resourceGroup}/`.toLowerCase();
+    return [...this.apps.values()].filter((a) => a.key.startsWith(prefix)).map((a) => this.reconcile(a));
+  }
+
+  all(): AppState[] {
+    return [...this.apps.values()].map((a) => this.reconcile(a));
+  }
+
+  revision(app: AppState, name: string): RevisionState | undefined {
+    return app.revisions.find((r) => r.name === name.toLowerCase());
+  }
+
+  requireRevision(app: AppState, name: string): RevisionState {
+    const rev = this.revision(app, name);
+    if (!rev) {
+      throw new ArmHttpError(
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.App/containerApps/${app.name}/revisions/${name}' under resource group '${app.resourceGroup}' was not found.`,
+      );
+    }
+    return rev;
+  }
+
+  phase(rev: RevisionState): RevisionPhase {
+    if (!rev.active) return 'stopped';
+    if (this.now() < rev.activatedAt + this.settings.provisioningDelayMs) return 'provisioning';
+    if (rev.behaviour.crash || rev.injectedFailure) return 'failed';
+    return 'ready';
+  }
+
+  private failed(rev: RevisionState): boolean {
+    return rev.behaviour.crash || rev.injectedFailure !== undefined;
+  }
+
+  latestReady(app: AppState): RevisionState | undefined {
+    for (let i = app.revisions.length - 1; i >= 0; i--) {
+      const rev = app.revisions[i];
+      if (rev && this.phase(rev) === 'ready') return rev;
+    }
+    return undefined;
+  }
+
+  /** Traffic with `latestRevision: true` resolved to the latest ready revision (where ACA sends it). */
+  effectiveTraffic(app: AppState): ResolvedTraffic[] {
+    const traffic = app.configuration.ingress?.traffic ?? [];
+    const latest = this.latestReady(app)?.name ?? app.latestRevisionName;
+    const out: ResolvedTraffic[] = [];
+    for (const t of traffic) {
+      const name = t.latestRevision ? latest : t.revisionName;
+      if (name === undefined) continue;
+      out.push({ revisionName: name, weight: t.weight ?? 0, ...(t.label ? { label: t.label } : {}) });
+    }
+    return out;
+  }
+
+  private weightOf(app: AppState, revisionName: string): number {
+    return this.effectiveTraffic(app)
+      .filter((t) => t.revisionName === revisionName)
+      .reduce((s, t) => s + t.weight, 0);
+  }
+
+  operationDone(op: OperationState): boolean {
+    return op.pollsLeft <= 0 && performance.now() - op.startedAt >= op.durationMs;
+  }
+
+  provisioningState(app: AppState): 'InProgress' | 'Succeeded' | 'Failed' {
+    const op = app.lastOperation;
+    if (!op) return 'Succeeded';
+    if (!this.operationDone(op)) return 'InProgress';
+    return op.error ? 'Failed' : 'Succeeded';
+  }
+
+  /**
+   * Single revision mode: once the latest revision is ready, ACA deactivates the others; while it provisions,
+   * or when it failed, the previous one keeps serving.
+   */
+  private reconcile(app: AppState): AppState {
+    if (app.configuration.activeRevisionsMode !== 'Single') return app;
+    const latest = app.latestRevisionName ? this.revision(app, app.latestRevisionName) : undefined;
+    if (!latest || this.phase(latest) !== 'ready') return app;
+    for (const rev of app.revisions) {
+      if (rev !== latest && rev.active) this.stopRevision(rev);
+    }
+    return app;
+  }
+
+  // ---- wire JSON ---------------------------------------------------------------------------------------
+
+  appJson(app: AppState): Record<string, unknown> {
+    const latest = app.latestRevisionName ? this.revision(app, app.latestRevisionName) : undefined;
+    const ingress = app.configuration.ingress;
+    return {
+      id: appId(app),
+      name: app.name,
+      type: 'Microsoft.App/containerApps',
+      location: app.location,
+      ...(app.tags ? { tags: app.tags } : {}),
+      properties: {
+        ...app.otherProperties,
+        provisioningState: this.provisioningState(app),
+        runningStatus: 'Running',
+        latestRevisionName: app.latestRevisionName,
+        latestReadyRevisionName: this.latestReady(app)?.name,
+        latestRevisionFqdn: latest ? this.fqdn(latest) : undefined,
+        outboundIpAddresses: ['127.0.0.1'],
+        configuration: {
+          ...app.configuration,
+          ...(ingress
+            ? { ingress: { ...ingress, fqdn: app.router.port ? `127.0.0.1:${app.router.port}` : undefined } }
+            : {}),
+        },
+        template: app.template,
+      },
+    };
+  }
+
+  private fqdn(rev: RevisionState): string | undefined {
+    return rev.endpoint.port ? `127.0.0.1:${rev.endpoint.port}` : undefined;
+  }
+
+  private status(rev: RevisionState): Omit<RevisionView, 'name' | 'image' | 'counters' | 'trafficWeight'> {
+    const phase = this.phase(rev);
+    const base = { active: rev.active, fqdn: this.fqdn(rev) };
+    const error = rev.injectedFailure ?? (rev.behaviour.crash ? 'container exited with code 1' : undefined);
+    switch (phase) {
+      case 'stopped':
+        return {
+          ...base,
+          provisioningState: this.failed(rev) ? 'Failed' : 'Deprovisioned',
+          runningState: 'Stopped',
+          healthState: 'None',
+          replicas: 0,
+          ...(error ? { provisioningError: error } : {}),
+        };
+      case 'provisioning':
+        return {
+          ...base,
+          provisioningState: 'Provisioning',
+          runningState: 'Processing',
+          healthState: 'None',
+          replicas: 0,
+        };
+      case 'failed':
+        return {
+          ...base,
+          provisioningState: 'Failed',
+          runningState: 'Failed',
+          healthState: 'Unhealthy',
+          replicas: 0,
+          provisioningError: error,
+        };
+      case 'ready': {
+        const replicas = Math.max(1, rev.template.scale?.minReplicas ?? 1);
+        return rev.behaviour.unhealthy || rev.healthOverride === 'Unhealthy'
+          ? {
+              ...base,
+              provisioningState: 'Provisioned',
+              runningState: 'Degraded',
+              healthState: 'Unhealthy',
+              replicas,
+            }
+          : {
+              ...base,
+              provisioningState: 'Provisioned',
+              runningState: 'Running',
+              healthState: 'Healthy',
+              replicas,
+            };
+      }
+    }
+  }
+
+  revisionJson(app: AppState, rev: RevisionState): Record<string, unknown> {
+    const s = this.status(rev);
+    return {
+      id: `${appId(app)}/revisions/${rev.name}`,
+      name: rev.name,
+      type: 'Microsoft.App/containerApps/revisions',
+      properties: {
+        createdTime: iso(rev.createdAt),
+        lastActiveTime: iso(rev.active ? this.now() : rev.lastActiveAt),
+        fqdn: s.fqdn,
+        template: rev.template,
+        active: s.active,
+        replicas: s.replicas,
+        trafficWeight: this.weightOf(app, rev.name),
+        ...(s.provisioningError ? { provisioningError: s.provisioningError } : {}),
+        healthState: s.healthState,
+        provisioningState: s.provisioningState,
+        runningState: s.runningState,
+      },
+    };
+  }
+
+  view(app: AppState): AppView {
+    this.reconcile(app);
+    return {
+      id: appId(app),
+      subscriptionId: app.subscriptionId,
+      resourceGroup: app.resourceGroup,
+      name: app.name,
+      revisionMode: app.configuration.activeRevisionsMode,
+      provisioningState: this.provisioningState(app),
+      latestRevisionName: app.latestRevisionName,
+      latestReadyRevisionName: this.latestReady(app)?.name,
+      ingressFqdn: app.router.port && app.configuration.ingress ? `127.0.0.1:${app.router.port}` : undefined,
+      traffic: clone(app.configuration.ingress?.traffic ?? []),
+      effectiveTraffic: this.effectiveTraffic(app),
+      revisions: app.revisions.map((rev) => ({
+        name: rev.name,
+        image: rev.image,
+        ...this.status(rev),
+        trafficWeight: this.weightOf(app, rev.name),
+        counters: clone(rev.counters),
+      })),
+    };
+  }
+
+  // ---- operations --------------------------------------------------------------------------------------
+
+  private startOperation(app: AppState, error?: OperationState['error']): OperationState {
+    const op: OperationState = {
+      id: randomUUID(),
+      subscriptionId: app.subscriptionId,
+      location: app.location.toLowerCase().replace(/\s+/g, ''),
+      appKey: app.key,
+      startedAt: performance.now(),
+      durationMs: this.settings.lroDurationMs,
+      pollsLeft: this.settings.faults.takeLroDelay(),
+      ...(error ? { error } : {}),
+    };
+    this.operations.set(op.id, op);
+    app.lastOperation = op;
+    return op;
+  }
+
+  operationPaths(op: OperationState): { status: string; result: string } {
+    const base = `/subscriptions/${op.subscriptionId}/providers/Microsoft.App/locations/${op.location}`;
+    return {
+      status: `${base}/containerappOperationStatuses/${op.id}`,
+      result: `${base}/containerappOperationResults/${op.id}`,
+    };
+  }
+
+  operation(id: string): OperationState | undefined {
+    return this.operations.get(id);
+  }
+
+  /** One status poll: a slow-LRO fault answers InProgress for its polls first. */
+  pollOperation(op: OperationState): Record<string, unknown> {
+    let status: 'InProgress' | 'Succeeded' | 'Failed';
+    if (op.pollsLeft > 0) {
+      op.pollsLeft -= 1;
+      status = 'InProgress';
+    } else if (!this.operationDone(op)) status = 'InProgress';
+    else status = op.error ? 'Failed' : 'Succeeded';
+    return {
+      id: this.operationPaths(op).status,
+      name: op.id,
+      status,
+      startTime: new Date(Date.now() - (performance.now() - op.startedAt)).toISOString(),
+      ...(status !== 'InProgress' ? { endTime: new Date().toISOString() } : {}),
+      ...(status === 'Failed' && op.error ? { error: op.error } : {}),
+    };
+  }
+
+  appOfOperation(op: OperationState): AppState | undefined {
+    const app = this.apps.get(op.appKey);
+    return app ? this.reconcile(app) : undefined;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------------
+
+  /** PUT: the body is the whole desired state. */
+  async put(
+    ref: EmulatorAppRef,
+    rawBody: unknown,
+  ): Promise<{ app: AppState; created: boolean; op: OperationState }> {
+    const body = parseAppBody(rawBody);
+    const existing = this.find(ref);
+    const requestedSuffix = body.properties?.template?.revisionSuffix;
+    return this.apply(ref, existing, body, requestedSuffix);
+  }
+
+  /** PATCH: JSON merge patch onto the app's settable state. */
+  async patch(ref: EmulatorAppRef, rawBody: unknown): Promise<{ app: AppState; op: OperationState }> {
+    const existing = this.require(ref);
+    const patchBody = parseAppBody(rawBody);
+    const current = {
+      location: existing.location,
+      ...(existing.tags ? { tags: existing.tags } : {}),
+      properties: {
+        ...existing.otherProperties,
+        configuration: existing.configuration,
+        template: existing.template,
+      },
+    };
+    const merged = parseAppBody(mergePatch(clone(current), rawBody));
+    // A suffix only names a new revision when this request sends one; the stored one names the current revision.
+    const requestedSuffix = patchBody.properties?.template?.revisionSuffix;
+    const { app, op } = await this.apply(ref, existing, merged, requestedSuffix);
+    return { app, op };
+  }
+
+  private async apply(
+    ref: EmulatorAppRef,
+    existing: AppState | undefined,
+    body: ContainerAppBody,
+    requestedSuffix: string | undefined,
+  ): Promise<{ app: AppState; created: boolean; op: OperationState }> {
+    if (existing?.lastOperation && !this.operationDone(existing.lastOperation)) {
+      throw new ArmHttpError(
+        409,
+        'ContainerAppOperationInProgress',
+        `Cannot modify container app '${existing.name}' because another operation is in progress; retry when it completes.`,
+      );
+    }
+    const props = body.properties ?? {};
+    const location = body.location ?? existing?.location;
+    if (!location)
+      throw badRequest('LocationRequired', "The 'location' property is required for this resource.");
+
+    const template = this.checkTemplate(props.template);
+    const mode = this.checkMode(props.configuration?.activeRevisionsMode);
+    const newSuffix = this.chooseSuffix(ref, existing, template, requestedSuffix);
+    const newName = newSuffix ? `${ref.name}--${newSuffix}`.toLowerCase() : undefined;
+
+    const ingressIn: WireIngress | undefined = props.configuration?.ingress;
+    let traffic: WireTrafficWeight[] | undefined;
+    if (ingressIn) {
+      traffic =
+        mode === 'Single' || !ingressIn.traffic ? [{ latestRevision: true, weight: 100 }] : ingressIn.traffic;
+      if (mode === 'Multiple') this.checkTraffic(existing, traffic, newName);
+    }
+
+    const app: AppState = existing ?? {
+      key: keyOf(ref),
+      subscriptionId: ref.subscriptionId,
+      resourceGroup: ref.resourceGroup,
+      name: ref.name,
+      location,
+      otherProperties: {},
+      configuration: { activeRevisionsMode: mode },
+      template: {},
+      revisions: [],
+      router: new LocalHttpServer((req, res) => this.route(app, req, res)),
+      autoSuffixCounter: 0,
+    };
+    if (!existing) this.apps.set(app.key, app);
+    const { configuration: _c, template: _t, ...others } = props;
+    app.location = location;
+    app.tags = body.tags;
+    app.otherProperties = clone(others);
+    app.configuration = {
+      ...clone(props.configuration ?? {}),
+      activeRevisionsMode: mode,
+      ingress: ingressIn ? { ...clone(ingressIn), traffic } : undefined,
+    };
+    if (!ingressIn) delete app.configuration.ingress;
+    app.template = { ...clone(template), revisionSuffix: newSuffix ?? existing?.template.revisionSuffix };
+
+    let failure: string | undefined;
+    if (newSuffix && newName) {
+      failure = this.settings.faults.takeProvisioningFailure();
+      await this.addRevision(app, newName, app.template, { injectedFailure: failure });
+    }
+    if (app.configuration.ingress) await app.router.start();
+    else await app.router.stop();
+    if (app.configuration.ingress) this.recordTraffic(app);
+
+    const op = this.startOperation(
+      app,
+      failure
+        ? {
+            code: 'ContainerAppOperationError',
+            message: `Failed to provision revision for container app '${app.name}'. Error details: ${failure}`,
+          }
+        : undefined,
+    );
+    return { app, created: !existing, op };
+  }
+
+  private checkTemplate(template: WireTemplate | undefined): WireTemplate {
+    const containers = template?.containers ?? [];
+    if (!template || containers.length === 0) {
+      throw badRequest(
+        'ContainerAppInvalidTemplate',
+        'properties.template.containers must hold at least one container.',
+      );
+    }
+    const names = new Set<string>();
+    containers.forEach((c, i) => {
+      if (!c.name)
+        throw badRequest(
+          'ContainerAppInvalidTemplate',
+          `properties.template.containers[${i}].name is required.`,
+        );
+      if (names.has(c.name)) {
+        throw badRequest(
+          'ContainerAppInvalidTemplate',
+          `container name '${c.name}' appears twice in the template.`,
+        );
+      }
+      names.add(c.name);
+      const problem = imageProblem(c.image);
+      if (problem) {
+        throw badRequest(
+          'ContainerAppInvalidImage',
+          `properties.template.containers[${i}].image: ${problem}.`,
+        );
+      }
+    });
+    return template;
+  }
+
+  private checkMode(mode: string | undefined): 'Single' | 'Multiple' {
+    const m = (mode ?? 'Single').toLowerCase();
+    if (m === 'single') return 'Single';
+    if (m === 'multiple') return 'Multiple';
+    throw badRequest(
+      'ContainerAppInvalidActiveRevisionsMode',
+      `activeRevisionsMode must be 'Single' or 'Multiple' in this emulator; got '${mode}'.`,
+    );
+  }
+
+  /** The suffix of the revision this change creates, or undefined when it is not a revision-scope change. */
+  private chooseSuffix(
+    ref: EmulatorAppRef,
+    existing: AppState | undefined,
+    template: WireTemplate,
+    requested: string | undefined,
+  ): string | undefined {
+    let suffix: string | undefined;
+    if (!existing || withoutSuffix(template) !== withoutSuffix(existing.template)) {
+      suffix = requested ?? this.autoSuffix(ref, existing);
+    } else if (requested !== undefined && requested !== existing.template.revisionSuffix) {
+      suffix = requested;
+    }
+    if (suffix === undefined) return undefined;
+    const problem = revisionNameProblem(ref.name, suffix);
+    if (problem) throw badRequest('ContainerAppInvalidRevisionName', `${problem}.`);
+    const name = `${ref.name}--${suffix}`.toLowerCase();
+    if (existing && this.revision(existing, name)) {
+      throw new ArmHttpError(
+        409,
+        'ContainerAppRevisionAlreadyExists',
+        `Revision '${name}' already exists and a revision's template cannot change; use a new revisionSuffix for this template.`,
+      );
+    }
+    return suffix;
+  }
+
+  private autoSuffix(ref: EmulatorAppRef, existing: AppState | undefined): string {
+    let counter = existing?.autoSuffixCounter ?? 0;
+    for (;;) {
+      counter += 1;
+      const suffix = `r${createHash('sha256')
+        .update(`${keyOf(ref)}:${counter}`)
+        .digest('hex')
+        .slice(0, 6)}`;
+      if (!existing || !this.revision(existing, `${ref.name}--${suffix}`)) {
+        if (existing) existing.autoSuffixCounter = counter;
+        return suffix;
+      }
+    }
+  }
+
+  private checkTraffic(existing: AppState | undefined, traffic: WireTrafficWeight[], newName?: string): void {
+    const problems: string[] = [];
+    const labels = new Set<string>();
+    let sum = 0;
+    traffic.forEach((t, i) => {
+      const at = `traffic[${i}]`;
+      const weight = t.weight ?? 0;
+      if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
+        problems.push(`${at}.weight must be a whole number from 0 to 100; got ${weight}`);
+      }
+      sum += Number.isFinite(weight) ? weight : 0;
+      if (t.latestRevision && t.revisionName) {
+        problems.push(`${at} sets both revisionName and latestRevision; set one`);
+      } else if (!t.latestRevision && !t.revisionName) {
+        problems.push(`${at} needs revisionName or latestRevision: true`);
+      } else if (t.revisionName) {
+        const name = t.revisionName.toLowerCase();
+        const rev = existing ? this.revision(existing, name) : undefined;
+        if (name !== newName && !rev) problems.push(`${at}: revision '${t.revisionName}' does not exist`);
+        else if (rev && !rev.active && weight > 0) {
+          problems.push(
+            `${at}: revision '${t.revisionName}' is inactive and cannot receive traffic; activate it first`,
+          );
+        }
+      }
+      if (t.label !== undefined) {
+        if (!labelPattern.test(t.label) || t.label.includes('--')) {
+          problems.push(
+            `${at}.label '${t.label}' must be lowercase letters, digits and single hyphens, starting with a letter`,
+          );
+        }
+        if (labels.has(t.label)) problems.push(`label '${t.label}' is used by more than one traffic entry`);
+        labels.add(t.label);
+      }
+    });
+    if (traffic.length > 0 && sum !== 100) problems.push(`traffic weights must sum to 100; got ${sum}`);
+    if (problems.length > 0) throw badRequest('ContainerAppInvalidTraffic', `${problems.join('; ')}.`);
+  }
+
+  private async addRevision(
+    app: AppState,
+    name: string,
+    template: WireTemplate,
+    opts: { injectedFailure?: string; ready?: boolean } = {},
+  ): Promise<RevisionState> {
+    const now = this.now();
+    const image = template.containers?.[0]?.image ?? '';
+    const startedAt = opts.ready ? now - this.settings.provisioningDelayMs : now;
+    const rev: RevisionState = {
+      name,
+      appName: app.name,
+      revisionName: name,
+      image,
+      version: imageTag(image),
+      behaviour: behaviourOf(image),
+      createdAt: startedAt,
+      activatedAt: startedAt,
+      lastActiveAt: now,
+      template: clone(template),
+      active: true,
+      ...(opts.injectedFailure ? { injectedFailure: opts.injectedFailure } : {}),
+      counters: newCounters(),
+      errorTicks: 0,
+      endpoint: new LocalHttpServer((req, res) => serveRevision(rev, this.settings.workload, req, res)),
+      phase: () => this.phase(rev),
+    };
+    app.revisions.push(rev);
+    app.latestRevisionName = name;
+    await rev.endpoint.start();
+    return rev;
+  }
+
+  private stopRevision(rev: RevisionState): void {
+    rev.active = false;
+    rev.lastActiveAt = this.now();
+    void rev.endpoint.stop();
+  }
+
+  async activate(ref: EmulatorAppRef, revisionName: string): Promise<void> {
+    const app = this.require(ref);
+    const rev = this.requireRevision(app, revisionName);
+    if (rev.active) return;
+    if (app.configuration.activeRevisionsMode === 'Single' && rev.name !== app.latestRevisionName) {
+      throw badRequest(
+        'ContainerAppRevisionActivationNotAllowed',
+        `App '${app.name}' is in Single revision mode: only its latest revision can be active. Switch to Multiple first.`,
+      );
+    }
+    rev.active = true;
+    rev.activatedAt = this.now();
+    await rev.endpoint.start();
+  }
+
+  async deactivate(ref: EmulatorAppRef, revisionName: string): Promise<void> {
+    const app = this.require(ref);
+    const rev = this.requireRevision(app, revisionName);
+    if (!rev.active) return;
+    const weight = this.weightOf(app, rev.name);
+    if (weight > 0) {
+      throw badRequest(
+        'ContainerAppRevisionInUse',
+        `Revision '${rev.name}' receives ${weight}% of traffic; move its traffic to other revisions before deactivating it.`,
+      );
+    }
+    this.stopRevision(rev);
+  }
+
+  async restart(ref: EmulatorAppRef, revisionName: string): Promise<void> {
+    const app = this.require(ref);
+    const rev = this.requireRevision(app, revisionName);
+    if (!rev.active) {
+      throw badRequest(
+        'ContainerAppRevisionNotActive',
+        `Revision '${rev.name}' is not active; activate it to restart it.`,
+      );
+    }
+    rev.activatedAt = this.now();
+  }
+
+  async delete(ref: EmulatorAppRef): Promise<boolean> {
+    const app = this.find(ref);
+    if (!app) return false;
+    this.apps.delete(app.key);
+    await Promise.all([app.router.stop(), ...app.revisions.map((r) => r.endpoint.stop())]);
+    return true;
+  }
+
+  /** Creates an app whose first revision is already running, as if deployed long ago. */
+  async seed(seed: SeedApp): Promise<AppState> {
+    if (this.find(seed)) {
+      throw new ArmHttpError(
+        409,
+        'ContainerAppAlreadyExists',
+        `App '${seed.name}' already exists in the emulator.`,
+      );
+    }
+    const mode = seed.revisionMode ?? 'Multiple';
+    const suffix = seed.revisionSuffix ?? seedSuffix(seed.image, seed.name);
+    const problem = revisionNameProblem(seed.name, suffix);
+    if (problem) throw badRequest('ContainerAppInvalidRevisionName', problem);
+    const imgProblem = imageProblem(seed.image);
+    if (imgProblem) throw badRequest('ContainerAppInvalidImage', imgProblem);
+    const revisionName = `${seed.name}--${suffix}`.toLowerCase();
+    const template: WireTemplate = {
+      revisionSuffix: suffix,
+      containers: [
+        {
+          name: seed.containerName ?? seed.name,
+          image: seed.image,
+          env: Object.entries(seed.env ?? {}).map(([name, value]) => ({ name, value })),
+        },
+      ],
+      scale: { minReplicas: 1, maxReplicas: 10 },
+    };
+    const traffic: WireTrafficWeight[] = [
+      seed.traffic === 'pinned' && mode === 'Multiple'
+        ? { revisionName, weight: 100 }
+        : { latestRevision: true, weight: 100 },
+    ];
+    // Labels are extra 0% entries (Multiple mode only: Single mode has no traffic split).
+    if (mode === 'Multiple')
+      for (const label of seed.labels ?? []) traffic.push({ revisionName, weight: 0, label });
+    const ingress =
+      seed.ingress === false
+        ? undefined
+        : {
+            external: seed.ingress?.external ?? true,
+            targetPort: seed.ingress?.targetPort ?? 8080,
+            transport: seed.ingress?.transport ?? 'auto',
+            traffic,
+          };
+    const app: AppState = {
+      key: keyOf(seed),
+      subscriptionId: seed.subscriptionId,
+      resourceGroup: seed.resourceGroup,
+      name: seed.name,
+      location: seed.location ?? 'westeurope',
+      otherProperties: {
+        managedEnvironmentId: `/subscriptions/${seed.subscriptionId}/resourceGroups/${seed.resourceGroup}/providers/Microsoft.App/managedEnvironments/local`,
+        environmentId: `/subscriptions/${seed.subscriptionId}/resourceGroups/${seed.resourceGroup}/providers/Microsoft.App/managedEnvironments/local`,
+      },
+      configuration: { activeRevisionsMode: mode, ...(ingress ? { ingress } : {}) },
+      template,
+      revisions: [],
+      router: new LocalHttpServer((req, res) => this.route(app, req, res)),
+      autoSuffixCounter: 0,
+    };
+    this.apps.set(app.key, app);
+    await this.addRevision(app, revisionName, template, { ready: true });
+    if (ingress) await app.router.start();
+    return app;
+  }
+
+  /** The app's ingress endpoint: a request goes to a revision picked by the current weights. */
+  private route(app: AppState, req: IncomingMessage, res: ServerResponse): void {
+    const choices = this.effectiveTraffic(app).filter((t) => t.weight > 0);
+    const total = choices.reduce((s, t) => s + t.weight, 0);
+    let pick = this.settings.random() * total;
+    let target: RevisionState | undefined;
+    for (const c of choices) {
+      pick -= c.weight;
+      if (pick < 0) {
+        target = this.revision(app, c.revisionName);
+        break;
+      }
+    }
+    if (!target) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `no revision of ${app.name} receives traffic` }));
+      return;
+    }
+    serveRevision(target, this.settings.workload, req, res);
+  }
+
+  async stop(): Promise<void> {
+    const apps = [...this.apps.values()];
+    await Promise.all(apps.flatMap((a) => [a.router.stop(), ...a.revisions.map((r) => r.endpoint.stop())]));
+  }
+}
