@@ -1,0 +1,1 @@
+export { freePort, redisAnswers, startRedisServer } from '../../local/runtime/redis';
