@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the local Functions runtime with Greenlight's unchanged app, the Container Apps emulator
+ * (apps seeded from the policies) and Redis (a throwaway one when none answers). Prints every endpoint
+ * and one line per invocation and orchestration step; Ctrl-C stops everything.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadPolicies } from '../../src/domain/policy';
+import { startLocalStack } from '../stack';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535; got '${value}'`);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const opts = new Command()
+    .name('greenlight-start')
+    .description('Run Greenlight locally: Functions runtime + Container Apps emulator + Redis')
+    .option('-p, --port <port>', 'Function App port on 127.0.0.1', port, 7071)
+    .option(
+      '--redis <url>',
+      'Redis to use (a throwaway one is started when none answers)',
+      'redis://127.0.0.1:6379',
+    )
+    .option('--policies <path>', 'policy file or folder', 'examples/policies')
+    .option('--key-prefix <prefix>', 'Redis key prefix for this runtime', 'greenlight-local:')
+    .showHelpAfterError()
+    .parse()
+    .opts<{ port: number; redis: string; policies: string; keyPrefix: string }>();
+
+  const policies = await loadPolicies({ path: opts.policies });
+  const line = (s: string): void =>
+    void process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${s}\n`);
+  // Every app a policy targets exists in the emulator, serving a first revision, so a push can roll it out.
+  const seed = policies.map((p) => {
+    const repo = p.trigger && !/[*?[{]/.test(p.trigger.repository) ? p.trigger.repository : p.app.name;
+    return { ...p.app, image: `${p.trigger?.registry ?? 'local.azurecr.io'}/${repo}:v1` };
+  });
+  const stack = await startLocalStack({
+    redisUrl: opts.redis,
+    keyPrefix: opts.keyPrefix,
+    policiesPath: opts.policies,
+    seed,
+    port: opts.port,
+    log: line,
+  });
+  const gl = stack.http;
+  const out = (s = ''): void => void process.stdout.write(`${s}\n`);
+  out('\nGreenlight is running locally');
+  out(`  Function App        ${gl.baseUrl}`);
+  for (const f of stack.runtime.functions()) {
+    if (f.trigger === 'httpTrigger')
+      out(`    http              ${gl.baseUrl}/api/${f.route ?? f.name}  (${f.name})`);
+    if (f.trigger === 'eventGridTrigger') {
+      out(
+        `    event grid        ${gl.baseUrl}/runtime/webhooks/eventgrid?functionName=${f.name}&code=<system key>`,
+      );
+    }
+  }
+  out(`  Durable HTTP API    ${gl.baseUrl}/runtime/webhooks/durabletask/instances?code=<system key>`);
+  out(`  ARM emulator        ${stack.emulator.url}  (CA: ${stack.emulator.caFile ?? 'in memory'})`);
+  out(`  Redis               ${stack.redisUrl}  (prefix ${stack.keyPrefix})`);
+  out(
+    `  keys                function ${gl.functionKey}  system ${gl.systemKey}  (.greenlight/host-keys.json)`,
+  );
+  out(`  policies            ${policies.map((p) => `${p.name} (${p.strategy.type})`).join(', ')}`);
+  out('\nTry:');
+  out(
+    `  curl -s -X POST '${gl.baseUrl}/api/rollouts' -H 'x-functions-key: ${gl.functionKey}' -H 'content-type: application/json' \\`,
+  );
+  out(
+    `    -d '{"app":"${policies[0]?.name ?? 'web'}","image":"${seed[0]?.image.replace(/:v1$/, ':v2') ?? ''}"}'`,
+  );
+  out('Ctrl-C stops.\n');
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    line('stopping…');
+    stack.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`stop failed: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,133 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Clock } from './clock';
+import {
+  startContainerAppsEmulator,
+  type ContainerAppsEmulator,
+  type ContainerAppsEmulatorOptions,
+  type SeedApp,
+} from './emulator';
+import type { GreenlightHttp } from './demo/flow';
+import { ensureRedis } from './runtime/redis';
+import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { Redis } from 'ioredis';
+
+/** Deletes only keys under this stack's prefix. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface LocalStackOptions {
+  /** Redis to use; a throwaway redis-server is started when none answers there. */
+  redisUrl?: string;
+  /** Key prefix for everything this stack writes (runtime state and Greenlight's bookkeeping). */
+  keyPrefix?: string;
+  /** Rollout policies (objects, validated by the app like any policy file). */
+  policies?: unknown[];
+  /** Or a policy file or folder (GREENLIGHT_POLICIES_PATH). */
+  policiesPath?: string;
+  seed?: SeedApp[];
+  emulator?: Partial<ContainerAppsEmulatorOptions>;
+  clock?: Clock;
+  port?: number;
+  /** Registers the app; default: require the built entrypoint `dist/src/index.js`. */
+  register?: () => void;
+  /** Extra app settings. */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  /** Host key file; default `.greenlight/host-keys.json`. */
+  keysFile?: string;
+  /** Delete every key under the prefix on stop (a demo leaves nothing behind; `npm start` keeps its state). */
+  dropStateOnStop?: boolean;
+}
+
+export interface LocalStack {
+  http: GreenlightHttp;
+  emulator: ContainerAppsEmulator;
+  runtime: LocalRuntime;
+  redisUrl: string;
+  keyPrefix: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Redis, the Container Apps emulator and the local Functions runtime with Greenlight's app, wired
+ * together through app settings exactly as the Function App in Azure is (only the values differ).
+ */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const redis = await ensureRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.log);
+  const keyPrefix = opts.keyPrefix ?? `greenlight-local:${randomUUID().slice(0, 8)}:`;
+  const stateDir = resolve('.greenlight');
+  mkdirSync(stateDir, { recursive: true });
+  const emulator = await startContainerAppsEmulator({
+    clock: opts.clock,
+    seed: opts.seed,
+    caFile: join(stateDir, `emulator-ca-${process.pid}.pem`),
+    ...opts.emulator,
+  });
+  const settings: Record<string, string> = {
+    ...(opts.policies ? { GREENLIGHT_POLICIES: JSON.stringify(opts.policies) } : {}),
+    ...(opts.policiesPath ? { GREENLIGHT_POLICIES_PATH: resolve(opts.policiesPath) } : {}),
+    GREENLIGHT_REDIS_URL: redis.url,
+    GREENLIGHT_REDIS_KEY_PREFIX: `${keyPrefix}app:`,
+    GREENLIGHT_APPROVAL_SIGNING_KEY: randomBytes(32).toString('base64'),
+    GREENLIGHT_ARM_ENDPOINT: emulator.url,
+    GREENLIGHT_ARM_CA_FILE: emulator.caFile ?? '',
+    GREENLIGHT_ARM_MAX_RETRIES: '4',
+    GREENLIGHT_ARM_RETRY_DELAY_MS: '50',
+    GREENLIGHT_ARM_POLL_INTERVAL_MS: '25',
+    GREENLIGHT_CREDENTIAL: 'static',
+    GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
+    GREENLIGHT_REVISION_URL_SCHEME: 'http',
+    ...opts.env,
+  };
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      register:
+        opts.register ??
+        (() => {
+          // The host loads the app's entrypoint synchronously with require, so does this one.
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require(resolve('dist/src/index.js'));
+        }),
+      redisUrl: redis.url,
+      keyPrefix: `${keyPrefix}rt:`,
+      port: opts.port,
+      clock: opts.clock,
+      // The public base URL (for approval links) is only known once the port is: the runtime sets it.
+      env: settings,
+      publicBaseUrlSetting: 'GREENLIGHT_PUBLIC_BASE_URL',
+      logger: opts.log ? { info: opts.log } : undefined,
+      keysFile: opts.keysFile,
+    });
+  } catch (e) {
+    await emulator.stop();
+    await redis.stop();
+    throw e;
+  }
+  return {
+    http: { baseUrl: runtime.baseUrl, functionKey: runtime.keys.function, systemKey: runtime.keys.system },
+    emulator,
+    runtime,
+    redisUrl: redis.url,
+    keyPrefix,
+    stop: async () => {
+      await runtime.stop();
+      await emulator.stop();
+      if (opts.dropStateOnStop) await deleteKeys(redis.url, keyPrefix);
+      await redis.stop();
+    },
+  };
+}

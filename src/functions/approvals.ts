@@ -1,0 +1,181 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { DurableClient } from 'durable-functions';
+import { services } from '../composition';
+import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
+import { Events, Orchestrators } from '../names';
+import { tryGetStatus } from '../services/admission';
+import {
+  approvalPath,
+  checkApprovalToken,
+  mintApprovalTokens,
+  renderApprovalPage,
+  renderDecisionPage,
+} from '../services/approvals';
+import { toRolloutView } from '../services/rolloutView';
+import { problem } from './http/problem';
+
+function html(status: number, body: string): HttpResponseInit {
+  return {
+    status,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-robots-tag': 'noindex',
+    },
+    body,
+  };
+}
+
+/** Replies as a page to a browser and as problem+json to a program. */
+function fail(request: HttpRequest, p: { status: number; type: string; title: string; detail: string }) {
+  const wantsHtml = (request.headers.get('accept') ?? '').includes('text/html');
+  return wantsHtml ? html(p.status, renderDecisionPage(p.title, p.detail)) : problem(p);
+}
+
+async function loadRollout(client: DurableClient, id: string) {
+  const status = await tryGetStatus(client, id);
+  if (!status || status.name !== Orchestrators.rollout) return undefined;
+  const full = await client.getStatus(id, { showInput: true });
+  return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
+}
+
+/** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
+async function showApproval(request: HttpRequest, client: DurableClient) {
+  const id = request.params.id ?? '';
+  const { config, store } = services();
+  const check = checkApprovalToken(config.approval.signingKey, request.query.get('token'), id, Date.now());
+  if (!check.ok) return fail(request, check);
+  if (await store.nonceSpent(check.nonce)) {
+    return fail(request, {
+      status: 409,
+      type: 'approval-already-decided',
+      title: 'Already decided',
+      detail: 'this approval link was already used; see the rollout status for the decision',
+    });
+  }
+  const rollout = await loadRollout(client, id);
+  if (!rollout) {
+    return fail(request, {
+      status: 404,
+      type: 'unknown-rollout',
+      title: 'Rollout not found',
+      detail: `no rollout has id '${id}'`,
+    });
+  }
+  const tokens = mintApprovalTokens(config.approval.signingKey, id, check.expiresAt, check.nonce);
+  return html(
+    200,
+    renderApprovalPage({
+      rolloutId: id,
+      status: rollout.view,
+      tokens,
+      expiresAt: check.expiresAt,
+      action: approvalPath(id),
+    }),
+  );
+}
+
+async function readForm(request: HttpRequest): Promise<Record<string, string>> {
+  const type = request.headers.get('content-type') ?? '';
+  const text = await request.text();
+  if (type.includes('application/json')) {
+    try {
+      const data = JSON.parse(text) as unknown;
+      if (data && typeof data === 'object') {
+        return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
+      }
+    } catch {
+      return {};
+    }
+    return {};
+  }
+  return Object.fromEntries(new URLSearchParams(text).entries());
+}
+
+/** POST /api/approvals/{id}: records the decision once (the token's nonce is spent) and tells the rollout. */
+async function decideApproval(request: HttpRequest, client: DurableClient) {
+  const id = request.params.id ?? '';
+  const { config, store } = services();
+  const form = await readForm(request);
+  const token = form.token ?? request.query.get('token');
+  const check = checkApprovalToken(config.approval.signingKey, token, id, Date.now());
+  if (!check.ok) return fail(request, check);
+  if (form.decision && form.decision !== check.decision) {
+    return fail(request, {
+      status: 400,
+      type: 'approval-decision-mismatch',
+      title: 'Decision does not match the token',
+      detail: `the form says '${form.decision}' but the token is for '${check.decision}'; use the button for the decision you want`,
+    });
+  }
+  const rollout = await loadRollout(client, id);
+  if (!rollout) {
+    return fail(request, {
+      status: 404,
+      type: 'unknown-rollout',
+      title: 'Rollout not found',
+      detail: `no rollout has id '${id}'`,
+    });
+  }
+  if (rollout.view.phase !== 'WaitingApproval' || rollout.view.done) {
+    return fail(request, {
+      status: 409,
+      type: 'approval-not-pending',
+      title: 'Not waiting for approval',
+      detail: `rollout ${id} is ${rollout.view.phase}; a decision can only be made while it waits for approval`,
+    });
+  }
+  const approver =
+    request.headers.get('x-ms-client-principal-name') ?? check.approver ?? 'approval link holder';
+  const allowed = rollout.input?.plan.approval.approvers ?? [];
+  if (allowed.length > 0 && !allowed.includes(approver)) {
+    return fail(request, {
+      status: 403,
+      type: 'approver-not-allowed',
+      title: 'Not an approver for this app',
+      detail: `'${approver}' is not among this app's approvers (${allowed.join(', ')}); sign in as one of them`,
+    });
+  }
+  if (!(await store.spendNonce(check.nonce, check.expiresAt - Date.now()))) {
+    return fail(request, {
+      status: 409,
+      type: 'approval-already-decided',
+      title: 'Already decided',
+      detail: 'this approval link was already used; a decision is made once',
+    });
+  }
+  const comment = form.comment?.trim().slice(0, 500) || undefined;
+  const decision: ApprovalDecision = {
+    decision: check.decision,
+    approver,
+    decidedAt: new Date().toISOString(),
+    ...(comment ? { comment } : {}),
+  };
+  await client.raiseEvent(id, Events.approval, decision);
+  const title = check.decision === 'approve' ? 'Approved' : 'Rejected';
+  const message =
+    check.decision === 'approve'
+      ? `Rollout ${id} will be promoted. Recorded approver: ${approver}.`
+      : `Rollout ${id} will be rolled back. Recorded by: ${approver}.`;
+  // A browser's form post gets a page; an API client that asks for JSON gets JSON.
+  const accept = request.headers.get('accept') ?? '';
+  const wantsJson =
+    (accept.includes('application/json') && !accept.includes('text/html')) ||
+    (request.headers.get('content-type') ?? '').includes('json');
+  if (!wantsJson) return html(200, renderDecisionPage(title, message));
+  return { status: 200, jsonBody: { id, ...decision } };
+}
+
+df.app.client.http('showApproval', {
+  route: 'approvals/{id}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: showApproval,
+});
+df.app.client.http('decideApproval', {
+  route: 'approvals/{id}',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: decideApproval,
+});

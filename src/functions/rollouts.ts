@@ -1,0 +1,201 @@
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { DurableClient } from 'durable-functions';
+import { z } from 'zod';
+import { services } from '../composition';
+import { errorMessage, isGreenlightError } from '../domain/errors';
+import { findPolicyByApp } from '../domain/policy';
+import { Events, Orchestrators, watchInstanceId } from '../names';
+import { admitRollout, raiseQuietly, tryGetStatus, type Admission } from '../services/admission';
+import { toRolloutView } from '../services/rolloutView';
+import { buildRolloutInput } from '../services/rolloutRequest';
+import { json, problem } from './http/problem';
+import { actorOf, readJson } from './http/request';
+
+const startBody = z
+  .object({
+    app: z.string().min(1, 'name the app: its policy name, app name, or subscriptionId/resourceGroup/name'),
+    image: z.string().min(1, 'give the image as registry/repository:tag (optionally @sha256:digest)'),
+    digest: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: followed by 64 lowercase hex digits')
+      .optional(),
+  })
+  .strict();
+
+function statusUrl(request: HttpRequest, id: string): string {
+  return `${new URL(request.url).origin}/api/rollouts/${encodeURIComponent(id)}`;
+}
+
+/** POST /api/rollouts {app, image, digest?}: start (or join, queue, supersede) a rollout. */
+async function startRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
+  const body = await readJson(request, startBody);
+  if (!body.ok) return body.response;
+  const s = services();
+  const policy = findPolicyByApp(await s.policies(), body.value.app);
+  if (!policy) {
+    const known = (await s.policies()).map((p) => p.name).join(', ') || 'none loaded';
+    return problem({
+      status: 404,
+      type: 'unknown-app',
+      title: 'No policy for that app',
+      detail: `no rollout policy targets '${body.value.app}'; known policies: ${known}. Add a policy for the app or fix the name.`,
+    });
+  }
+  let input;
+  try {
+    input = buildRolloutInput(policy, body.value.image, body.value.digest, {
+      kind: 'http',
+      requestedBy: actorOf(request),
+    });
+  } catch (e) {
+    if (isGreenlightError(e)) {
+      return problem({ status: 400, type: 'invalid-image', title: 'Invalid image', detail: errorMessage(e) });
+    }
+    throw e;
+  }
+  const admission = await admitRollout({ client, store: s.store }, input, policy.concurrency);
+  await s.store.recordTrigger({
+    at: new Date().toISOString(),
+    source: 'http',
+    app: policy.app.name,
+    image: input.image,
+    digest: input.digest,
+    decision: admission.kind,
+    rolloutId: admission.rolloutId,
+  });
+  context.log(
+    `rollout request for ${policy.app.name} ${input.image}: ${admission.kind} ${admission.rolloutId}`,
+  );
+  return admissionReply(request, client, admission);
+}
+
+export function admissionReply(request: HttpRequest, client: DurableClient, a: Admission): HttpResponseInit {
+  if (a.kind === 'rejected') {
+    return problem({
+      status: 409,
+      type: 'rollout-in-progress',
+      title: 'Another rollout is running for this app',
+      detail: `rollout ${a.running} is in progress and this app's policy has concurrency 'reject'; wait for it to finish, abort it (POST /api/rollouts/${a.running}/abort), or change the policy to 'queue' or 'supersede'.`,
+      running: a.running,
+      runningStatusUri: statusUrl(request, a.running),
+    });
+  }
+  const management = client.createHttpManagementPayload(a.rolloutId);
+  const greenlightStatusUri = statusUrl(request, a.rolloutId);
+  const body = { ...management, greenlightStatusUri, admission: a };
+  const status = a.kind === 'duplicate' ? 200 : 202;
+  return json(status, body, { location: greenlightStatusUri, 'retry-after': '10' });
+}
+
+/** GET /api/rollouts/{id} */
+async function getRollout(request: HttpRequest, client: DurableClient) {
+  const id = request.params.id ?? '';
+  const status = await tryGetStatus(client, id);
+  if (!status || status.name !== Orchestrators.rollout) {
+    return problem({
+      status: 404,
+      type: 'unknown-rollout',
+      title: 'Rollout not found',
+      detail: `no rollout has id '${id}'; list rollouts with GET /api/rollouts?app=<name>`,
+    });
+  }
+  return json(200, toRolloutView(status));
+}
+
+const listQuery = z.object({
+  app: z.string().optional(),
+  status: z
+    .enum(['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'Suspended'], {
+      message: 'must be one of Pending, Running, Completed, Failed, Terminated, Suspended',
+    })
+    .optional(),
+});
+
+/** GET /api/rollouts?app=&status= */
+async function listRollouts(request: HttpRequest, client: DurableClient) {
+  const q = listQuery.safeParse(Object.fromEntries(request.query.entries()));
+  if (!q.success) {
+    return problem({
+      status: 400,
+      type: 'invalid-query',
+      title: 'Invalid query',
+      detail: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    });
+  }
+  const all = q.data.status
+    ? await client.getStatusBy({ runtimeStatus: [q.data.status as df.OrchestrationRuntimeStatus] })
+    : await client.getStatusAll();
+  const views = all
+    .filter((s) => s.name === Orchestrators.rollout)
+    .map(toRolloutView)
+    .filter((v) => !q.data.app || v.app.name === q.data.app)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return json(200, { rollouts: views, count: views.length });
+}
+
+const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
+
+/** POST /api/rollouts/{id}/abort and /promote */
+async function controlRollout(request: HttpRequest, client: DurableClient) {
+  const id = request.params.id ?? '';
+  const action = request.params.action;
+  if (action !== 'abort' && action !== 'promote') {
+    return problem({
+      status: 404,
+      type: 'unknown-action',
+      title: 'Unknown action',
+      detail: `'${action}' is not an action; use POST /api/rollouts/${id}/abort or /promote`,
+    });
+  }
+  const body = await readJson(request, controlBody, { optional: true });
+  if (!body.ok) return body.response;
+  const status = await tryGetStatus(client, id);
+  if (!status || status.name !== Orchestrators.rollout) {
+    return problem({
+      status: 404,
+      type: 'unknown-rollout',
+      title: 'Rollout not found',
+      detail: `no rollout has id '${id}'`,
+    });
+  }
+  const view = toRolloutView(status);
+  if (view.done || view.phase === 'RollingBack') {
+    return problem({
+      status: 409,
+      type: 'rollout-not-running',
+      title: `Cannot ${action} this rollout`,
+      detail: `rollout ${id} is ${view.phase}${view.outcome ? ` (${view.outcome})` : ''}; only a running rollout can be ${action === 'abort' ? 'aborted' : 'promoted'}`,
+    });
+  }
+  const data = { by: actorOf(request), reason: body.value?.reason };
+  const event = action === 'abort' ? Events.abort : Events.promote;
+  await client.raiseEvent(id, event, data);
+  if (action === 'abort') await raiseQuietly(client, watchInstanceId(id), Events.abort, data);
+  return json(202, { id, action, accepted: true, by: data.by, statusUri: statusUrl(request, id) });
+}
+
+df.app.client.http('startRollout', {
+  route: 'rollouts',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: startRollout,
+});
+df.app.client.http('listRollouts', {
+  route: 'rollouts',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: listRollouts,
+});
+df.app.client.http('getRollout', {
+  route: 'rollouts/{id}',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: getRollout,
+});
+df.app.client.http('controlRollout', {
+  route: 'rollouts/{id}/{action}',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: controlRollout,
+});

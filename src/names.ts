@@ -1,0 +1,34 @@
+/** Every durable name in one place, so a typo is a compile error rather than a stuck instance. */
+export const Orchestrators = {
+  rollout: 'rolloutOrchestrator',
+  watch: 'rolloutWatchOrchestrator',
+} as const;
+
+export const Activities = {
+  snapshotApp: 'snapshotApp',
+  ensureMultipleRevisionMode: 'ensureMultipleRevisionMode',
+  deployGreen: 'deployGreen',
+  getRevision: 'getRevision',
+  setTraffic: 'setTraffic',
+  deactivateRevision: 'deactivateRevision',
+  retireRevisions: 'retireRevisions',
+  runSmokeChecks: 'runSmokeChecks',
+  evaluateGates: 'evaluateGates',
+  createApprovalLinks: 'createApprovalLinks',
+  finishRollout: 'finishRollout',
+} as const;
+
+/** External events an operator (or the approval page) raises on a rollout. */
+export const Events = {
+  approval: 'approval',
+  abort: 'abort',
+  promote: 'promote',
+} as const;
+
+/** The label that marks the revision serving production before the rollout, and the candidate. */
+export const Labels = { blue: 'blue', green: 'green' } as const;
+
+/** The post-promotion watch runs as a child instance with a name derived from its rollout. */
+export function watchInstanceId(rolloutId: string): string {
+  return `${rolloutId}:watch`;
+}

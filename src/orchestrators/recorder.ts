@@ -1,0 +1,138 @@
+import type { OrchestrationContext } from 'durable-functions';
+import type { TrafficEntry } from '../adapters/containerApps/port';
+import type { RolloutPhase } from '../domain/rollout/phase';
+import type {
+  ApprovalDecision,
+  CheckResult,
+  GateReport,
+  RolloutInput,
+  RolloutOutcome,
+  RolloutStatus,
+  SmokeReport,
+} from '../domain/rollout/types';
+
+const maxTimeline = 40;
+const maxText = 500;
+
+/** Keeps the rollout's custom status (what the status API serves) and publishes every change. */
+export class RolloutRecorder {
+  readonly status: RolloutStatus;
+
+  constructor(
+    private readonly context: OrchestrationContext,
+    input: RolloutInput,
+  ) {
+    const at = this.now();
+    this.status = {
+      rolloutId: input.rolloutId,
+      app: input.plan.app,
+      image: input.image,
+      strategy: input.plan.strategy.type,
+      phase: 'Initializing',
+      blue: [],
+      checks: {},
+      gates: [],
+      approval: { state: input.plan.approval.required ? 'upcoming' : 'notRequired' },
+      timeline: [{ phase: 'Initializing', at }],
+      updatedAt: at,
+    };
+    this.publish();
+  }
+
+  enter(phase: RolloutPhase, note?: string): void {
+    this.status.phase = phase;
+    this.status.timeline.push({ phase, at: this.now(), ...(note ? { note: clip(note) } : {}) });
+    // Bounded so a long rollout never nears the 16 KB custom status limit: keep the first and the latest.
+    if (this.status.timeline.length > maxTimeline) this.status.timeline.splice(1, 1);
+    this.publish();
+  }
+
+  note(note: string): void {
+    const last = this.status.timeline[this.status.timeline.length - 1];
+    if (last) last.note = clip(last.note ? `${last.note}; ${note}` : note);
+    this.publish();
+  }
+
+  setBlue(revisions: string[]): void {
+    this.status.blue = revisions;
+    this.publish();
+  }
+
+  setGreen(revision: string): void {
+    this.status.green = revision;
+    this.publish();
+  }
+
+  setTraffic(traffic: TrafficEntry[]): void {
+    this.status.traffic = traffic;
+    this.publish();
+  }
+
+  setStep(index: number, of: number, weight: number): void {
+    this.status.step = { index, of, weight };
+    this.publish();
+  }
+
+  setReadiness(result: CheckResult): void {
+    this.status.checks.readiness = { ...result, message: clip(result.message) };
+    this.publish();
+  }
+
+  setSmoke(report: SmokeReport): void {
+    this.status.checks.smoke = {
+      ...report,
+      results: report.results.slice(0, 20).map((r) => ({ ...r, message: clip(r.message) })),
+    };
+    this.publish();
+  }
+
+  setGates(report: GateReport): void {
+    this.status.gates = report.results.slice(0, 20).map((r) => ({ ...r, message: clip(r.message) }));
+    this.publish();
+  }
+
+  approvalPending(pageUrl: string, expiresAt: string): void {
+    this.status.approval = { state: 'pending', pageUrl, expiresAt };
+    this.publish();
+  }
+
+  approvalDecided(d: ApprovalDecision): void {
+    this.status.approval = {
+      state: d.decision === 'approve' ? 'approved' : 'rejected',
+      decidedBy: d.approver,
+      decidedAt: d.decidedAt,
+      ...(d.comment ? { comment: clip(d.comment) } : {}),
+    };
+    this.publish();
+  }
+
+  approvalSkipped(by: string): void {
+    this.status.approval = { state: 'skipped', decidedBy: by, decidedAt: this.now() };
+    this.publish();
+  }
+
+  approvalTimedOut(): void {
+    this.status.approval = { state: 'timedOut', decidedAt: this.now() };
+    this.publish();
+  }
+
+  finish(outcome: RolloutOutcome, reason: string, leftToDo: string[] = []): void {
+    this.status.outcome = outcome;
+    this.status.reason = clip(reason);
+    if (leftToDo.length) this.status.leftToDo = leftToDo.map(clip);
+    this.enter(outcome);
+  }
+
+  private now(): string {
+    return this.context.df.currentUtcDateTime.toISOString();
+  }
+
+  private publish(): void {
+    this.status.updatedAt = this.now();
+    this.context.df.setCustomStatus(this.status);
+  }
+}
+
+function clip(s: string): string {
+  return s.length > maxText ? `${s.slice(0, maxText - 1)}…` : s;
+}

@@ -1,0 +1,418 @@
+import * as df from 'durable-functions';
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
+import type {
+  AppSnapshot,
+  DeployGreenResult,
+  RevisionInfo,
+  TrafficEntry,
+} from '../adapters/containerApps/port';
+import { errorMessage } from '../domain/errors';
+import { assessReadiness, nextPollDelay } from '../domain/rollout/readiness';
+import type {
+  ApprovalDecision,
+  Compensation,
+  ControlRequest,
+  GatePhase,
+  GateReport,
+  RolloutInput,
+  RolloutResult,
+  SmokeReport,
+} from '../domain/rollout/types';
+import { stepTraffic, withLabel } from '../domain/rollout/traffic';
+import { Activities, Events, Labels, Orchestrators, watchInstanceId } from '../names';
+import { RolloutRecorder } from './recorder';
+import { compensationRetry, stepRetry } from './retry';
+import type { WatchInput, WatchResult } from './watch';
+
+/** Thrown inside the orchestrator to stop the forward path; caught once and turned into a rollback. */
+class StopRollout extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Operator signals. Each waiter is created once and reused: durable-js hands a raised event to the most
+ * recently tracked waiter of that name, so fresh waiters per wait would let stale ones swallow events.
+ */
+class Signals {
+  private abortTask?: Task;
+  private promoteTask?: Task;
+  private approvalTask?: Task;
+  promoted?: ControlRequest;
+
+  constructor(private readonly context: OrchestrationContext) {}
+
+  get abort(): Task {
+    return (this.abortTask ??= this.context.df.waitForExternalEvent(Events.abort));
+  }
+  get promote(): Task {
+    return (this.promoteTask ??= this.context.df.waitForExternalEvent(Events.promote));
+  }
+  get approval(): Task {
+    return (this.approvalTask ??= this.context.df.waitForExternalEvent(Events.approval));
+  }
+
+  /** Throws StopRollout when an abort has been raised. */
+  throwIfAborted(): void {
+    if (this.abortTask?.isCompleted) {
+      const req = this.abortTask.result as ControlRequest | undefined;
+      throw new StopRollout(`aborted by ${req?.by ?? 'an operator'}${req?.reason ? `: ${req.reason}` : ''}`);
+    }
+  }
+
+  notePromote(): void {
+    if (!this.promoted && this.promoteTask?.isCompleted)
+      this.promoted = this.promoteTask.result as ControlRequest;
+  }
+}
+
+type WaitOutcome =
+  { kind: 'elapsed' } | { kind: 'promoted' } | { kind: 'approval'; decision: ApprovalDecision };
+
+/**
+ * Waits `ms` on a durable timer, unless an abort (throws), a promote (skips) or, when asked, an
+ * approval decision arrives first.
+ */
+function* wait(
+  context: OrchestrationContext,
+  signals: Signals,
+  ms: number,
+  opts: { promotable: boolean; approval?: boolean },
+): Generator<Task, WaitOutcome, unknown> {
+  signals.throwIfAborted();
+  signals.notePromote();
+  if (opts.promotable && signals.promoted) return { kind: 'promoted' };
+  if (opts.approval && signals.approval.isCompleted) {
+    return { kind: 'approval', decision: signals.approval.result as ApprovalDecision };
+  }
+  if (ms <= 0 && !opts.approval) return { kind: 'elapsed' };
+  const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + ms));
+  const tasks: Task[] = [timer, signals.abort];
+  if (opts.promotable) tasks.push(signals.promote);
+  if (opts.approval) tasks.push(signals.approval);
+  const winner = yield context.df.Task.any(tasks);
+  if (winner !== timer) timer.cancel();
+  signals.throwIfAborted();
+  signals.notePromote();
+  if (winner === signals.promote && opts.promotable) return { kind: 'promoted' };
+  if (opts.approval && winner === signals.approval) {
+    return { kind: 'approval', decision: signals.approval.result as ApprovalDecision };
+  }
+  return { kind: 'elapsed' };
+}
+
+export const rolloutOrchestrator: OrchestrationHandler = function* (
+  context: OrchestrationContext,
+): Generator<Task, RolloutResult, unknown> {
+  const input = context.df.getInput<RolloutInput>();
+  const { plan } = input;
+  const app = plan.app;
+  const recorder = new RolloutRecorder(context, input);
+  const signals = new Signals(context);
+  // Saga as data: each mutating step registers its undo first (unshift), so rollback runs newest first.
+  const compensations: Compensation[] = [];
+  let snapshot: AppSnapshot | undefined;
+  let green: string | undefined;
+  let result: RolloutResult;
+
+  try {
+    // 1. Snapshot: the exact point rollback returns to.
+    snapshot = (yield context.df.callActivityWithRetry(
+      Activities.snapshotApp,
+      stepRetry,
+      app,
+    )) as AppSnapshot;
+    const baseline: TrafficEntry[] = snapshot.traffic;
+    const blueRevision = heaviest(baseline) ?? snapshot.latestReadyRevisionName;
+    recorder.setBlue(baseline.filter((t) => t.weight > 0).map((t) => t.revisionName));
+    if (baseline.length === 0 || !blueRevision) {
+      throw new StopRollout(
+        `app '${app.name}' has no ingress traffic to shift: enable ingress, or use the flag strategy for workloads without HTTP ingress`,
+      );
+    }
+
+    // 2. Multiple revision mode, so blue and green can be active together.
+    // Not undone on rollback: switching back to Single would deactivate the restored blue's peers, and
+    // Multiple mode with the snapshot's exact traffic serves exactly what was served before.
+    const mode = (yield context.df.callActivityWithRetry(
+      Activities.ensureMultipleRevisionMode,
+      stepRetry,
+      app,
+    )) as {
+      changed: boolean;
+    };
+    if (mode.changed) recorder.note(`revision mode changed from ${snapshot.revisionMode} to Multiple`);
+
+    // 3. Deploy green at 0%. Undo is registered before the call: a retried or half-done deploy still gets undone.
+    recorder.enter('Deploying');
+    green = `${app.name}--${input.revisionSuffix}`;
+    compensations.unshift({ kind: 'deactivateRevision', revisionName: green });
+    compensations.unshift({ kind: 'restoreTraffic', traffic: baseline });
+    const deployed = (yield context.df.callActivityWithRetry(Activities.deployGreen, stepRetry, {
+      app,
+      request: {
+        image: input.image,
+        revisionSuffix: input.revisionSuffix,
+        containerName: plan.containerName,
+      },
+    })) as DeployGreenResult;
+    green = deployed.revisionName;
+    recorder.setGreen(green);
+    const labelled = withLabel(withLabel(baseline, Labels.blue, blueRevision), Labels.green, green);
+    yield* setTraffic(labelled);
+
+    // 4. Ready: provisioned, running, healthy (fails fast on a failed or degraded revision).
+    recorder.enter('WaitingReady');
+    const revision = yield* waitUntilReady(green);
+
+    // 5. Validate against green's own URL: smoke checks, dependencies, pre-promotion gates.
+    recorder.enter('Validating');
+    yield* smoke(revision);
+    yield* gates('prePromotion', blueRevision);
+
+    // 6. Approval and/or bake.
+    yield* approvalAndBake();
+
+    // 7. Promote, step by step.
+    recorder.enter('Promoting');
+    const steps = plan.strategy.steps;
+    for (let i = 0; i < steps.length; i++) {
+      const weight = steps[i] ?? 100;
+      recorder.setStep(i, steps.length, weight);
+      const traffic = withLabel(
+        withLabel(stepTraffic(baseline, green, weight), Labels.blue, blueRevision),
+        Labels.green,
+        green,
+      );
+      yield* setTraffic(traffic);
+      if (weight < 100) {
+        yield* wait(context, signals, plan.strategy.stepPauseMs, { promotable: true });
+        if (plan.strategy.recheckSmokeEachStep) yield* smoke(revision);
+        yield* gates('eachStep', blueRevision);
+      }
+    }
+
+    // 8. Watch: green holds all traffic, blue stays warm for an instant rollback.
+    if (plan.watch.durationMs > 0) {
+      recorder.enter('Watching');
+      const watchInput: WatchInput = {
+        rolloutId: input.rolloutId,
+        app,
+        green,
+        blue: blueRevision,
+        fqdn: revision.fqdn,
+        smoke: plan.smoke,
+        gates: plan.gates.filter((g) => g.phases.includes('watch')),
+        intervalMs: Math.max(plan.watch.intervalMs, 1000),
+        until: context.df.currentUtcDateTime.getTime() + plan.watch.durationMs,
+        iteration: 0,
+      };
+      const child = context.df.callSubOrchestrator(
+        Orchestrators.watch,
+        watchInput,
+        watchInstanceId(input.rolloutId),
+      );
+      const winner = yield context.df.Task.any([child, signals.abort]);
+      signals.throwIfAborted();
+      const watched = (winner as Task).result as WatchResult;
+      if (!watched.ok) throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);
+    }
+
+    // 9. Finalise: after the cleanup delay (abort still rolls back to the warm blue), retire blue.
+    recorder.enter('Finalising');
+    yield* wait(context, signals, plan.cleanup.deactivateAfterMs, { promotable: true });
+    const final = withLabel(stepTraffic(baseline, green, 100), Labels.blue, green).filter(
+      (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
+    );
+    yield* setTraffic(final);
+    // From here on the new revision is production: there is nothing left to compensate.
+    compensations.length = 0;
+    const leftToDo: string[] = [];
+    try {
+      yield context.df.callActivityWithRetry(Activities.retireRevisions, stepRetry, {
+        app,
+        keep: plan.cleanup.keepRevisions,
+        protect: [green],
+      });
+    } catch (e) {
+      // Promotion stands; an old revision left active costs money, not correctness.
+      leftToDo.push(`retire old revisions: ${firstLine(errorMessage(e))}`);
+    }
+    recorder.finish('Succeeded', `${green} serves 100% of traffic`, leftToDo);
+    result = { outcome: 'Succeeded', green, ...(leftToDo.length ? { leftToDo } : {}) };
+  } catch (e) {
+    const reason = e instanceof StopRollout ? e.reason : `step failed: ${firstLine(errorMessage(e))}`;
+    result = yield* rollback(reason);
+  }
+
+  yield context.df.callActivityWithRetry(Activities.finishRollout, compensationRetry, {
+    rolloutId: input.rolloutId,
+    app,
+    outcome: result.outcome,
+  });
+  return result;
+
+  // ---- steps ----
+
+  function* setTraffic(traffic: TrafficEntry[]): Generator<Task, void, unknown> {
+    yield context.df.callActivityWithRetry(Activities.setTraffic, stepRetry, { app, traffic });
+    recorder.setTraffic(traffic);
+  }
+
+  function* waitUntilReady(revisionName: string): Generator<Task, RevisionInfo, unknown> {
+    const deadline = context.df.currentUtcDateTime.getTime() + plan.readiness.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const rev = (yield context.df.callActivityWithRetry(Activities.getRevision, stepRetry, {
+        app,
+        revisionName,
+      })) as RevisionInfo;
+      const readiness = assessReadiness(rev);
+      if (readiness.state === 'ready') {
+        recorder.setReadiness({ name: 'readiness', ok: true, message: `${revisionName} is ready` });
+        return rev;
+      }
+      recorder.setReadiness({ name: 'readiness', ok: false, message: readiness.message });
+      if (readiness.state === 'failed') throw new StopRollout(readiness.message);
+      const now = context.df.currentUtcDateTime.getTime();
+      if (now >= deadline) {
+        throw new StopRollout(
+          `${revisionName} not ready within ${plan.readiness.timeoutMs / 1000}s: ${readiness.message}`,
+        );
+      }
+      const delay = Math.min(nextPollDelay(plan.readiness.pollIntervalMs, attempt), deadline - now);
+      yield* wait(context, signals, delay, { promotable: false });
+    }
+  }
+
+  function* smoke(revision: RevisionInfo): Generator<Task, void, unknown> {
+    if (plan.smoke.length === 0 && !plan.dependencies) return;
+    const report = (yield context.df.callActivityWithRetry(Activities.runSmokeChecks, stepRetry, {
+      fqdn: revision.fqdn,
+      checks: plan.smoke,
+      dependencies: plan.dependencies,
+    })) as SmokeReport;
+    recorder.setSmoke(report);
+    if (!report.passed) {
+      const failed = report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
+      throw new StopRollout(`smoke checks failed on ${revision.name}: ${failed.join('; ')}`);
+    }
+  }
+
+  function* gates(phase: GatePhase, blue: string): Generator<Task, void, unknown> {
+    const specs = plan.gates.filter((g) => g.phases.includes(phase));
+    if (specs.length === 0) return;
+    const report = (yield context.df.callActivityWithRetry(Activities.evaluateGates, stepRetry, {
+      rolloutId: input.rolloutId,
+      app,
+      phase,
+      gates: specs,
+      green,
+      blue,
+    })) as GateReport;
+    recorder.setGates(report);
+    if (report.verdict !== 'pass') {
+      const failed = report.results.filter((r) => r.verdict !== 'pass').map((r) => `${r.name}: ${r.message}`);
+      throw new StopRollout(
+        `${phase} gates ${report.verdict === 'fail' ? 'failed' : 'inconclusive'}: ${failed.join('; ')}`,
+      );
+    }
+  }
+
+  function* approvalAndBake(): Generator<Task, void, unknown> {
+    if (plan.approval.required) {
+      const expiresAt = context.df.currentUtcDateTime.getTime() + plan.approval.timeoutMs;
+      const links = (yield context.df.callActivityWithRetry(Activities.createApprovalLinks, stepRetry, {
+        rolloutId: input.rolloutId,
+        expiresAt,
+      })) as { pageUrl: string };
+      // Enter the phase only with the link in hand: a reader never sees a wait it cannot act on.
+      recorder.enter('WaitingApproval');
+      recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
+      const outcome = yield* wait(context, signals, plan.approval.timeoutMs, {
+        promotable: true,
+        approval: true,
+      });
+      if (outcome.kind === 'approval') {
+        recorder.approvalDecided(outcome.decision);
+        if (outcome.decision.decision === 'reject') {
+          throw new StopRollout(
+            `rejected by ${outcome.decision.approver}${outcome.decision.comment ? `: ${outcome.decision.comment}` : ''}`,
+          );
+        }
+      } else if (outcome.kind === 'promoted') {
+        recorder.approvalSkipped(signals.promoted?.by ?? 'an operator');
+      } else {
+        recorder.approvalTimedOut();
+        if (plan.approval.onTimeout === 'rollback') {
+          throw new StopRollout(`approval timed out after ${plan.approval.timeoutMs / 1000}s`);
+        }
+      }
+    }
+    if (plan.bakeMs > 0) {
+      recorder.enter('Baking');
+      const outcome = yield* wait(context, signals, plan.bakeMs, { promotable: true });
+      if (outcome.kind === 'promoted')
+        recorder.note(`bake skipped by ${signals.promoted?.by ?? 'an operator'}`);
+    }
+  }
+
+  function* rollback(reason: string): Generator<Task, RolloutResult, unknown> {
+    recorder.enter('RollingBack', reason);
+    const leftToDo: string[] = [];
+    for (const step of compensations) {
+      try {
+        yield* compensate(step);
+      } catch (e) {
+        // Keep going: restoring traffic matters more than tidying up, and the operator gets the full list.
+        leftToDo.push(`${describe(step)}: ${firstLine(errorMessage(e))}`);
+      }
+    }
+    if (leftToDo.length > 0) {
+      recorder.finish('RollbackFailed', reason, leftToDo);
+      return { outcome: 'RollbackFailed', reason, green, leftToDo };
+    }
+    recorder.finish('RolledBack', reason);
+    return { outcome: 'RolledBack', reason, green };
+  }
+
+  function* compensate(step: Compensation): Generator<Task, void, unknown> {
+    switch (step.kind) {
+      case 'restoreTraffic':
+        yield context.df.callActivityWithRetry(Activities.setTraffic, compensationRetry, {
+          app,
+          traffic: step.traffic,
+        });
+        recorder.setTraffic(step.traffic);
+        return;
+      case 'deactivateRevision':
+        yield context.df.callActivityWithRetry(Activities.deactivateRevision, compensationRetry, {
+          app,
+          revisionName: step.revisionName,
+          missingOk: true,
+        });
+        return;
+    }
+  }
+};
+
+function heaviest(traffic: TrafficEntry[]): string | undefined {
+  let best: TrafficEntry | undefined;
+  for (const t of traffic) if (t.weight > 0 && (!best || t.weight > best.weight)) best = t;
+  return best?.revisionName;
+}
+
+function describe(step: Compensation): string {
+  switch (step.kind) {
+    case 'restoreTraffic':
+      return `restore traffic to ${step.traffic.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', ')}`;
+    case 'deactivateRevision':
+      return `deactivate revision ${step.revisionName}`;
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]?.trim() ?? s;
+}
+
+df.app.orchestration(Orchestrators.rollout, rolloutOrchestrator);
