@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: speed and memory figures as JSON (never asserted in tests: the machine is shared).
+ *  - replay: orchestrator replay time per decision at history lengths 10, 100 and 1000 (median);
+ *  - throughput: completed 5-activity chains per second with 50 running at once;
+ *  - rollout: wall time and ARM requests of one full rollout (instant provisioning, zero waits), and the
+ *    time from a failing health check to the snapshot's traffic restored.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvocationContext } from '@azure/functions';
+import { Redis } from 'ioredis';
+import { VirtualClock } from '../local/clock';
+import { api, follow } from '../local/demo/flow';
+import { startLocalRuntime } from '../local/runtime';
+import { provideFunctionsCore } from '../local/runtime/hook';
+import { ensureRedis } from '../local/runtime/redis';
+import { startLocalStack } from '../local/stack';
+
+provideFunctionsCore();
+
+// Apps are loaded as the Functions host loads them: synchronously, after the core module is provided.
+const core = require('../local/runtime/functionsCore') as typeof import('../local/runtime/functionsCore');
+require('./app');
+
+const redisUrl = process.env.GREENLIGHT_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+const round = (n: number, d = 3): number => Number(n.toFixed(d));
+const progress = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
+
+/** A history of `completed` finished activities of benchChain, as the host would send it. */
+function chainHistory(completed: number): unknown[] {
+  const at = new Date('2026-01-01T00:00:00Z').toISOString();
+  const events: unknown[] = [
+    { EventType: 12, EventId: -1, IsPlayed: true, Timestamp: at },
+    { EventType: 0, EventId: -1, IsPlayed: true, Timestamp: at, Name: 'benchChain' },
+  ];
+  for (let i = 0; i < completed; i++) {
+    events.push({ EventType: 4, EventId: i, IsPlayed: true, Timestamp: at, Name: 'benchStep' });
+    events.push({ EventType: 13, EventId: -1, IsPlayed: true, Timestamp: at });
+    events.push({ EventType: 12, EventId: -1, IsPlayed: true, Timestamp: at });
+    events.push({
+      EventType: 5,
+      EventId: -1,
+      IsPlayed: true,
+      Timestamp: at,
+      TaskScheduledId: i,
+      Result: String(i + 1),
+    });
+  }
+  return events;
+}
+
+async function replayBench(): Promise<Record<string, number>> {
+  const fn = core.capturedFunctions().find((f) => f.name === 'benchChain');
+  if (!fn) throw new Error('benchChain is not registered');
+  const out: Record<string, number> = {};
+  for (const target of [10, 100, 1000]) {
+    const completed = Math.max(1, Math.round((target - 2) / 4));
+    const history = chainHistory(completed);
+    const samples: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const binding = {
+        history: JSON.parse(JSON.stringify(history)) as unknown[],
+        input: { steps: completed + 1 },
+        instanceId: 'bench',
+        isReplaying: true,
+        upperSchemaVersion: 1,
+      };
+      const context = new InvocationContext({ functionName: 'benchChain', invocationId: randomUUID() });
+      const t0 = process.hrtime.bigint();
+      await fn.callback(binding, context);
+      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    out[`historyEvents_${history.length}_ms`] = round(median(samples.slice(10)));
+  }
+  return out;
+}
+
+async function throughputBench(): Promise<Record<string, number>> {
+  const redis = await ensureRedis(redisUrl, progress);
+  const prefix = `greenlight-bench:${randomUUID().slice(0, 8)}:`;
+  const runtime = await startLocalRuntime({
+    register: () => undefined,
+    redisUrl: redis.url,
+    keyPrefix: prefix,
+    keysFile: `.greenlight/bench-keys.json`,
+    maxConcurrentActivities: 50,
+  });
+  const client = runtime.durableClient();
+  const total = 200;
+  const concurrency = 50;
+  const t0 = Date.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      const id = await client.startNew('benchChain', { input: { steps: 5 } });
+      for (;;) {
+        const s = await client.getStatus(id);
+        if (String(s.runtimeStatus) === 'Completed') break;
+        if (String(s.runtimeStatus) === 'Failed')
+          throw new Error(`bench orchestration failed: ${String(s.output)}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (Date.now() - t0) / 1000;
+  await runtime.stop();
+  const r = new Redis(redis.url);
+  let cursor = '0';
+  do {
+    const [c, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = c;
+    if (keys.length > 0) await r.del(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+  await redis.stop();
+  return {
+    orchestrations: total,
+    concurrency,
+    activitiesEach: 5,
+    seconds: round(seconds),
+    perSecond: round(total / seconds, 1),
+  };
+}
+
+async function rolloutBench(): Promise<Record<string, number | string>> {
+  const sub = '00000000-0000-0000-0000-0000000000be';
+  const policy = (name: string, watch: string) => ({
+    name,
+    app: { subscriptionId: sub, resourceGroup: 'rg-bench', name },
+    strategy: { type: 'traffic', steps: [100] },
+    validation: { readiness: { timeout: 'PT5M', pollInterval: 'PT1S' }, smoke: [{ path: '/healthz' }] },
+    approval: { required: false },
+    bake: 'PT0S',
+    watch: { duration: watch, interval: 'PT1M' },
+    cleanup: { deactivateAfter: 'PT0S', keepRevisions: 2 },
+  });
+  const clock = new VirtualClock(Date.now());
+  const stack = await startLocalStack({
+    redisUrl,
+    policies: [policy('fast', 'PT0S'), policy('watched', 'PT30M')],
+    seed: [
+      { subscriptionId: sub, resourceGroup: 'rg-bench', name: 'fast', image: 'bench.azurecr.io/fast:v1' },
+      {
+        subscriptionId: sub,
+        resourceGroup: 'rg-bench',
+        name: 'watched',
+        image: 'bench.azurecr.io/watched:v1',
+      },
+    ],
+    clock,
+    emulator: { provisioningDelayMs: 0, lroDurationMs: 0 },
+    env: { GREENLIGHT_ARM_POLL_INTERVAL_MS: '1', GREENLIGHT_ARM_RETRY_DELAY_MS: '10' },
+    dropStateOnStop: true,
+  });
+  try {
+    stack.emulator.resetRequestLog();
+    const t0 = Date.now();
+    const res = await api(stack.http, 'POST', '/api/rollouts', {
+      app: 'fast',
+      image: 'bench.azurecr.io/fast:v2',
+    });
+    const { id } = (await res.json()) as { id: string };
+    const done = await follow(stack.http, id, (v) => v.done, { pollMs: 2, timeoutMs: 60_000 });
+    const wallMs = Date.now() - t0;
+    const armRequests = stack.emulator.requestLog.length;
+
+    const ref = { subscriptionId: sub, resourceGroup: 'rg-bench', name: 'watched' };
+    const before = JSON.stringify(stack.emulator.traffic(ref).filter((t) => t.weight > 0));
+    const res2 = await api(stack.http, 'POST', '/api/rollouts', {
+      app: 'watched',
+      image: 'bench.azurecr.io/watched:v2',
+    });
+    const { id: id2 } = (await res2.json()) as { id: string };
+    stack.runtime.setTimeSkipping(false);
+    const watching = await follow(stack.http, id2, (v) => v.phase === 'Watching' || v.done, { pollMs: 2 });
+    stack.emulator.setRevisionHealth(ref, watching.green ?? '', 'Unhealthy');
+    const t1 = Date.now();
+    stack.runtime.setTimeSkipping(true);
+    for (;;) {
+      if (JSON.stringify(stack.emulator.traffic(ref).filter((t) => t.weight > 0)) === before) break;
+      if (Date.now() - t1 > 60_000) throw new Error('traffic was not restored within 60 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const restoreMs = Date.now() - t1;
+    const rolledBack = await follow(stack.http, id2, (v) => v.done, { pollMs: 5 });
+    return {
+      outcome: String(done.outcome),
+      wallMs,
+      armRequests,
+      failedCheckToRestoredMs: restoreMs,
+      watchOutcome: String(rolledBack.outcome),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  progress('replay time per decision…');
+  const replay = await replayBench();
+  progress('throughput (5-activity chains, 50 at once)…');
+  const throughput = await throughputBench();
+  progress('one full rollout…');
+  const rollout = await rolloutBench();
+  const mem = process.memoryUsage();
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        node: process.version,
+        replayMedianPerDecision: replay,
+        throughput,
+        rollout,
+        memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
