@@ -159,3 +159,12 @@ df.app.client.http('startChain', {
     return client.createCheckStatusResponse(request, id);
   },
 });
+
+/** Every Event Grid event delivered, in order, so tests see batches and both schemas arrive intact. */
+export const deliveredEvents: unknown[] = [];
+app.eventGrid('recordEvent', {
+  handler: (event) => {
+    if ((event as { subject?: string }).subject === 'explode') throw new Error('[Boom] cannot handle this');
+    deliveredEvents.push(event);
+  },
+});
