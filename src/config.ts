@@ -18,10 +18,6 @@ const settingsSchema = z.object({
   GREENLIGHT_APPROVAL_SIGNING_KEY: z
     .string()
     .min(32, 'must hold at least 32 characters of secret (e.g. `openssl rand -base64 48`), from Key Vault'),
-  GREENLIGHT_APPROVAL_LINK_TTL: z
-    .string()
-    .regex(/^P/, 'must be an ISO 8601 duration such as PT24H')
-    .optional(),
   GREENLIGHT_PUBLIC_BASE_URL: z.url('must be the public https URL of this Function App').optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
   GREENLIGHT_ARM_ENDPOINT: z.url('must be an https URL').default('https://management.azure.com'),
@@ -69,7 +65,7 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
 export interface GreenlightConfig {
   policies: { path?: string; inline?: string };
   redis: { url: string; keyPrefix: string };
-  approval: { signingKey: string; linkTtl?: string; publicBaseUrl?: string };
+  approval: { signingKey: string; publicBaseUrl?: string };
   arm: {
     endpoint: string;
     caFile?: string;
@@ -103,7 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GreenlightConf
     redis: { url: s.GREENLIGHT_REDIS_URL, keyPrefix: s.GREENLIGHT_REDIS_KEY_PREFIX },
     approval: {
       signingKey: s.GREENLIGHT_APPROVAL_SIGNING_KEY,
-      linkTtl: s.GREENLIGHT_APPROVAL_LINK_TTL,
       publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     },
     arm: {

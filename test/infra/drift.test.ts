@@ -21,7 +21,6 @@ const infraReadme = readFileSync(join(root, 'infra', 'README.md'), 'utf8');
  */
 const leftToDefaults: Record<string, string> = {
   GREENLIGHT_REDIS_KEY_PREFIX: 'default greenlight:',
-  GREENLIGHT_APPROVAL_LINK_TTL: "unset: links last as long as the policy's approval window",
   WEBSITE_HOSTNAME: 'set by the platform',
   GREENLIGHT_ARM_ENDPOINT: 'default https://management.azure.com',
   GREENLIGHT_ARM_CA_FILE: 'local emulator only',
