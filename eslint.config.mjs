@@ -47,6 +47,33 @@ export default tseslint.config(
     },
   },
   {
+    // The agent ships inside workloads (`greenlight/agent`): nothing of the Function App comes with it.
+    files: ['src/agent/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/functions/**',
+                '**/orchestrators/**',
+                '**/activities/**',
+                '**/services/**',
+                '**/composition',
+                '**/config',
+                'durable-functions',
+                '@azure/*',
+              ],
+              message:
+                'The workload agent must not depend on the Function App, Durable Functions or Azure SDKs.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Orchestrators are replayed: anything non-deterministic or with I/O breaks replay.
     files: ['src/orchestrators/**/*.ts'],
     rules: {

@@ -6,7 +6,12 @@ import { FetchSmokeProber, type SmokeProber } from './adapters/http/smokeProber'
 import { createRedisClient } from './adapters/redis/client';
 import { RolloutStore } from './adapters/redis/rolloutStore';
 import { loadConfig, type GreenlightConfig } from './config';
+import type { FlagControlPlane, MockOutputs } from './adapters/flags/port';
+import { RedisControlPlane } from './adapters/flags/redisControlPlane';
+import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
+import { GreenlightError } from './domain/errors';
 import { loadPolicies, type Policy } from './domain/policy';
+import type { FlagStrategyPlan } from './domain/rollout/types';
 
 /** Everything with a side effect, built once per process from validated configuration. */
 export interface Services {
@@ -16,6 +21,23 @@ export interface Services {
   store: RolloutStore;
   smoke: SmokeProber;
   policies(): Promise<Policy[]>;
+  /** The flag strategy's control plane (on the production Redis) and mock outputs (on the temporary one). */
+  flags(strategy: FlagStrategyPlan): { control: FlagControlPlane; mock: MockOutputs };
+  /** Workload Redis clients opened so far, closed on dispose. */
+  closers(): Redis[];
+}
+
+/** A Redis URL named by a policy: Greenlight reads the same app setting the workload does. */
+function redisUrlFrom(setting: string, role: string): string {
+  const url = process.env[setting];
+  if (!url || !/^rediss?:\/\//.test(url)) {
+    throw new GreenlightError(
+      'InvalidConfiguration',
+      `app setting ${setting} (the policy's ${role} Redis binding) ${url ? 'is not a redis:// or rediss:// URL' : 'is not set on Greenlight'}; set it to the same connection the workload uses (a Key Vault reference in Azure)`,
+      { setting },
+    );
+  }
+  return url;
 }
 
 let current: Services | undefined;
@@ -27,6 +49,13 @@ export function services(): Services {
   const redis = createRedisClient(config.redis.url);
   const ca = config.arm.caFile ? readFileSync(config.arm.caFile, 'utf8') : undefined;
   let policyCache: Promise<Policy[]> | undefined;
+  // Workload Redis connections, shared by every rollout that names the same URL.
+  const workloadRedis = new Map<string, Redis>();
+  const redisFor = (url: string): Redis => {
+    let client = workloadRedis.get(url);
+    if (!client) workloadRedis.set(url, (client = createRedisClient(url)));
+    return client;
+  };
   current = {
     config,
     containerApps: createContainerAppsAdapter({
@@ -43,6 +72,14 @@ export function services(): Services {
     // Policies are read once per process; a changed policy takes effect on restart (and is validated then).
     policies: () =>
       (policyCache ??= loadPolicies({ path: config.policies.path, inline: config.policies.inline })),
+    flags: (strategy) => ({
+      control: new RedisControlPlane(
+        redisFor(redisUrlFrom(strategy.prodUrlSetting, 'prod')),
+        strategy.keyPrefix,
+      ),
+      mock: new RedisMockOutputs(redisFor(redisUrlFrom(strategy.tempUrlSetting, 'temp')), strategy.keyPrefix),
+    }),
+    closers: () => [...workloadRedis.values()],
   };
   return current;
 }
@@ -51,5 +88,6 @@ export function services(): Services {
 export async function disposeServices(): Promise<void> {
   const s = current;
   current = undefined;
-  if (s) await s.redis.quit().catch(() => undefined);
+  if (!s) return;
+  await Promise.all([s.redis, ...s.closers()].map((r) => r.quit().catch(() => undefined)));
 }

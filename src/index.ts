@@ -11,6 +11,7 @@ import './activities/smoke';
 import './activities/gates';
 import './activities/approval';
 import './activities/finish';
+import './activities/flags';
 import './functions/rollouts';
 import './functions/approvals';
 import './functions/imagePushed';

@@ -16,6 +16,14 @@ export const Activities = {
   evaluateGates: 'evaluateGates',
   createApprovalLinks: 'createApprovalLinks',
   finishRollout: 'finishRollout',
+  // Flag strategy
+  snapshotFlags: 'snapshotFlags',
+  setRevisionFlags: 'setRevisionFlags',
+  observeMock: 'observeMock',
+  flipFlags: 'flipFlags',
+  observeFlip: 'observeFlip',
+  restoreFlags: 'restoreFlags',
+  dropMockOutputs: 'dropMockOutputs',
 } as const;
 
 /** External events an operator (or the approval page) raises on a rollout. */

@@ -12,6 +12,12 @@ export interface ImageBehaviour {
   errors: boolean;
   /** `depfail`: `/dependencies` reports a failed dependency. */
   depfail: boolean;
+  /** `drops` (TCP workload): loses every 10th frame, so its output has holes. */
+  drops: boolean;
+  /** `malformed` (TCP workload): writes records without `receivedAt`. */
+  malformed: boolean;
+  /** `nolease` (TCP workload): never takes a lease, so it never processes. */
+  nolease: boolean;
 }
 
 export function imageTag(image: string): string {
@@ -27,6 +33,9 @@ export function behaviourOf(image: string): ImageBehaviour {
     slow: tag.includes('slow'),
     errors: tag.includes('err5') || tag.includes('errors'),
     depfail: tag.includes('depfail'),
+    drops: tag.includes('drops'),
+    malformed: tag.includes('malformed'),
+    nolease: tag.includes('nolease'),
   };
 }
 

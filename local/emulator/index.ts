@@ -13,6 +13,10 @@ import {
   type SeedApp,
   type TrafficChange,
 } from './store';
+import { appKey } from '../../src/domain/flag/control';
+import { TcpWorkloads, type TcpWorkloadSettings } from './tcp/host';
+import type { TcpFrameSource } from './tcp/source';
+import type { TcpWorker } from './tcp/worker';
 import type { RequestCounters } from './workload';
 
 export type { ArmRequestLogEntry } from './server';
@@ -20,6 +24,10 @@ export type { AppView, EmulatorAppRef, ResolvedTraffic, RevisionView, SeedApp, T
 export type { FaultSpec, ActiveFault } from './faults';
 export { FaultInjector } from './faults';
 export type { RequestCounters } from './workload';
+export type { TcpWorkloadSpec } from './tcp/host';
+export { TcpFrameSource } from './tcp/source';
+export { TcpWorker } from './tcp/worker';
+export { measureFlip } from './tcp/measure';
 export { knownStableApiVersions } from './apiVersion';
 export { parseSeedApps, readSeedFile } from './seed';
 
@@ -41,6 +49,14 @@ export interface ContainerAppsEmulatorOptions {
   /** Seed for weighted routing on app endpoints; default 1. */
   randomSeed?: number;
   seed?: SeedApp[];
+  /**
+   * Redis for TCP-worker apps (seed `workload: {kind: 'tcp'}`): their revisions get these URLs as
+   * `PROD_REDIS_URL` / `TEMP_REDIS_URL`, and the control plane lives on `prodUrl` under `keyPrefix`
+   * (default `greenlight:`, Greenlight's own default).
+   */
+  redis?: TcpWorkloadSettings['redis'];
+  /** TCP workers: default frame interval of the sources the emulator starts, agent timings and logger. */
+  tcp?: Omit<TcpWorkloadSettings, 'redis'>;
   /** Also write the CA certificate (PEM) to this file. */
   caFile?: string;
   logger?: { info(message: string): void };
@@ -68,6 +84,10 @@ export interface ContainerAppsEmulator {
   trafficHistory(ref: EmulatorAppRef): TrafficChange[];
   /** Makes a running revision report Unhealthy (or healthy again), as a revision that goes bad later. */
   setRevisionHealth(ref: EmulatorAppRef, revisionName: string, health: 'Healthy' | 'Unhealthy'): void;
+  /** The TCP source the emulator started for a TCP-worker app (pause, play, `emitted`). */
+  tcpSource(ref: EmulatorAppRef): TcpFrameSource | undefined;
+  /** The TCP worker a running revision of a TCP-worker app runs (its `agent` shows mode and report). */
+  tcpWorker(ref: EmulatorAppRef, revisionName: string): TcpWorker | undefined;
   state(): { apps: AppView[] };
   /** ARM requests received so far (admin requests excluded). */
   readonly requestLog: readonly ArmRequestLogEntry[];
@@ -92,6 +112,7 @@ export async function startContainerAppsEmulator(
 ): Promise<ContainerAppsEmulator> {
   const { key, cert } = await makeCertificate();
   const faults = new FaultInjector();
+  const tcp = opts.redis ? new TcpWorkloads({ ...opts.tcp, redis: opts.redis }) : undefined;
   const store = new ContainerAppsStore({
     clock: opts.clock ?? systemClock,
     provisioningDelayMs: opts.provisioningDelayMs ?? 200,
@@ -99,6 +120,7 @@ export async function startContainerAppsEmulator(
     workload: { slowLatencyMs: opts.slowLatencyMs ?? 300, errorShare: opts.errorShare ?? 0.3 },
     faults,
     random: seededRandom(opts.randomSeed ?? 1),
+    ...(tcp ? { tcp } : {}),
   });
   const requestLog: ArmRequestLogEntry[] = [];
   const server = buildServer({
@@ -151,6 +173,8 @@ export async function startContainerAppsEmulator(
     },
     trafficHistory: (ref) => store.trafficHistory(ref),
     setRevisionHealth: (ref, revisionName, health) => store.setRevisionHealth(ref, revisionName, health),
+    tcpSource: (ref) => tcp?.source(appKey(ref)),
+    tcpWorker: (ref, revisionName) => tcp?.worker(appKey(ref), revisionName.toLowerCase()),
     state: () => ({ apps: store.all().map((a) => store.view(a)) }),
     get requestLog() {
       return requestLog;

@@ -29,6 +29,21 @@ export const seedAppSchema = z.object({
   revisionSuffix: z.string().min(1).optional(),
   traffic: z.enum(['latest', 'pinned']).optional(),
   labels: z.array(z.string().min(1)).optional(),
+  workload: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('http') }),
+      z.strictObject({
+        kind: z.literal('tcp'),
+        source: z
+          .strictObject({
+            host: z.string().min(1).optional(),
+            port: z.number().int().min(1).max(65535).optional(),
+            frameIntervalMs: z.number().int().min(1).optional(),
+          })
+          .optional(),
+      }),
+    ])
+    .optional(),
 });
 
 /** Validates seed apps (one app, an array, or `{apps: [...]}`); the error names the field at fault. */

@@ -16,6 +16,7 @@ import {
   type WireTemplate,
   type WireTrafficWeight,
 } from './wire';
+import type { TcpWorkloads, TcpWorkloadSpec } from './tcp/host';
 import {
   LocalHttpServer,
   newCounters,
@@ -46,6 +47,8 @@ export interface SeedApp extends EmulatorAppRef {
   /** `latest` (ACA's default on create): `[{latestRevision: true, weight: 100}]`; `pinned`: the revision by name. */
   traffic?: 'latest' | 'pinned';
   labels?: string[];
+  /** Default the HTTP sample; `{kind: 'tcp'}` runs a TCP receiver + processor per running revision. */
+  workload?: { kind: 'http' } | TcpWorkloadSpec;
 }
 
 /** Traffic with `latestRevision: true` resolved to a revision name. */
@@ -96,6 +99,8 @@ interface AppState {
   lastOperation?: OperationState;
   router: LocalHttpServer;
   autoSuffixCounter: number;
+  /** Set for TCP workers: their revisions run a TCP worker while running. */
+  tcp?: TcpWorkloadSpec;
 }
 
 export interface StoreSettings {
@@ -106,6 +111,8 @@ export interface StoreSettings {
   faults: FaultInjector;
   /** Weighted routing on the app endpoint (seeded for repeatable runs). */
   random: () => number;
+  /** Runs TCP workers (needs the emulator's `redis` option). */
+  tcp?: TcpWorkloads;
 }
 
 export interface RevisionView {
@@ -769,6 +776,7 @@ export class ContainerAppsStore {
     app.revisions.push(rev);
     app.latestRevisionName = name;
     await rev.endpoint.start();
+    if (app.tcp) this.settings.tcp?.track(app.key, rev);
     return rev;
   }
 
@@ -823,7 +831,11 @@ export class ContainerAppsStore {
     const app = this.find(ref);
     if (!app) return false;
     this.apps.delete(app.key);
-    await Promise.all([app.router.stop(), ...app.revisions.map((r) => r.endpoint.stop())]);
+    await Promise.all([
+      app.router.stop(),
+      ...app.revisions.map((r) => r.endpoint.stop()),
+      app.tcp ? this.settings.tcp?.detachApp(app.key) : undefined,
+    ]);
     return true;
   }
 
@@ -887,6 +899,16 @@ export class ContainerAppsStore {
       router: new LocalHttpServer((req, res) => this.route(app, req, res)),
       autoSuffixCounter: 0,
     };
+    if (seed.workload?.kind === 'tcp') {
+      if (!this.settings.tcp) {
+        throw badRequest(
+          'EmulatorTcpWorkloadUnavailable',
+          `app '${seed.name}' is a TCP worker: start the emulator with redis: {prodUrl, tempUrl} for its revisions to write to`,
+        );
+      }
+      await this.settings.tcp.attachApp(app.key, seed.workload, revisionName);
+      app.tcp = seed.workload;
+    }
     this.apps.set(app.key, app);
     await this.addRevision(app, revisionName, template, { ready: true });
     if (ingress) await app.router.start();
@@ -918,5 +940,6 @@ export class ContainerAppsStore {
   async stop(): Promise<void> {
     const apps = [...this.apps.values()];
     await Promise.all(apps.flatMap((a) => [a.router.stop(), ...a.revisions.map((r) => r.endpoint.stop())]));
+    await this.settings.tcp?.stop();
   }
 }

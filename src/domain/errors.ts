@@ -17,6 +17,7 @@ export type GreenlightErrorCode =
   | 'Timeout'
   | 'ApprovalTokenInvalid'
   | 'ControlPlaneConflict'
+  | 'StaleEpoch'
   | 'NonDeterminism'
   | 'Internal';
 

@@ -1,5 +1,7 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { TrafficEntry } from '../adapters/containerApps/port';
+import type { ControlRecord } from '../domain/flag/control';
+import type { MockReport } from '../domain/flag/validation';
 import type { RolloutPhase } from '../domain/rollout/phase';
 import type {
   ApprovalDecision,
@@ -83,6 +85,21 @@ export class RolloutRecorder {
       ...report,
       results: report.results.slice(0, 20).map((r) => ({ ...r, message: clip(r.message) })),
     };
+    this.publish();
+  }
+
+  setFlags(record: ControlRecord): void {
+    this.status.flags = { epoch: record.epoch, active: record.active, revisions: record.revisions };
+    this.publish();
+  }
+
+  setMock(report: MockReport): void {
+    this.status.checks.mock = { ...report, message: clip(report.message) };
+    this.publish();
+  }
+
+  setFlip(result: CheckResult): void {
+    this.status.checks.flip = { ...result, message: clip(result.message) };
     this.publish();
   }
 

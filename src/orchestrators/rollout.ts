@@ -7,11 +7,19 @@ import type {
   TrafficEntry,
 } from '../adapters/containerApps/port';
 import { errorMessage } from '../domain/errors';
+import type { ControlRecord } from '../domain/flag/control';
+import {
+  assessFlip,
+  assessMock,
+  type FlipObservation,
+  type MockObservation,
+} from '../domain/flag/validation';
 import { assessReadiness, nextPollDelay } from '../domain/rollout/readiness';
 import type {
   ApprovalDecision,
   Compensation,
   ControlRequest,
+  FlagStrategyPlan,
   GatePhase,
   GateReport,
   RolloutInput,
@@ -110,6 +118,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
   const app = plan.app;
   const recorder = new RolloutRecorder(context, input);
   const signals = new Signals(context);
+  const flag: FlagStrategyPlan | undefined = plan.strategy.type === 'flag' ? plan.strategy : undefined;
+  const flagInput = flag ? { app, strategy: flag, rolloutId: input.rolloutId } : undefined;
+  /** Flag strategy: the epoch the control record is at, as this rollout last set it. */
+  let epoch = 0;
   // Saga as data: each mutating step registers its undo first (unshift), so rollback runs newest first.
   const compensations: Compensation[] = [];
   let snapshot: AppSnapshot | undefined;
@@ -124,12 +136,34 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       app,
     )) as AppSnapshot;
     const baseline: TrafficEntry[] = snapshot.traffic;
-    const blueRevision = heaviest(baseline) ?? snapshot.latestReadyRevisionName;
-    recorder.setBlue(baseline.filter((t) => t.weight > 0).map((t) => t.revisionName));
-    if (baseline.length === 0 || !blueRevision) {
-      throw new StopRollout(
-        `app '${app.name}' has no ingress traffic to shift: enable ingress, or use the flag strategy for workloads without HTTP ingress`,
-      );
+    let blueRevision: string;
+    let flagSnapshot: ControlRecord | undefined;
+    if (flagInput) {
+      // The control record, not traffic, says who processes: it is the rollback point of a flag rollout.
+      const candidate = snapshot.latestReadyRevisionName ?? heaviest(baseline);
+      if (!candidate) throw new StopRollout(`app '${app.name}' has no ready revision to keep processing`);
+      flagSnapshot = (yield context.df.callActivityWithRetry(Activities.snapshotFlags, stepRetry, {
+        ...flagInput,
+        blue: candidate,
+      })) as ControlRecord;
+      recorder.setFlags(flagSnapshot);
+      if (!flagSnapshot.active) {
+        throw new StopRollout(
+          `the control record of '${app.name}' names no active revision: set one before rolling out (nothing processes production now)`,
+        );
+      }
+      blueRevision = flagSnapshot.active;
+      epoch = flagSnapshot.epoch;
+      recorder.setBlue([blueRevision]);
+    } else {
+      const heaviestRevision = heaviest(baseline) ?? snapshot.latestReadyRevisionName;
+      recorder.setBlue(baseline.filter((t) => t.weight > 0).map((t) => t.revisionName));
+      if (baseline.length === 0 || !heaviestRevision) {
+        throw new StopRollout(
+          `app '${app.name}' has no ingress traffic to shift: enable ingress, or use the flag strategy for workloads without HTTP ingress`,
+        );
+      }
+      blueRevision = heaviestRevision;
     }
 
     // 2. Multiple revision mode, so blue and green can be active together.
@@ -147,8 +181,15 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 3. Deploy green at 0%. Undo is registered before the call: a retried or half-done deploy still gets undone.
     recorder.enter('Deploying');
     green = `${app.name}--${input.revisionSuffix}`;
-    compensations.unshift({ kind: 'deactivateRevision', revisionName: green });
-    compensations.unshift({ kind: 'restoreTraffic', traffic: baseline });
+    if (flagSnapshot) {
+      // Runs as: flags back (blue processes, green stops), then green off, then its temp keys gone.
+      compensations.unshift({ kind: 'dropMockOutputs', revisionName: green });
+      compensations.unshift({ kind: 'deactivateRevision', revisionName: green });
+      compensations.unshift({ kind: 'restoreFlags', snapshot: flagSnapshot });
+    } else {
+      compensations.unshift({ kind: 'deactivateRevision', revisionName: green });
+      compensations.unshift({ kind: 'restoreTraffic', traffic: baseline });
+    }
     const deployed = (yield context.df.callActivityWithRetry(Activities.deployGreen, stepRetry, {
       app,
       request: {
@@ -159,8 +200,19 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     })) as DeployGreenResult;
     green = deployed.revisionName;
     recorder.setGreen(green);
-    const labelled = withLabel(withLabel(baseline, Labels.blue, blueRevision), Labels.green, green);
-    yield* setTraffic(labelled);
+    if (flagInput) {
+      // Green starts in standby (no entry); mock mode points it at the temporary Redis only.
+      const record = (yield context.df.callActivityWithRetry(Activities.setRevisionFlags, stepRetry, {
+        ...flagInput,
+        revision: green,
+        mode: 'mock',
+        expectEpoch: epoch,
+      })) as ControlRecord;
+      recorder.setFlags(record);
+    } else {
+      const labelled = withLabel(withLabel(baseline, Labels.blue, blueRevision), Labels.green, green);
+      yield* setTraffic(labelled);
+    }
 
     // 4. Ready: provisioned, running, healthy (fails fast on a failed or degraded revision).
     recorder.enter('WaitingReady');
@@ -168,6 +220,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
 
     // 5. Validate against green's own URL: smoke checks, dependencies, pre-promotion gates.
     recorder.enter('Validating');
+    if (flag) yield* validateMock(green, flag);
     yield* smoke(revision);
     yield* gates('prePromotion', blueRevision);
 
@@ -176,7 +229,19 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
 
     // 7. Promote, step by step.
     recorder.enter('Promoting');
-    const steps = plan.strategy.steps;
+    const trafficPlan = plan.strategy.type === 'traffic' ? plan.strategy : undefined;
+    const steps = trafficPlan?.steps ?? [];
+    if (flagInput) {
+      // One fenced flip: epoch + 1, green prod/prod, blue standby. The restore compensation is the flip back.
+      const flipped = (yield context.df.callActivityWithRetry(Activities.flipFlags, stepRetry, {
+        ...flagInput,
+        to: green,
+        expectEpoch: epoch,
+      })) as ControlRecord;
+      epoch = flipped.epoch;
+      recorder.setFlags(flipped);
+      yield* verifyFlip(green, epoch, flagInput.strategy.flipDeadlineMs, 'flip');
+    }
     for (let i = 0; i < steps.length; i++) {
       const weight = steps[i] ?? 100;
       recorder.setStep(i, steps.length, weight);
@@ -187,8 +252,8 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       );
       yield* setTraffic(traffic);
       if (weight < 100) {
-        yield* wait(context, signals, plan.strategy.stepPauseMs, { promotable: true });
-        if (plan.strategy.recheckSmokeEachStep) yield* smoke(revision);
+        yield* wait(context, signals, trafficPlan?.stepPauseMs ?? 0, { promotable: true });
+        if (trafficPlan?.recheckSmokeEachStep) yield* smoke(revision);
         yield* gates('eachStep', blueRevision);
       }
     }
@@ -207,6 +272,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
         intervalMs: Math.max(plan.watch.intervalMs, 1000),
         until: context.df.currentUtcDateTime.getTime() + plan.watch.durationMs,
         iteration: 0,
+        ...(flag ? { flag: { strategy: flag, epoch } } : {}),
       };
       const child = context.df.callSubOrchestrator(
         Orchestrators.watch,
@@ -222,13 +288,25 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 9. Finalise: after the cleanup delay (abort still rolls back to the warm blue), retire blue.
     recorder.enter('Finalising');
     yield* wait(context, signals, plan.cleanup.deactivateAfterMs, { promotable: true });
-    const final = withLabel(stepTraffic(baseline, green, 100), Labels.blue, green).filter(
-      (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
-    );
-    yield* setTraffic(final);
+    if (!flag) {
+      const final = withLabel(stepTraffic(baseline, green, 100), Labels.blue, green).filter(
+        (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
+      );
+      yield* setTraffic(final);
+    }
     // From here on the new revision is production: there is nothing left to compensate.
     compensations.length = 0;
     const leftToDo: string[] = [];
+    if (flagInput) {
+      try {
+        yield context.df.callActivityWithRetry(Activities.dropMockOutputs, stepRetry, {
+          ...flagInput,
+          revision: green,
+        });
+      } catch (e) {
+        leftToDo.push(`delete ${green}'s keys on the temporary Redis: ${firstLine(errorMessage(e))}`);
+      }
+    }
     try {
       yield context.df.callActivityWithRetry(Activities.retireRevisions, stepRetry, {
         app,
@@ -239,7 +317,13 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       // Promotion stands; an old revision left active costs money, not correctness.
       leftToDo.push(`retire old revisions: ${firstLine(errorMessage(e))}`);
     }
-    recorder.finish('Succeeded', `${green} serves 100% of traffic`, leftToDo);
+    recorder.finish(
+      'Succeeded',
+      flag
+        ? `${green} is the only revision processing production (epoch ${epoch})`
+        : `${green} serves 100% of traffic`,
+      leftToDo,
+    );
     result = { outcome: 'Succeeded', green, ...(leftToDo.length ? { leftToDo } : {}) };
   } catch (e) {
     const reason = e instanceof StopRollout ? e.reason : `step failed: ${firstLine(errorMessage(e))}`;
@@ -282,6 +366,66 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       }
       const delay = Math.min(nextPollDelay(plan.readiness.pollIntervalMs, attempt), deadline - now);
       yield* wait(context, signals, delay, { promotable: false });
+    }
+  }
+
+  /** Mock validation: look at what green wrote to the temporary Redis until it passes, fails or runs out of time. */
+  function* validateMock(revisionName: string, strategy: FlagStrategyPlan): Generator<Task, void, unknown> {
+    const spec = strategy.mock;
+    const deadline = context.df.currentUtcDateTime.getTime() + spec.deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      const obs = (yield context.df.callActivityWithRetry(Activities.observeMock, stepRetry, {
+        app,
+        strategy,
+        rolloutId: input.rolloutId,
+        revision: revisionName,
+        spec,
+      })) as MockObservation;
+      const report = assessMock(spec, obs, context.df.currentUtcDateTime.toISOString());
+      recorder.setMock(report);
+      if (report.verdict === 'pass') return;
+      if (report.verdict === 'fail')
+        throw new StopRollout(`mock validation failed on ${revisionName}: ${report.message}`);
+      const now = context.df.currentUtcDateTime.getTime();
+      if (now >= deadline) {
+        throw new StopRollout(
+          `mock validation did not pass within ${spec.deadlineMs / 1000}s on ${revisionName}: ${report.message}`,
+        );
+      }
+      const delay = Math.min(nextPollDelay(plan.readiness.pollIntervalMs, attempt), deadline - now);
+      yield* wait(context, signals, delay, { promotable: false });
+    }
+  }
+
+  /**
+   * Waits until `active` holds the production lease at `atEpoch`, has written since, and nobody else
+   * processes. Plain timers, not abortable waits: a flip is never left half-verified, and compensation
+   * (which also verifies) must not be cut short by an abort.
+   */
+  function* verifyFlip(
+    active: string,
+    atEpoch: number,
+    deadlineMs: number,
+    what: 'flip' | 'flip back',
+  ): Generator<Task, void, unknown> {
+    const deadline = context.df.currentUtcDateTime.getTime() + deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      const obs = (yield context.df.callActivityWithRetry(
+        Activities.observeFlip,
+        stepRetry,
+        flagInput,
+      )) as FlipObservation;
+      const check = assessFlip({ active, epoch: atEpoch }, obs);
+      recorder.setFlip({ name: what, ok: check.verdict === 'pass', message: check.message });
+      if (check.verdict === 'pass') return;
+      const now = context.df.currentUtcDateTime.getTime();
+      if (check.verdict === 'fail' || now >= deadline) {
+        throw new StopRollout(
+          `${what} to ${active} not confirmed${check.verdict === 'fail' ? '' : ` within ${deadlineMs / 1000}s`}: ${check.message}`,
+        );
+      }
+      const delay = Math.min(nextPollDelay(flipPollMs, attempt), deadline - now);
+      yield context.df.createTimer(new Date(now + delay));
     }
   }
 
@@ -392,9 +536,31 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
           missingOk: true,
         });
         return;
+      case 'restoreFlags': {
+        const restored = (yield context.df.callActivityWithRetry(Activities.restoreFlags, compensationRetry, {
+          ...flagInput,
+          snapshot: step.snapshot,
+        })) as ControlRecord;
+        epoch = restored.epoch;
+        recorder.setFlags(restored);
+        // Symmetric to the flip: blue must be seen processing again, not just told to.
+        if (step.snapshot.active && flag) {
+          yield* verifyFlip(step.snapshot.active, restored.epoch, flag.flipDeadlineMs, 'flip back');
+        }
+        return;
+      }
+      case 'dropMockOutputs':
+        yield context.df.callActivityWithRetry(Activities.dropMockOutputs, compensationRetry, {
+          ...flagInput,
+          revision: step.revisionName,
+        });
+        return;
     }
   }
 };
+
+/** First look at a flip soon after it; the backoff takes it from there. */
+const flipPollMs = 1_000;
 
 function heaviest(traffic: TrafficEntry[]): string | undefined {
   let best: TrafficEntry | undefined;
@@ -408,6 +574,10 @@ function describe(step: Compensation): string {
       return `restore traffic to ${step.traffic.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', ')}`;
     case 'deactivateRevision':
       return `deactivate revision ${step.revisionName}`;
+    case 'restoreFlags':
+      return `restore the control record (active ${step.snapshot.active ?? 'none'}) and see it process`;
+    case 'dropMockOutputs':
+      return `delete ${step.revisionName}'s keys on the temporary Redis`;
   }
 }
 

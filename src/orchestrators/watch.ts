@@ -1,8 +1,15 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { AppRef, RevisionInfo } from '../adapters/containerApps/port';
+import { assessFlip, type FlipObservation } from '../domain/flag/validation';
 import { assessReadiness } from '../domain/rollout/readiness';
-import type { GateReport, GateSpec, SmokeCheck, SmokeReport } from '../domain/rollout/types';
+import type {
+  FlagStrategyPlan,
+  GateReport,
+  GateSpec,
+  SmokeCheck,
+  SmokeReport,
+} from '../domain/rollout/types';
 import { Activities, Events, Orchestrators } from '../names';
 import { stepRetry } from './retry';
 
@@ -19,6 +26,8 @@ export interface WatchInput {
   until: number;
   /** Checks done in earlier generations. */
   iteration: number;
+  /** Flag strategy: green must keep the production lease at this epoch. */
+  flag?: { strategy: FlagStrategyPlan; epoch: number };
 }
 
 export interface WatchResult {
@@ -55,6 +64,15 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     })) as RevisionInfo;
     const readiness = assessReadiness(rev);
     if (readiness.state !== 'ready') return { ok: false, reason: readiness.message, checks };
+    if (input.flag) {
+      const obs = (yield context.df.callActivityWithRetry(Activities.observeFlip, stepRetry, {
+        app: input.app,
+        strategy: input.flag.strategy,
+        rolloutId: input.rolloutId,
+      })) as FlipObservation;
+      const flip = assessFlip({ active: input.green, epoch: input.flag.epoch }, obs);
+      if (flip.verdict !== 'pass') return { ok: false, reason: flip.message, checks };
+    }
     if (input.smoke.length > 0) {
       const report = (yield context.df.callActivityWithRetry(Activities.runSmokeChecks, stepRetry, {
         fqdn: rev.fqdn ?? input.fqdn,

@@ -2,18 +2,28 @@ import { createHash } from 'node:crypto';
 import { GreenlightError } from '../domain/errors';
 import type { Policy } from '../domain/policy';
 import { isFullyQualifiedImage, parseImageReference, revisionSuffixFor } from '../domain/revisionSuffix';
+import type { MockSpec } from '../domain/flag/validation';
 import type { RolloutInput, RolloutPlan, RolloutTrigger } from '../domain/rollout/types';
 
 /** The plan the orchestration carries: the policy frozen at admission, durations in milliseconds. */
 export function planFromPolicy(policy: Policy): RolloutPlan {
-  if (policy.strategy.type !== 'traffic') {
-    throw new GreenlightError(
-      'InvalidRequest',
-      `policy '${policy.name}' uses strategy '${policy.strategy.type}', which this Greenlight version cannot run yet; use strategy 'traffic'`,
-      { policy: policy.name },
-    );
-  }
   const v = policy.validation;
+  const strategy: RolloutPlan['strategy'] =
+    policy.strategy.type === 'traffic'
+      ? {
+          type: 'traffic',
+          steps: policy.strategy.steps,
+          stepPauseMs: policy.strategy.stepPause,
+          recheckSmokeEachStep: policy.strategy.recheckSmokeEachStep,
+        }
+      : {
+          type: 'flag',
+          prodUrlSetting: policy.strategy.bindings.prod.urlSetting,
+          tempUrlSetting: policy.strategy.bindings.temp.urlSetting,
+          keyPrefix: policy.strategy.keyPrefix,
+          flipDeadlineMs: policy.strategy.flipDeadline,
+          mock: mockSpec(policy),
+        };
   return {
     policyName: policy.name,
     app: {
@@ -22,12 +32,7 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       name: policy.app.name,
     },
     ...(policy.app.container ? { containerName: policy.app.container } : {}),
-    strategy: {
-      type: 'traffic',
-      steps: policy.strategy.steps,
-      stepPauseMs: policy.strategy.stepPause,
-      recheckSmokeEachStep: policy.strategy.recheckSmokeEachStep,
-    },
+    strategy,
     readiness: { timeoutMs: v.readiness.timeout, pollIntervalMs: v.readiness.pollInterval },
     smoke: v.smoke.map((c, i) => ({
       name: c.name ?? `${c.method} ${c.path}#${i + 1}`,
@@ -108,5 +113,27 @@ export function buildRolloutInput(
     revisionSuffix: revisionSuffixFor(image, digest),
     trigger,
     requestedAt: requestedAt.toISOString(),
+  };
+}
+
+function mockSpec(policy: Policy): MockSpec {
+  const m = policy.validation.mock;
+  if (!m) {
+    // The schema requires it for strategy 'flag'; this guards a hand-built policy object.
+    throw new GreenlightError(
+      'InvalidRequest',
+      `policy '${policy.name}' has strategy 'flag' but no validation.mock`,
+      {
+        policy: policy.name,
+      },
+    );
+  }
+  return {
+    deadlineMs: m.deadline,
+    minRecords: m.minRecords,
+    requiredFields: m.requiredFields,
+    ...(m.consumerGroup !== undefined ? { consumerGroup: m.consumerGroup } : {}),
+    maxLag: m.maxLag,
+    maxErrors: m.maxErrors,
   };
 }

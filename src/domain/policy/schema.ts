@@ -99,6 +99,11 @@ const flagStrategy = z.strictObject({
     .prefault({}),
   /** How long green may take to hold the production lease after the flip. */
   flipDeadline: duration('PT2M').prefault('PT2M'),
+  /** Key prefix of the control plane and mock outputs, shared with the workload agent. */
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits or : _ . - (e.g. greenlight:)')
+    .default('greenlight:'),
 });
 
 const smokeCheck = z.strictObject({
@@ -124,6 +129,8 @@ const mockValidation = z.strictObject({
   requiredFields: z.array(z.string().min(1)).default([]),
   /** Downstream consumer group whose lag must drain in mock mode. */
   consumerGroup: z.string().min(1).optional(),
+  /** Largest backlog (undelivered + unacknowledged) of that group that still counts as keeping up. */
+  maxLag: z.number().int().min(0).default(20),
   maxErrors: z.number().int().min(0).default(0),
 });
 

@@ -1,4 +1,6 @@
 import type { AppRef, TrafficEntry } from '../../adapters/containerApps/port';
+import type { ControlRecord, RevisionFlags } from '../flag/control';
+import type { MockReport, MockSpec } from '../flag/validation';
 import type { RolloutPhase } from './phase';
 
 /** One HTTP smoke check against green's own URL. */
@@ -29,6 +31,25 @@ export interface GateSpec {
 
 export type GatePhase = 'prePromotion' | 'eachStep' | 'watch';
 
+export interface TrafficStrategyPlan {
+  type: 'traffic';
+  steps: number[];
+  stepPauseMs: number;
+  recheckSmokeEachStep: boolean;
+}
+
+/** Where the control plane and the two Redis bindings are, and what mock validation demands. */
+export interface FlagStrategyPlan {
+  type: 'flag';
+  /** App settings (of Greenlight and of the workload) holding the production and temporary Redis URLs. */
+  prodUrlSetting: string;
+  tempUrlSetting: string;
+  /** Key prefix shared with the workload agent. */
+  keyPrefix: string;
+  flipDeadlineMs: number;
+  mock: MockSpec;
+}
+
 /**
  * What the rollout orchestration needs from the policy, with durations in milliseconds. Built once
  * when the rollout is accepted and carried in the orchestration input, so a policy edited mid-rollout
@@ -38,7 +59,7 @@ export interface RolloutPlan {
   policyName: string;
   app: AppRef;
   containerName?: string;
-  strategy: { type: 'traffic'; steps: number[]; stepPauseMs: number; recheckSmokeEachStep: boolean };
+  strategy: TrafficStrategyPlan | FlagStrategyPlan;
   readiness: { timeoutMs: number; pollIntervalMs: number };
   smoke: SmokeCheck[];
   dependencies?: { path: string; expectStatus: number[] };
@@ -137,7 +158,9 @@ export interface RolloutStatus {
   green?: string;
   step?: { index: number; of: number; weight: number };
   traffic?: TrafficEntry[];
-  checks: { readiness?: CheckResult; smoke?: SmokeReport };
+  checks: { readiness?: CheckResult; smoke?: SmokeReport; mock?: MockReport; flip?: CheckResult };
+  /** Flag strategy: the control record as Greenlight last set it. */
+  flags?: { epoch: number; active: string | null; revisions: Record<string, RevisionFlags> };
   gates: GateReport['results'];
   approval: ApprovalStatus;
   timeline: TimelineEntry[];
@@ -148,7 +171,12 @@ export interface RolloutStatus {
 }
 
 export type Compensation =
-  { kind: 'restoreTraffic'; traffic: TrafficEntry[] } | { kind: 'deactivateRevision'; revisionName: string };
+  | { kind: 'restoreTraffic'; traffic: TrafficEntry[] }
+  | { kind: 'deactivateRevision'; revisionName: string }
+  /** Flag strategy: put the control record back (epoch moves forward) and verify the old revision processes again. */
+  | { kind: 'restoreFlags'; snapshot: ControlRecord }
+  /** Flag strategy: delete what a revision wrote to the temporary Redis. */
+  | { kind: 'dropMockOutputs'; revisionName: string };
 
 export interface RolloutResult {
   outcome: RolloutOutcome;

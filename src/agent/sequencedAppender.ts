@@ -1,0 +1,137 @@
+import { isStaleEpoch } from '../domain/flag/errors';
+import type { WorkloadAgent } from './agent';
+
+export interface SequencedAppenderOptions {
+  /** Records kept for a takeover; default 100 000. Must cover the frames that arrive during a flip. */
+  capacity?: number;
+  /** Pause after a failed write (e.g. Redis away) before trying again; default 200 ms. */
+  retryDelayMs?: number;
+}
+
+/**
+ * The receiver side of exactly-once: every replica of every revision buffers each numbered record it
+ * receives, in every mode; whichever one holds the lease writes them in order from the log's checkpoint
+ * + 1. The write script refuses duplicates and holes, so after a flip the new writer continues exactly
+ * where the fenced-out one stopped, out of its own buffer.
+ */
+export class SequencedAppender {
+  private readonly buffer = new Map<number, Record<string, string>>();
+  private newest = -Infinity;
+  /** Next id to write in the current mode, or undefined to ask the checkpoint. */
+  private next: number | undefined;
+  /** Bumped whenever mode or processing changes: a write begun before then decides nothing after. */
+  private generation = 0;
+  private pumping = false;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly capacity: number;
+  private readonly retryDelayMs: number;
+  private readonly onChange = (): void => {
+    this.generation += 1;
+    this.next = undefined;
+    this.kick();
+  };
+
+  constructor(
+    private readonly agent: WorkloadAgent,
+    readonly log: string,
+    options: SequencedAppenderOptions = {},
+  ) {
+    this.capacity = options.capacity ?? 100_000;
+    this.retryDelayMs = options.retryDelayMs ?? 200;
+    agent.on('mode', this.onChange);
+    agent.on('processing', this.onChange);
+  }
+
+  /** Buffers a record (ids must increase) and writes what it can if processing. */
+  push(id: number, fields: Record<string, string>): void {
+    if (this.closed || id <= this.newest) return;
+    this.buffer.set(id, fields);
+    this.newest = id;
+    if (this.buffer.size > this.capacity) {
+      const oldest = this.buffer.keys().next();
+      if (!oldest.done) this.buffer.delete(oldest.value);
+    }
+    this.kick();
+  }
+
+  get buffered(): number {
+    return this.buffer.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.agent.off('mode', this.onChange);
+    this.agent.off('processing', this.onChange);
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.closed && this.agent.processing) {
+      const generation = this.generation;
+      try {
+        if (this.next === undefined) {
+          const checkpoint = await this.agent.checkpoint(this.log);
+          if (generation !== this.generation) continue;
+          this.next = checkpoint === undefined ? this.oldest() : checkpoint + 1;
+          if (this.next === undefined) return;
+        }
+        const next = this.next;
+        if (next > this.newest) return; // caught up
+        let id = next;
+        let fields = this.buffer.get(id);
+        if (!fields) {
+          // The ids from `next` never reached this replica (before its buffer, or lost on the way):
+          // continue with the first one it has, counted as a gap.
+          id = this.firstAfter(next);
+          fields = this.buffer.get(id);
+          if (!fields) return;
+        }
+        const result = await this.agent.append(this.log, id, fields, { allowGap: id !== next });
+        if (generation !== this.generation) continue;
+        this.next = result.status === 'written' ? id + 1 : result.checkpoint + 1;
+      } catch (e) {
+        this.next = undefined;
+        // A stale writer waits for the agent's next processing change; anything else retries shortly.
+        if (!isStaleEpoch(e)) this.retryLater();
+        return;
+      }
+    }
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private oldest(): number | undefined {
+    const first = this.buffer.keys().next();
+    return first.done ? undefined : first.value;
+  }
+
+  private firstAfter(id: number): number {
+    for (const key of this.buffer.keys()) if (key > id) return key;
+    return Infinity;
+  }
+}
