@@ -53,28 +53,55 @@ export function trafficPolicy(
 
 export interface E2E {
   stack: LocalStack;
+  /** Key prefix of the flag strategy's control plane and mock outputs. */
+  flagPrefix: string;
   gl: GreenlightHttp;
   clock: VirtualClock;
   stop(): Promise<void>;
 }
 
+export interface E2EOptions {
+  /**
+   * `virtual` (default) skips durable timers ahead; `real` is for workloads that run in real time
+   * (the flag strategy's TCP workers), with short policy timings instead.
+   */
+  clock?: 'virtual' | 'real';
+}
+
 /** Redis, the emulator and the local runtime with the unchanged app (from source), on a virtual clock. */
-export async function startE2E(policies: Record<string, unknown>[]): Promise<E2E> {
+export async function startE2E(
+  policiesOrMake: Record<string, unknown>[] | ((flagKeyPrefix: string) => Record<string, unknown>[]),
+  opts: E2EOptions = {},
+): Promise<E2E> {
   // Starts at real time so approval links (checked against the wall clock) are valid while it only moves ahead.
   const clock = new VirtualClock(Date.now());
+  const real = opts.clock === 'real';
   const prefix = uniquePrefix('e2e');
+  const policies = typeof policiesOrMake === 'function' ? policiesOrMake(flagPrefix(prefix)) : policiesOrMake;
   const stack = await startLocalStack({
     redisUrl: testRedisUrl(),
     keyPrefix: prefix,
     policies,
-    clock,
-    emulator: { provisioningDelayMs: 20_000, lroDurationMs: 5 },
+    ...(real ? {} : { clock }),
+    emulator: {
+      provisioningDelayMs: real ? 300 : 20_000,
+      lroDurationMs: 5,
+      // TCP-worker apps: production and temporary Redis are the test Redis, kept apart by key prefix.
+      redis: { prodUrl: testRedisUrl(), tempUrl: testRedisUrl(), keyPrefix: flagPrefix(prefix) },
+      tcp: { frameIntervalMs: 10, agent: { rereadIntervalMs: 200, heartbeatIntervalMs: 200 } },
+    },
     register: () => require('../../src/index'),
-    env: { GREENLIGHT_ARM_RETRY_DELAY_MS: '10', GREENLIGHT_ARM_POLL_INTERVAL_MS: '5' },
+    env: {
+      GREENLIGHT_ARM_RETRY_DELAY_MS: '10',
+      GREENLIGHT_ARM_POLL_INTERVAL_MS: '5',
+      PROD_REDIS_URL: testRedisUrl(),
+      TEMP_REDIS_URL: testRedisUrl(),
+    },
     keysFile: join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`),
   });
   return {
     stack,
+    flagPrefix: flagPrefix(prefix),
     gl: stack.http,
     clock,
     stop: async () => {
@@ -85,6 +112,11 @@ export async function startE2E(policies: Record<string, unknown>[]): Promise<E2E
       redis.disconnect();
     },
   };
+}
+
+/** The flag strategy's key prefix for a test's stack: under the stack's prefix, so cleanup takes it too. */
+export function flagPrefix(stackPrefix: string): string {
+  return `${stackPrefix}fl:`;
 }
 
 export async function seed(e: E2E, name: string, tag = 'v1'): Promise<void> {
