@@ -48,6 +48,11 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Host key file; default `.greenlight/host-keys.json`. */
   keysFile?: string;
+  /**
+   * Run TCP-worker apps (seed `workload: {kind: 'tcp'}`) on this stack's Redis, which then serves as both
+   * the production and the temporary Redis (`PROD_REDIS_URL`, `TEMP_REDIS_URL`), keys under `keyPrefix`.
+   */
+  tcpWorkers?: { keyPrefix: string; frameIntervalMs?: number };
   /** Delete every key under the prefix on stop (a demo leaves nothing behind; `npm start` keeps its state). */
   dropStateOnStop?: boolean;
 }
@@ -70,10 +75,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const keyPrefix = opts.keyPrefix ?? `greenlight-local:${randomUUID().slice(0, 8)}:`;
   const stateDir = resolve('.greenlight');
   mkdirSync(stateDir, { recursive: true });
+  const tcp = opts.tcpWorkers;
   const emulator = await startContainerAppsEmulator({
     clock: opts.clock,
     seed: opts.seed,
     caFile: join(stateDir, `emulator-ca-${process.pid}.pem`),
+    ...(tcp
+      ? {
+          redis: { prodUrl: redis.url, tempUrl: redis.url, keyPrefix: tcp.keyPrefix },
+          tcp: { frameIntervalMs: tcp.frameIntervalMs ?? 20 },
+        }
+      : {}),
     ...opts.emulator,
   });
   const settings: Record<string, string> = {
@@ -90,6 +102,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     GREENLIGHT_CREDENTIAL: 'static',
     GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
     GREENLIGHT_REVISION_URL_SCHEME: 'http',
+    ...(tcp ? { PROD_REDIS_URL: redis.url, TEMP_REDIS_URL: redis.url } : {}),
     ...opts.env,
   };
   let runtime: LocalRuntime;

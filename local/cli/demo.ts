@@ -3,9 +3,15 @@
  * `npm run demo`: the whole mission on one machine. Starts Redis (when none answers), the Container Apps
  * emulator and the local Functions runtime with the unchanged app, then rolls out v2 of an HTTP app through
  * an ACR push, approves it through the callback page as a person would, and pushes a broken v3 that is
- * rolled back. Exits 0 only if both outcomes are as expected.
+ * rolled back; then rolls out an always-on TCP worker by flag (mock mode on a temporary Redis, one fenced
+ * flip) and a worker whose mock output is malformed, which is rolled back. Exits 0 only if every outcome is
+ * as expected.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
+import { checkpointKey, prodLogKey } from '../../src/adapters/flags/keys';
+import { appKey } from '../../src/domain/flag/control';
 import { Command } from 'commander';
 import { startLocalStack } from '../stack';
 import {
@@ -48,6 +54,38 @@ const policy = {
   concurrency: 'queue',
 };
 
+const keyPrefix = `greenlight-demo:${randomUUID().slice(0, 8)}:`;
+const flagKeyPrefix = `${keyPrefix}fl:`;
+const workerRepository = 'ingest/worker';
+const worker = { subscriptionId, resourceGroup, name: 'ingest' };
+
+const workerPolicy = {
+  name: 'ingest',
+  app: worker,
+  trigger: { registry, repository: workerRepository, tags: ['v*'] },
+  strategy: {
+    type: 'flag',
+    bindings: { prod: { urlSetting: 'PROD_REDIS_URL' }, temp: { urlSetting: 'TEMP_REDIS_URL' } },
+    flipDeadline: 'PT30S',
+    keyPrefix: flagKeyPrefix,
+  },
+  validation: {
+    readiness: { timeout: 'PT1M', pollInterval: 'PT1S' },
+    mock: {
+      deadline: 'PT30S',
+      minRecords: 50,
+      requiredFields: ['frameId', 'receivedAt', 'payload'],
+      consumerGroup: 'processor',
+      maxLag: 50,
+    },
+  },
+  approval: { required: false },
+  bake: 'PT2S',
+  watch: { duration: 'PT3S', interval: 'PT1S' },
+  cleanup: { deactivateAfter: 'PT1S', keepRevisions: 1 },
+  concurrency: 'queue',
+};
+
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 const stamp = (): string => new Date().toISOString().slice(11, 23);
 
@@ -56,12 +94,20 @@ async function rollout(
   tag: string,
   known: Set<string>,
   onApproval: (v: RolloutView) => Promise<void>,
+  repo = repository,
+  app = 'web',
 ): Promise<RolloutView> {
-  line(`\n${stamp()} push ${registry}/${repository}:${tag}`);
+  line(`\n${stamp()} push ${registry}/${repo}:${tag}`);
   await pushEvents(gl, [
-    imagePushedEvent({ id: `demo-${tag}-${Date.now()}`, registry, repository, tag, digest: digestOf(tag) }),
+    imagePushedEvent({
+      id: `demo-${tag}-${Date.now()}`,
+      registry,
+      repository: repo,
+      tag,
+      digest: digestOf(`${repo}${tag}`),
+    }),
   ]);
-  const id = await waitForNewRollout(gl, 'web', known);
+  const id = await waitForNewRollout(gl, app, known);
   known.add(id);
   line(`${stamp()} rollout ${id} started`);
   const print = (s: string): void => line(`${stamp()}   ${s}`);
@@ -96,8 +142,13 @@ async function main(): Promise<number> {
   line('Greenlight demo: blue-green by traffic on Azure Container Apps (local runtime + emulator)');
   const stack = await startLocalStack({
     redisUrl: opts.redis,
-    policies: [policy],
-    seed: [{ subscriptionId, resourceGroup, name: 'web', image: `${registry}/${repository}:v1` }],
+    keyPrefix,
+    policies: [policy, workerPolicy],
+    seed: [
+      { subscriptionId, resourceGroup, name: 'web', image: `${registry}/${repository}:v1` },
+      { ...worker, image: `${registry}/${workerRepository}:v1`, ingress: false, workload: { kind: 'tcp' } },
+    ],
+    tcpWorkers: { keyPrefix: flagKeyPrefix },
     emulator: { provisioningDelayMs: Number(opts.provisioningDelay), lroDurationMs: 100 },
     dropStateOnStop: true,
     // Status polls would drown the story; every other runtime line is shown.
@@ -143,12 +194,48 @@ async function main(): Promise<number> {
     const v3ok = v3.outcome === 'RolledBack' && traffic() === before;
     ok &&= v3ok;
 
+    // 3. The always-on TCP worker by flag: green validated in mock mode on the temporary Redis, one fenced flip.
+    line(`\nThe TCP worker 'ingest': receiver + processor per revision, frames from a TCP source into Redis`);
+    const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 2 });
+    const control = new RedisControlPlane(redis, flagKeyPrefix);
+    const key = appKey(worker);
+    const processed = async (): Promise<number> =>
+      Number((await redis.get(checkpointKey(prodLogKey(flagKeyPrefix, key, 'sink')))) ?? 0);
+    const who = async (): Promise<string> => {
+      const r = await control.read(key);
+      return `active ${r?.active ?? 'none'} at epoch ${r?.epoch ?? 0}, ${await processed()} frames processed`;
+    };
+    let w2ok = false;
+    let w3ok = false;
+    let w2: RolloutView | undefined;
+    let w3: RolloutView | undefined;
+    try {
+      line(`worker: ${await who()}`);
+      w2 = await rollout(gl, 'v2', known, async () => undefined, workerRepository, 'ingest');
+      line(`${stamp()} outcome: ${w2.outcome} (${w2.reason ?? ''})`);
+      line(`worker: ${await who()}`);
+      w2ok = w2.outcome === 'Succeeded' && (await control.read(key))?.active === w2.green;
+      ok &&= w2ok;
+
+      // 4. A worker whose mock output is malformed never reaches production.
+      const activeBefore = (await control.read(key))?.active;
+      w3 = await rollout(gl, 'v3-malformed', known, async () => undefined, workerRepository, 'ingest');
+      line(`${stamp()} outcome: ${w3.outcome} (${w3.reason ?? ''})`);
+      line(`worker: ${await who()}`);
+      w3ok = w3.outcome === 'RolledBack' && (await control.read(key))?.active === activeBefore;
+      ok &&= w3ok;
+    } finally {
+      redis.disconnect();
+    }
+
     const final = await getRollout(gl, v3.id);
     line('\nSummary');
-    line(`  v2          ${v2ok ? 'PASS' : 'FAIL'}  ${v2.outcome}: ${v2.reason ?? ''}`);
-    line(`  v3-depfail  ${v3ok ? 'PASS' : 'FAIL'}  ${v3.outcome}: ${v3.reason ?? ''}`);
-    line(`  serving     ${traffic()}`);
+    line(`  web v2              ${v2ok ? 'PASS' : 'FAIL'}  ${v2.outcome}: ${v2.reason ?? ''}`);
+    line(`  web v3-depfail      ${v3ok ? 'PASS' : 'FAIL'}  ${v3.outcome}: ${v3.reason ?? ''}`);
+    line(`  web serving         ${traffic()}`);
     line(`  timeline of ${final.id}: ${final.timeline.map((t) => t.phase).join(' → ')}`);
+    line(`  ingest v2           ${w2ok ? 'PASS' : 'FAIL'}  ${w2?.outcome ?? '-'}: ${w2?.reason ?? ''}`);
+    line(`  ingest v3-malformed ${w3ok ? 'PASS' : 'FAIL'}  ${w3?.outcome ?? '-'}: ${w3?.reason ?? ''}`);
   } catch (e) {
     ok = false;
     line(`demo failed: ${e instanceof Error ? e.stack : String(e)}`);

@@ -38,8 +38,13 @@ async function main(): Promise<void> {
   // Every app a policy targets exists in the emulator, serving a first revision, so a push can roll it out.
   const seed = policies.map((p) => {
     const repo = p.trigger && !/[*?[{]/.test(p.trigger.repository) ? p.trigger.repository : p.app.name;
-    return { ...p.app, image: `${p.trigger?.registry ?? 'local.azurecr.io'}/${repo}:v1` };
+    const image = `${p.trigger?.registry ?? 'local.azurecr.io'}/${repo}:v1`;
+    // A flag policy's app is an always-on TCP worker: its revisions run the agent against this Redis.
+    return p.strategy.type === 'flag'
+      ? { ...p.app, image, ingress: false as const, workload: { kind: 'tcp' as const } }
+      : { ...p.app, image };
   });
+  const flagPolicy = policies.find((p) => p.strategy.type === 'flag');
   const stack = await startLocalStack({
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
@@ -47,6 +52,9 @@ async function main(): Promise<void> {
     seed,
     port: opts.port,
     log: line,
+    ...(flagPolicy?.strategy.type === 'flag'
+      ? { tcpWorkers: { keyPrefix: flagPolicy.strategy.keyPrefix } }
+      : {}),
   });
   const gl = stack.http;
   const out = (s = ''): void => void process.stdout.write(`${s}\n`);
