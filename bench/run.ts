@@ -4,7 +4,9 @@
  *  - replay: orchestrator replay time per decision at history lengths 10, 100 and 1000 (median);
  *  - throughput: completed 5-activity chains per second with 50 running at once;
  *  - rollout: wall time and ARM requests of one full rollout (instant provisioning, zero waits), and the
- *    time from a failing health check to the snapshot's traffic restored.
+ *    time from a failing health check to the snapshot's traffic restored;
+ *  - flagFlip: for a TCP worker rolled out by flag, the processing gap during the flip (blue's last
+ *    production write to green's first, from the production log's own entry ids) and the flip's duration.
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
@@ -15,6 +17,9 @@ import { startLocalRuntime } from '../local/runtime';
 import { provideFunctionsCore } from '../local/runtime/hook';
 import { ensureRedis } from '../local/runtime/redis';
 import { startLocalStack } from '../local/stack';
+import { prodLogKey } from '../src/adapters/flags/keys';
+import { disposeServices } from '../src/composition';
+import { appKey } from '../src/domain/flag/control';
 
 provideFunctionsCore();
 
@@ -198,7 +203,111 @@ async function rolloutBench(): Promise<Record<string, number | string>> {
     };
   } finally {
     await stack.stop();
+    // The app's services (configuration, policies, Redis) belong to that stack; the next one builds its own.
+    await disposeServices();
   }
+}
+
+/**
+ * Three flag rollouts of an always-on TCP worker (frames every 5 ms), each measured from the production
+ * log: the gap between blue's last write and green's first, the flip duration (the Promoting phase's
+ * start to green's first production write) and the time until the flip was confirmed.
+ */
+async function flagFlipBench(): Promise<Record<string, number>> {
+  const sub = '00000000-0000-0000-0000-0000000000bf';
+  const keyPrefix = `greenlight-bench:${randomUUID().slice(0, 8)}:`;
+  const flagPrefix = `${keyPrefix}fl:`;
+  const names = ['flip-a', 'flip-b', 'flip-c'];
+  const policy = (name: string) => ({
+    name,
+    app: { subscriptionId: sub, resourceGroup: 'rg-bench', name },
+    strategy: {
+      type: 'flag',
+      bindings: { prod: { urlSetting: 'PROD_REDIS_URL' }, temp: { urlSetting: 'TEMP_REDIS_URL' } },
+      keyPrefix: flagPrefix,
+      flipDeadline: 'PT30S',
+    },
+    validation: {
+      readiness: { timeout: 'PT1M', pollInterval: 'PT0.2S' },
+      mock: {
+        deadline: 'PT30S',
+        minRecords: 20,
+        requiredFields: ['frameId'],
+        consumerGroup: 'processor',
+        maxLag: 50,
+      },
+    },
+    approval: { required: false },
+    bake: 'PT0S',
+    watch: { duration: 'PT0S' },
+    cleanup: { deactivateAfter: 'PT0S', keepRevisions: 2 },
+  });
+  const stack = await startLocalStack({
+    redisUrl,
+    keyPrefix,
+    policies: names.map(policy),
+    seed: names.map((name) => ({
+      subscriptionId: sub,
+      resourceGroup: 'rg-bench',
+      name,
+      image: `bench.azurecr.io/${name}:v1`,
+      ingress: false as const,
+      workload: { kind: 'tcp' as const },
+    })),
+    tcpWorkers: { keyPrefix: flagPrefix, frameIntervalMs: 5 },
+    emulator: { provisioningDelayMs: 100, lroDurationMs: 0 },
+    env: { GREENLIGHT_ARM_POLL_INTERVAL_MS: '1', GREENLIGHT_ARM_RETRY_DELAY_MS: '10' },
+    dropStateOnStop: true,
+  });
+  const redis = new Redis(stack.redisUrl);
+  const gaps: number[] = [];
+  const flips: number[] = [];
+  const confirmed: number[] = [];
+  try {
+    for (const name of names) {
+      const res = await api(stack.http, 'POST', '/api/rollouts', {
+        app: name,
+        image: `bench.azurecr.io/${name}:v2`,
+      });
+      const body = (await res.json()) as { id?: string };
+      if (!body.id)
+        throw new Error(`starting a flag rollout answered ${res.status}: ${JSON.stringify(body)}`);
+      const id = body.id;
+      const done = await follow(stack.http, id, (v) => v.done, { pollMs: 20, timeoutMs: 120_000 });
+      if (done.outcome !== 'Succeeded' || !done.green)
+        throw new Error(`flag rollout ${id} ended ${done.outcome}: ${done.reason}`);
+      const promoting = Date.parse(done.timeline.find((t) => t.phase === 'Promoting')?.at ?? '');
+      const watched = Date.parse(done.timeline.find((t) => t.phase === 'Finalising')?.at ?? '');
+      const key = prodLogKey(
+        flagPrefix,
+        appKey({ subscriptionId: sub, resourceGroup: 'rg-bench', name }),
+        'stream',
+      );
+      const rows = await redis.xrange(key, '-', '+');
+      const idx = rows.findIndex(([, f]) => f[f.indexOf('revision') + 1] === done.green);
+      const first = rows[idx];
+      const before = rows[idx - 1];
+      if (!first || !before) throw new Error(`no flip found in ${key}`);
+      const ms = (entryId: string): number => Number(entryId.split('-')[0]);
+      gaps.push(ms(first[0]) - ms(before[0]));
+      flips.push(ms(first[0]) - promoting);
+      confirmed.push(watched - promoting);
+      progress(`  ${name}: gap ${gaps.at(-1)} ms, first green write ${flips.at(-1)} ms after the flip`);
+    }
+  } finally {
+    redis.disconnect();
+    await stack.stop();
+    // The app's services (configuration, policies, Redis) belong to that stack; the next one builds its own.
+    await disposeServices();
+  }
+  return {
+    rollouts: names.length,
+    frameIntervalMs: 5,
+    processingGapMsMedian: median(gaps),
+    processingGapMsMax: Math.max(...gaps),
+    flipToFirstGreenWriteMsMedian: median(flips),
+    flipConfirmedMsMedian: median(confirmed),
+  };
 }
 
 async function main(): Promise<void> {
@@ -208,6 +317,8 @@ async function main(): Promise<void> {
   const throughput = await throughputBench();
   progress('one full rollout…');
   const rollout = await rolloutBench();
+  progress('flag flips of a TCP worker…');
+  const flagFlip = await flagFlipBench();
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -216,6 +327,7 @@ async function main(): Promise<void> {
         replayMedianPerDecision: replay,
         throughput,
         rollout,
+        flagFlip,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,
