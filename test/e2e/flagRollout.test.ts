@@ -15,6 +15,7 @@ import {
   untilPhase,
   type E2E,
 } from './support';
+import { until } from '../support/until';
 
 let e: E2E;
 let redis: Redis;
@@ -87,20 +88,6 @@ async function seedWorker(name: string): Promise<string> {
 
 const sinkCheckpoint = async (name: string): Promise<number> =>
   Number((await redis.get(checkpointKey(prodLogKey(e.flagPrefix, appKey(refOf(name)), 'sink')))) ?? 0);
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Every frame in the production sink once, none missing from the first kept up to its checkpoint. */
 async function auditSink(
