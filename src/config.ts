@@ -54,6 +54,13 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       'GREENLIGHT_POLICIES_PATH: set GREENLIGHT_POLICIES_PATH (a policy file or folder) or GREENLIGHT_POLICIES (inline JSON/YAML)',
     );
   }
+  // The example settings ship a placeholder long enough to pass the length rule; a copy left as is
+  // would sign approval links with a key everyone knows.
+  if (env.GREENLIGHT_APPROVAL_SIGNING_KEY?.startsWith('replace-with')) {
+    problems.push(
+      'GREENLIGHT_APPROVAL_SIGNING_KEY: is still the example placeholder; set a secret, e.g. `openssl rand -base64 48`',
+    );
+  }
   if (env.GREENLIGHT_CREDENTIAL === 'static' && !env.GREENLIGHT_STATIC_TOKEN) {
     problems.push(
       "GREENLIGHT_STATIC_TOKEN: is required when GREENLIGHT_CREDENTIAL is 'static' (emulator only)",

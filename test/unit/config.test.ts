@@ -22,6 +22,21 @@ describe('configuration', () => {
     );
   });
 
+  it('refuses the example signing key placeholder', () => {
+    const example = JSON.parse(
+      require('node:fs').readFileSync(
+        require('node:path').join(__dirname, '../../local.settings.example.json'),
+        'utf8',
+      ),
+    ) as { Values: Record<string, string> };
+    expect(() =>
+      loadConfig({
+        ...valid,
+        GREENLIGHT_APPROVAL_SIGNING_KEY: example.Values.GREENLIGHT_APPROVAL_SIGNING_KEY,
+      }),
+    ).toThrow(/GREENLIGHT_APPROVAL_SIGNING_KEY: is still the example placeholder/);
+  });
+
   it('lists every problem in one error', () => {
     let error: unknown;
     try {
