@@ -1,32 +1,25 @@
 import * as df from 'durable-functions';
-import type { AppRef } from '../adapters/containerApps/port';
 import { services } from '../composition';
 import { appKey, flagsOf, type ControlRecord } from '../domain/flag/control';
-import type { FlipObservation, MockObservation, MockSpec } from '../domain/flag/validation';
-import type { FlagStrategyPlan } from '../domain/rollout/types';
+import type { FlipObservation, MockObservation } from '../domain/flag/validation';
+import type { FlagActivityInput } from '../domain/rollout/types';
 import { Activities } from '../names';
 
 // The flag strategy's side effects. Changes are compare-and-set on the epoch and recognise their own
 // earlier attempt by `by` (the rollout id), so a retried activity changes nothing twice.
 
-interface FlagInput {
-  app: AppRef;
-  strategy: FlagStrategyPlan;
-  rolloutId: string;
-}
-
 /** Agents heartbeat every second or so; older reports are from revisions that stopped. */
 const reportMaxAgeMs = 10_000;
 
-const portsOf = (input: FlagInput) => services().flags(input.strategy);
+const portsOf = (input: FlagActivityInput) => services().flags(input.strategy);
 
 df.app.activity(Activities.snapshotFlags, {
-  handler: (input: FlagInput & { blue: string }): Promise<ControlRecord> =>
+  handler: (input: FlagActivityInput & { blue: string }): Promise<ControlRecord> =>
     portsOf(input).control.ensure(appKey(input.app), input.blue, input.rolloutId),
 });
 
 df.app.activity(Activities.setRevisionFlags, {
-  handler: (input: FlagInput & { revision: string; mode: 'mock' | 'standby'; expectEpoch: number }) =>
+  handler: (input: FlagActivityInput & { revision: string; mode: 'mock' | 'standby'; expectEpoch: number }) =>
     portsOf(input).control.setRevision(
       appKey(input.app),
       input.revision,
@@ -37,7 +30,7 @@ df.app.activity(Activities.setRevisionFlags, {
 });
 
 df.app.activity(Activities.observeMock, {
-  handler: async (input: FlagInput & { revision: string; spec: MockSpec }): Promise<MockObservation> => {
+  handler: async (input: FlagActivityInput & { revision: string }): Promise<MockObservation> => {
     const { control, mock } = portsOf(input);
     const app = appKey(input.app);
     const [record, reports, written] = await Promise.all([
@@ -45,11 +38,14 @@ df.app.activity(Activities.observeMock, {
       control.reports(app, reportMaxAgeMs),
       mock.records(app, input.revision, 50),
     ]);
-    const lag = input.spec.consumerGroup
-      ? await mock.consumerLag(app, input.revision, input.spec.consumerGroup)
+    const lag = input.strategy.mock.consumerGroup
+      ? await mock.consumerLag(app, input.revision, input.strategy.mock.consumerGroup)
       : undefined;
     const malformed = written.sample
-      .map((rec, index) => ({ index, missing: input.spec.requiredFields.filter((f) => !(f in rec)) }))
+      .map((rec, index) => ({
+        index,
+        missing: input.strategy.mock.requiredFields.filter((f) => !(f in rec)),
+      }))
       .filter((m) => m.missing.length > 0);
     const report = reports.find((r) => r.revision === input.revision);
     return {
@@ -64,12 +60,12 @@ df.app.activity(Activities.observeMock, {
 });
 
 df.app.activity(Activities.flipFlags, {
-  handler: (input: FlagInput & { to: string; expectEpoch: number }) =>
+  handler: (input: FlagActivityInput & { to: string; expectEpoch: number }) =>
     portsOf(input).control.flip(appKey(input.app), input.to, input.expectEpoch, input.rolloutId),
 });
 
 df.app.activity(Activities.observeFlip, {
-  handler: async (input: FlagInput): Promise<FlipObservation> => {
+  handler: async (input: FlagActivityInput): Promise<FlipObservation> => {
     const { control } = portsOf(input);
     const app = appKey(input.app);
     const [record, lease, lastWrite, reports] = await Promise.all([
@@ -89,7 +85,7 @@ df.app.activity(Activities.observeFlip, {
 });
 
 df.app.activity(Activities.restoreFlags, {
-  handler: async (input: FlagInput & { snapshot: ControlRecord }): Promise<ControlRecord> => {
+  handler: async (input: FlagActivityInput & { snapshot: ControlRecord }): Promise<ControlRecord> => {
     const { control } = portsOf(input);
     const app = appKey(input.app);
     const current = await control.read(app);
@@ -105,7 +101,7 @@ df.app.activity(Activities.restoreFlags, {
 });
 
 df.app.activity(Activities.dropMockOutputs, {
-  handler: async (input: FlagInput & { revision: string }) => ({
+  handler: async (input: FlagActivityInput & { revision: string }) => ({
     deleted: await portsOf(input).mock.drop(appKey(input.app), input.revision),
   }),
 });

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import * as df from 'durable-functions';
+import { z } from 'zod';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
 import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
@@ -14,6 +15,7 @@ import {
 } from '../services/approvals';
 import { toRolloutView } from '../services/rolloutView';
 import { problem } from './http/problem';
+import { readJson, type Parsed } from './http/request';
 
 function html(status: number, body: string): HttpResponseInit {
   return {
@@ -76,28 +78,29 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
   );
 }
 
-async function readForm(request: HttpRequest): Promise<Record<string, string>> {
-  const type = request.headers.get('content-type') ?? '';
-  const text = await request.text();
-  if (type.includes('application/json')) {
-    try {
-      const data = JSON.parse(text) as unknown;
-      if (data && typeof data === 'object') {
-        return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
-      }
-    } catch {
-      return {};
-    }
-    return {};
+const decisionBody = z.object({
+  token: z.string().optional(),
+  decision: z.string().optional(),
+  comment: z.string().optional(),
+});
+type DecisionForm = z.infer<typeof decisionBody>;
+
+/** The approval page posts a form; programs may post the same fields as JSON (validated like every body). */
+async function readForm(request: HttpRequest): Promise<Parsed<DecisionForm>> {
+  if ((request.headers.get('content-type') ?? '').includes('application/json')) {
+    const parsed = await readJson(request, decisionBody, { optional: true });
+    return parsed.ok ? { ok: true, value: parsed.value ?? {} } : parsed;
   }
-  return Object.fromEntries(new URLSearchParams(text).entries());
+  return { ok: true, value: Object.fromEntries(new URLSearchParams(await request.text()).entries()) };
 }
 
 /** POST /api/approvals/{id}: records the decision once (the token's nonce is spent) and tells the rollout. */
 async function decideApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
   const { config, store } = services();
-  const form = await readForm(request);
+  const body = await readForm(request);
+  if (!body.ok) return body.response;
+  const form = body.value;
   const token = form.token ?? request.query.get('token');
   const check = checkApprovalToken(config.approval.signingKey, token, id, Date.now());
   if (!check.ok) return fail(request, check);

@@ -19,7 +19,7 @@ import type {
   ApprovalDecision,
   Compensation,
   ControlRequest,
-  FlagStrategyPlan,
+  FlagActivityInput,
   GatePhase,
   GateReport,
   RolloutInput,
@@ -118,8 +118,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
   const app = plan.app;
   const recorder = new RolloutRecorder(context, input);
   const signals = new Signals(context);
-  const flag: FlagStrategyPlan | undefined = plan.strategy.type === 'flag' ? plan.strategy : undefined;
-  const flagInput = flag ? { app, strategy: flag, rolloutId: input.rolloutId } : undefined;
+  const trafficPlan = plan.strategy.type === 'traffic' ? plan.strategy : undefined;
+  /** Flag strategy: what every flag activity is given. */
+  const flag: FlagActivityInput | undefined =
+    plan.strategy.type === 'flag' ? { app, strategy: plan.strategy, rolloutId: input.rolloutId } : undefined;
   /** Flag strategy: the epoch the control record is at, as this rollout last set it. */
   let epoch = 0;
   // Saga as data: each mutating step registers its undo first (unshift), so rollback runs newest first.
@@ -138,12 +140,12 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     const baseline: TrafficEntry[] = snapshot.traffic;
     let blueRevision: string;
     let flagSnapshot: ControlRecord | undefined;
-    if (flagInput) {
+    if (flag) {
       // The control record, not traffic, says who processes: it is the rollback point of a flag rollout.
       const candidate = snapshot.latestReadyRevisionName ?? heaviest(baseline);
       if (!candidate) throw new StopRollout(`app '${app.name}' has no ready revision to keep processing`);
       flagSnapshot = (yield context.df.callActivityWithRetry(Activities.snapshotFlags, stepRetry, {
-        ...flagInput,
+        ...flag,
         blue: candidate,
       })) as ControlRecord;
       recorder.setFlags(flagSnapshot);
@@ -200,10 +202,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     })) as DeployGreenResult;
     green = deployed.revisionName;
     recorder.setGreen(green);
-    if (flagInput) {
+    if (flag) {
       // Green starts in standby (no entry); mock mode points it at the temporary Redis only.
       const record = (yield context.df.callActivityWithRetry(Activities.setRevisionFlags, stepRetry, {
-        ...flagInput,
+        ...flag,
         revision: green,
         mode: 'mock',
         expectEpoch: epoch,
@@ -229,18 +231,17 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
 
     // 7. Promote, step by step.
     recorder.enter('Promoting');
-    const trafficPlan = plan.strategy.type === 'traffic' ? plan.strategy : undefined;
     const steps = trafficPlan?.steps ?? [];
-    if (flagInput) {
+    if (flag) {
       // One fenced flip: epoch + 1, green prod/prod, blue standby. The restore compensation is the flip back.
       const flipped = (yield context.df.callActivityWithRetry(Activities.flipFlags, stepRetry, {
-        ...flagInput,
+        ...flag,
         to: green,
         expectEpoch: epoch,
       })) as ControlRecord;
       epoch = flipped.epoch;
       recorder.setFlags(flipped);
-      yield* verifyFlip(green, epoch, flagInput.strategy.flipDeadlineMs, 'flip');
+      yield* verifyFlip(green, epoch, flag.strategy.flipDeadlineMs, 'flip');
     }
     for (let i = 0; i < steps.length; i++) {
       const weight = steps[i] ?? 100;
@@ -272,7 +273,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
         intervalMs: Math.max(plan.watch.intervalMs, 1000),
         until: context.df.currentUtcDateTime.getTime() + plan.watch.durationMs,
         iteration: 0,
-        ...(flag ? { flag: { strategy: flag, epoch } } : {}),
+        ...(flag ? { flag: { strategy: flag.strategy, epoch } } : {}),
       };
       const child = context.df.callSubOrchestrator(
         Orchestrators.watch,
@@ -297,10 +298,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // From here on the new revision is production: there is nothing left to compensate.
     compensations.length = 0;
     const leftToDo: string[] = [];
-    if (flagInput) {
+    if (flag) {
       try {
         yield context.df.callActivityWithRetry(Activities.dropMockOutputs, stepRetry, {
-          ...flagInput,
+          ...flag,
           revision: green,
         });
       } catch (e) {
@@ -370,16 +371,13 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
   }
 
   /** Mock validation: look at what green wrote to the temporary Redis until it passes, fails or runs out of time. */
-  function* validateMock(revisionName: string, strategy: FlagStrategyPlan): Generator<Task, void, unknown> {
-    const spec = strategy.mock;
+  function* validateMock(revisionName: string, flagInput: FlagActivityInput): Generator<Task, void, unknown> {
+    const spec = flagInput.strategy.mock;
     const deadline = context.df.currentUtcDateTime.getTime() + spec.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       const obs = (yield context.df.callActivityWithRetry(Activities.observeMock, stepRetry, {
-        app,
-        strategy,
-        rolloutId: input.rolloutId,
+        ...flagInput,
         revision: revisionName,
-        spec,
       })) as MockObservation;
       const report = assessMock(spec, obs, context.df.currentUtcDateTime.toISOString());
       recorder.setMock(report);
@@ -413,7 +411,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       const obs = (yield context.df.callActivityWithRetry(
         Activities.observeFlip,
         stepRetry,
-        flagInput,
+        flag,
       )) as FlipObservation;
       const check = assessFlip({ active, epoch: atEpoch }, obs);
       recorder.setFlip({ name: what, ok: check.verdict === 'pass', message: check.message });
@@ -538,20 +536,20 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
         return;
       case 'restoreFlags': {
         const restored = (yield context.df.callActivityWithRetry(Activities.restoreFlags, compensationRetry, {
-          ...flagInput,
+          ...flag,
           snapshot: step.snapshot,
         })) as ControlRecord;
         epoch = restored.epoch;
         recorder.setFlags(restored);
         // Symmetric to the flip: blue must be seen processing again, not just told to.
         if (step.snapshot.active && flag) {
-          yield* verifyFlip(step.snapshot.active, restored.epoch, flag.flipDeadlineMs, 'flip back');
+          yield* verifyFlip(step.snapshot.active, restored.epoch, flag.strategy.flipDeadlineMs, 'flip back');
         }
         return;
       }
       case 'dropMockOutputs':
         yield context.df.callActivityWithRetry(Activities.dropMockOutputs, compensationRetry, {
-          ...flagInput,
+          ...flag,
           revision: step.revisionName,
         });
         return;

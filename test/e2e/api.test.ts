@@ -154,6 +154,16 @@ describe('approval links', () => {
     const missing = await post(url, {});
     expect(missing.status).toBe(400);
 
+    // The same fields as JSON: malformed or mistyped bodies are refused, not read as "no token".
+    const asJson = (body: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const malformed = await asJson('{"token": ');
+    expect(malformed.status).toBe(400);
+    expect((await problemOf(malformed)).type).toMatch(/malformed-json/);
+    const mistyped = await asJson(JSON.stringify({ token: approveToken, comment: 42 }));
+    expect(mistyped.status).toBe(400);
+    expect((await problemOf(mistyped)).detail).toMatch(/^comment: /);
+
     // None of that moved the rollout.
     expect((await untilPhase(e, id, 'WaitingApproval')).phase).toBe('WaitingApproval');
 

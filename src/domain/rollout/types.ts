@@ -50,6 +50,13 @@ export interface FlagStrategyPlan {
   mock: MockSpec;
 }
 
+/** What every flag-strategy activity is given: the app, the strategy, and the rollout (as the change's author). */
+export interface FlagActivityInput {
+  app: AppRef;
+  strategy: FlagStrategyPlan;
+  rolloutId: string;
+}
+
 /**
  * What the rollout orchestration needs from the policy, with durations in milliseconds. Built once
  * when the rollout is accepted and carried in the orchestration input, so a policy edited mid-rollout
