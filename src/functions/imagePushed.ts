@@ -31,17 +31,21 @@ async function onImagePushed(
     repository: push.repository,
     tag: push.tag,
   });
-  if (policies.length === 0) {
-    context.log(`ignored push ${image} (event ${push.eventId}): no policy matches this repository and tag`);
-    await s.store.recordTrigger({
+  // Every push is recorded in the trigger ledger with what was decided, so none is lost silently.
+  const record = (app: string, decision: string, rolloutId?: string) =>
+    s.store.recordTrigger({
       at: new Date().toISOString(),
       source: 'eventGrid',
       eventId: push.eventId,
-      app: '-',
+      app,
       image,
       digest: push.digest,
-      decision: 'unmatched',
+      decision,
+      ...(rolloutId ? { rolloutId } : {}),
     });
+  if (policies.length === 0) {
+    context.log(`ignored push ${image} (event ${push.eventId}): no policy matches this repository and tag`);
+    await record('-', 'unmatched');
     return;
   }
   for (const policy of policies) {
@@ -57,30 +61,13 @@ async function onImagePushed(
       // A push this policy cannot roll out is recorded and not retried: redelivery would fail the same way.
       if (!isGreenlightError(e)) throw e;
       context.warn(`push ${image} → ${policy.app.name}: not started: ${errorMessage(e)}`);
-      await s.store.recordTrigger({
-        at: new Date().toISOString(),
-        source: 'eventGrid',
-        eventId: push.eventId,
-        app: policy.app.name,
-        image,
-        digest: push.digest,
-        decision: 'invalid',
-      });
+      await record(policy.app.name, 'invalid');
       continue;
     }
     const admission = await admitRollout({ client, store: s.store }, input, policy.concurrency);
     // Remembered for a week only once admitted: a failed admission must be retried by Event Grid.
     await s.store.rememberEvent(`${push.eventId}:${policy.name}`, admission.rolloutId);
-    await s.store.recordTrigger({
-      at: new Date().toISOString(),
-      source: 'eventGrid',
-      eventId: push.eventId,
-      app: policy.app.name,
-      image,
-      digest: push.digest,
-      decision: admission.kind,
-      rolloutId: admission.rolloutId,
-    });
+    await record(policy.app.name, admission.kind, admission.rolloutId);
     context.log(`push ${image} → ${policy.app.name}: ${admission.kind} ${admission.rolloutId}`);
   }
 }

@@ -114,6 +114,14 @@ describe('rollout API: bad input gets RFC 9457 problems and changes nothing', ()
     );
     expect(res.status).toBe(202);
     expect(await listRollouts(e.gl, 'gate')).toHaveLength(0);
+    // Ignored is not lost: the unmatched push is in the trigger ledger with its decision.
+    const { services } = require('../../src/composition') as typeof import('../../src/composition');
+    const ledger = await services().store.triggers();
+    expect(ledger.find((t) => t.eventId === 'evt-unmatched')).toMatchObject({
+      app: '-',
+      decision: 'unmatched',
+      image: expect.stringMatching(/^e2eacr\.azurecr\.io\/e2e\/unmatched-app:v2@sha256:/),
+    });
   });
 });
 

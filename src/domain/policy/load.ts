@@ -31,13 +31,7 @@ export async function loadPolicies(from: { path?: string; inline?: string }): Pr
   }
   const policies = sources.flatMap((s) => parseSource(s, problems));
   problems.push(...crossPolicyProblems(policies));
-  if (problems.length > 0) {
-    throw new GreenlightError(
-      'InvalidPolicy',
-      `${problems.length} rollout policy problem(s):\n  - ${problems.join('\n  - ')}`,
-      { problems },
-    );
-  }
+  throwIfProblems(problems);
   return policies;
 }
 
@@ -46,14 +40,18 @@ export function parsePolicies(text: string, name = 'policy'): Policy[] {
   const problems: string[] = [];
   const policies = parseSource({ name, text }, problems);
   problems.push(...crossPolicyProblems(policies));
-  if (problems.length > 0) {
-    throw new GreenlightError(
-      'InvalidPolicy',
-      `${problems.length} rollout policy problem(s):\n  - ${problems.join('\n  - ')}`,
-      { problems },
-    );
-  }
+  throwIfProblems(problems);
   return policies;
+}
+
+/** One error listing every problem, so an operator fixes them all in one pass. */
+function throwIfProblems(problems: string[]): void {
+  if (problems.length === 0) return;
+  throw new GreenlightError(
+    'InvalidPolicy',
+    `${problems.length} rollout policy problem(s):\n  - ${problems.join('\n  - ')}`,
+    { problems },
+  );
 }
 
 async function readSources(path: string): Promise<Source[]> {
