@@ -112,6 +112,10 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
     this.prod = this.connection(this.options.prodUrl, 'production');
     this.subscriber = this.connection(this.options.prodUrl, 'production (changes)');
     this.temp = this.options.tempUrl ? this.connection(this.options.tempUrl, 'temporary') : undefined;
+    // Once, here: a start() retried after a failed connect must not stack listeners.
+    this.subscriber.on('message', (channel: string) => {
+      if (channel === this.keys.changed) void this.refresh();
+    });
   }
 
   /** Connects, applies the current record and starts following it. */
@@ -120,9 +124,6 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
     this.started = true;
     try {
       await Promise.all([this.prod.connect(), this.subscriber.connect(), this.temp?.connect()]);
-      this.subscriber.on('message', (channel: string) => {
-        if (channel === this.keys.changed) void this.refresh();
-      });
       await this.subscriber.subscribe(this.keys.changed);
     } catch (e) {
       this.disconnectAll();
@@ -544,6 +545,9 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
           this.loseLease(held, `cannot renew the lease: ${errorMessage(e)}`);
         }
       }
+      // A renewal in flight when stop() began must not put back the report stop() withdraws
+      // (stop's DEL goes out later on the same connection, so checking here is enough).
+      if (this.stopped) return;
       const member = reportMember(this.revision, this.replica);
       await writeHeartbeat(
         this.prod,

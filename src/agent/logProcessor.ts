@@ -74,7 +74,14 @@ export class LogProcessor {
         for (const entry of entries) {
           if (this.stopped) break;
           const id = Number(entry.fields[idField]);
-          const out = Number.isSafeInteger(id) ? transform(entry.fields) : undefined;
+          // A record the transform cannot handle is counted and skipped: left pending, it would be
+          // claimed back first on every read and stall the log.
+          let out: Record<string, string> | undefined;
+          try {
+            out = Number.isSafeInteger(id) ? transform(entry.fields) : undefined;
+          } catch {
+            out = undefined;
+          }
           if (!out) {
             this.agent.countError();
             await this.agent.ack(from, group, [entry.entryId]);

@@ -207,6 +207,47 @@ describe('demotion', () => {
   });
 });
 
+describe('the processor', () => {
+  it('counts and skips a record its transform throws on, and keeps moving the log', async () => {
+    await control.ensure(app, blue, 'bootstrap');
+    const b = await startAgent(blue);
+    await until('blue processes production', () => b.processing);
+    for (let id = 1; id <= 4; id++) await b.append('stream', id, { frameId: String(id) });
+    const processor = new LogProcessor(b, {
+      from: 'stream',
+      to: 'sink',
+      group: 'processor',
+      transform: (f) => {
+        if (f.frameId === '2') throw new Error('cannot parse frame 2');
+        return f;
+      },
+    }).start();
+    try {
+      await until('the frames after the bad one are through', () => processor.processed === 3);
+    } finally {
+      await processor.stop();
+    }
+    const sink = await redis.xrange(prodLogKey(prefix, app, 'sink'), '-', '+');
+    expect(sink.map(([, f]) => f[f.indexOf('frameId') + 1])).toEqual(['1', '3', '4']);
+    expect(b.report().errors).toBe(1);
+    const pending = (await redis.xpending(prodLogKey(prefix, app, 'stream'), 'processor')) as [number];
+    expect(pending[0]).toBe(0);
+  });
+});
+
+describe('stopping', () => {
+  it('withdraws its report even when a heartbeat is in flight', async () => {
+    await control.ensure(app, blue, 'bootstrap');
+    const agent = await startAgent(blue);
+    await until('blue holds the production lease', () => agent.processing);
+    // A heartbeat (lease renewal, then report) already running when stop() begins.
+    const beat = (agent as unknown as { heartbeat(): Promise<void> }).heartbeat();
+    await agent.stop();
+    await beat;
+    expect(await control.reports(app, 60_000)).toEqual([]);
+  });
+});
+
 describe('when Redis blips', () => {
   it('stops processing while Redis is away, resumes after, and applies a change it missed', async () => {
     const proxy = await TcpProxy.start(new URL(testRedisUrl()));
