@@ -90,7 +90,13 @@ export async function startNextQueued(
 ): Promise<string | undefined> {
   const next = await store.claimNext(app);
   if (!next) return undefined;
-  await start(client, store, next.input as RolloutInput);
+  try {
+    await client.startNew(Orchestrators.rollout, { instanceId: next.rolloutId, input: next.input });
+  } catch (e) {
+    // Its caller was told "queued": put it back first in line, for the next finish (or retry) to start.
+    await store.unclaimNext(app, next);
+    throw e;
+  }
   return next.rolloutId;
 }
 

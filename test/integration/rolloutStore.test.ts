@@ -45,6 +45,20 @@ describe('rollout bookkeeping in Redis', () => {
     expect(await store.activeRollout(app)).toBe('r2');
   });
 
+  it('gives a claimed rollout that could not start back its place at the head of the queue', async () => {
+    await store.enqueue(app, { rolloutId: 'r2', input: {} });
+    await store.enqueue(app, { rolloutId: 'r3', input: {} });
+    const claimed = await store.claimNext(app);
+    expect(claimed?.rolloutId).toBe('r2');
+    await store.unclaimNext(app, claimed!);
+    expect(await store.activeRollout(app)).toBeUndefined();
+    expect((await store.queued(app)).map((q) => q.rolloutId)).toEqual(['r2', 'r3']);
+    // A holder that is not the claimed rollout keeps the app.
+    await store.claimApp(app, 'other');
+    await store.unclaimNext(app, { rolloutId: 'r9', input: {} });
+    expect(await store.activeRollout(app)).toBe('other');
+  });
+
   it('supersede replaces the queue and reports what it dropped', async () => {
     await store.enqueue(app, { rolloutId: 'r2', input: {} });
     const dropped = await store.replaceQueue(app, { rolloutId: 'r3', input: {} });

@@ -8,7 +8,7 @@ import {
 import { EpochConflictError } from '../../domain/flag/errors';
 import { GreenlightError } from '../../domain/errors';
 import { decodeRecord, encodeRecord, flagKeys, parseStamp, recordFields } from './keys';
-import { LuaScript } from './lua';
+import { LuaScript } from '../redis/luaScript';
 import type { FlagControlPlane } from './port';
 
 // Swap the record only if nobody changed it since it was read, and tell the agents in the same step.

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { appKey } from '../../domain/flag/control';
+import { LuaScript } from './luaScript';
 import type { AppRef } from '../containerApps/port';
 
 export interface TriggerRecord {
@@ -19,22 +21,27 @@ export interface QueuedRollout {
   input: unknown;
 }
 
-export function appKey(app: AppRef): string {
-  return `${app.subscriptionId}/${app.resourceGroup}/${app.name}`.toLowerCase();
-}
-
 // Compare-and-delete: only the rollout holding the app releases it.
-const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const releaseScript = new LuaScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
+);
 // Compare-and-set: take the app over from a holder known to be finished.
-const takeOverScript = `local v = redis.call('GET', KEYS[1])
-if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end`;
+const takeOverScript = new LuaScript(`local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end`);
 
 // Atomically hands a free app to the first queued rollout.
-const claimNextScript = `if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+const claimNextScript = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local item = redis.call('LPOP', KEYS[2])
 if not item then return false end
 redis.call('SET', KEYS[1], cjson.decode(item)['rolloutId'])
-return item`;
+return item`);
+
+// The reverse of claimNext, for a claimed rollout that could not be started: free the app (if this
+// rollout still holds it) and put the rollout back at the head of the queue, in one step.
+const unclaimScript =
+  new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+return 1`);
 
 /**
  * Greenlight's own bookkeeping in Redis: which rollout holds each app, what waits behind it, which
@@ -62,18 +69,16 @@ export class RolloutStore {
   /** Replaces a finished holder (e.g. an instance terminated by hand) with a new rollout. */
   async takeOverApp(app: AppRef, staleRolloutId: string, rolloutId: string): Promise<boolean> {
     return (
-      (await this.redis.eval(
-        takeOverScript,
-        1,
-        this.k('app', appKey(app), 'active'),
-        staleRolloutId,
-        rolloutId,
+      (await takeOverScript.run(
+        this.redis,
+        [this.k('app', appKey(app), 'active')],
+        [staleRolloutId, rolloutId],
       )) === 1
     );
   }
 
   async releaseApp(app: AppRef, rolloutId: string): Promise<boolean> {
-    return (await this.redis.eval(releaseScript, 1, this.k('app', appKey(app), 'active'), rolloutId)) === 1;
+    return (await releaseScript.run(this.redis, [this.k('app', appKey(app), 'active')], [rolloutId])) === 1;
   }
 
   async enqueue(app: AppRef, item: QueuedRollout): Promise<number> {
@@ -88,21 +93,25 @@ export class RolloutStore {
     return dropped.map((s) => JSON.parse(s) as QueuedRollout);
   }
 
-  async dequeue(app: AppRef): Promise<QueuedRollout | undefined> {
-    const s = await this.redis.lpop(this.k('app', appKey(app), 'queue'));
-    return s ? (JSON.parse(s) as QueuedRollout) : undefined;
-  }
-
   /** When the app is free, claims it for the first queued rollout and returns that rollout. */
   async claimNext(app: AppRef): Promise<QueuedRollout | undefined> {
     const key = appKey(app);
-    const item = (await this.redis.eval(
-      claimNextScript,
-      2,
-      this.k('app', key, 'active'),
-      this.k('app', key, 'queue'),
+    const item = (await claimNextScript.run(
+      this.redis,
+      [this.k('app', key, 'active'), this.k('app', key, 'queue')],
+      [],
     )) as string | null;
     return item ? (JSON.parse(item) as QueuedRollout) : undefined;
+  }
+
+  /** Undoes `claimNext` for a rollout that could not be started, so it is not lost. */
+  async unclaimNext(app: AppRef, item: QueuedRollout): Promise<void> {
+    const key = appKey(app);
+    await unclaimScript.run(
+      this.redis,
+      [this.k('app', key, 'active'), this.k('app', key, 'queue')],
+      [item.rolloutId, JSON.stringify(item)],
+    );
   }
 
   async queued(app: AppRef): Promise<QueuedRollout[]> {
