@@ -19,6 +19,7 @@ import { ensureRedis } from '../local/runtime/redis';
 import { startLocalStack } from '../local/stack';
 import { prodLogKey } from '../src/adapters/flags/keys';
 import { disposeServices } from '../src/composition';
+import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
 import { appKey } from '../src/domain/flag/control';
 
 provideFunctionsCore();
@@ -116,12 +117,7 @@ async function throughputBench(): Promise<Record<string, number>> {
   const seconds = (Date.now() - t0) / 1000;
   await runtime.stop();
   const r = new Redis(redis.url);
-  let cursor = '0';
-  do {
-    const [c, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = c;
-    if (keys.length > 0) await r.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(r, prefix);
   r.disconnect();
   await redis.stop();
   return {

@@ -12,17 +12,13 @@ import type { GreenlightHttp } from './demo/flow';
 import { ensureRedis } from './runtime/redis';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
 
 /** Deletes only keys under this stack's prefix. */
 async function deleteKeys(url: string, prefix: string): Promise<void> {
   const client = new Redis(url, { maxRetriesPerRequest: 2 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(client, prefix);
   } finally {
     client.disconnect();
   }
@@ -95,7 +91,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     GREENLIGHT_REDIS_KEY_PREFIX: `${keyPrefix}app:`,
     GREENLIGHT_APPROVAL_SIGNING_KEY: randomBytes(32).toString('base64'),
     GREENLIGHT_ARM_ENDPOINT: emulator.url,
-    GREENLIGHT_ARM_CA_FILE: emulator.caFile ?? '',
+    ...(emulator.caFile ? { GREENLIGHT_ARM_CA_FILE: emulator.caFile } : {}),
     GREENLIGHT_ARM_MAX_RETRIES: '4',
     GREENLIGHT_ARM_RETRY_DELAY_MS: '50',
     GREENLIGHT_ARM_POLL_INTERVAL_MS: '25',
@@ -137,10 +133,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     redisUrl: redis.url,
     keyPrefix,
     stop: async () => {
-      await runtime.stop();
-      await emulator.stop();
-      if (opts.dropStateOnStop) await deleteKeys(redis.url, keyPrefix);
-      await redis.stop();
+      // Each part stops even when the one before it failed: no emulator or redis-server left running.
+      try {
+        await runtime.stop();
+      } finally {
+        try {
+          await emulator.stop();
+          if (opts.dropStateOnStop) await deleteKeys(redis.url, keyPrefix);
+        } finally {
+          await redis.stop();
+        }
+      }
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../clock';
@@ -183,8 +183,13 @@ export async function startContainerAppsEmulator(
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await server.close();
-      await store.stop();
+      try {
+        await server.close();
+        await store.stop();
+      } finally {
+        // The certificate dies with this process: leave no file behind that trusts it.
+        if (opts.caFile) await rm(opts.caFile, { force: true });
+      }
     },
   };
 }

@@ -563,9 +563,11 @@ export class DurableEngine {
       } else if (d.kind === 'activity') {
         const queued = this.inFlight.has(`${s.instanceId}#${s.executionId}#${key}`);
         if (!queued) this.enqueueActivity(s, taskId, d);
-      } else if (!this.childStarted.has(`${s.instanceId}#${key}`)) {
-        this.childStarted.add(`${s.instanceId}#${key}`);
-        void this.startChild(s, taskId, d);
+      } else if (!this.childStarted.has(childKey(s.instanceId, s.executionId, taskId))) {
+        this.childStarted.add(childKey(s.instanceId, s.executionId, taskId));
+        void this.startChild(s, taskId, d).catch((e: unknown) =>
+          this.opts.log('orch', `${s.instanceId}: cannot start sub-orchestration ${d.name}: ${String(e)}`),
+        );
       }
     }
     this.armTimer();
@@ -585,7 +587,7 @@ export class DurableEngine {
     } else if (d.kind === 'activity') {
       this.enqueueActivity(s, taskId, d);
     } else {
-      this.childStarted.add(`${s.instanceId}#${taskId}`);
+      this.childStarted.add(childKey(s.instanceId, s.executionId, taskId));
     }
   }
 
@@ -595,6 +597,7 @@ export class DurableEngine {
     d: Extract<Dispatch, { kind: 'sub' }>,
   ): Promise<void> {
     if (!this.hasOrchestrator(d.name)) {
+      this.childStarted.delete(childKey(parent.instanceId, parent.executionId, taskId));
       await this.deliver(parent.instanceId, parent.executionId, taskId, {
         ok: false,
         reason: `The orchestrator function '${d.name}' is not registered in this app`,
@@ -607,6 +610,7 @@ export class DurableEngine {
       executionId: parent.executionId,
     });
     if (outcome === 'conflict') {
+      this.childStarted.delete(childKey(parent.instanceId, parent.executionId, taskId));
       await this.deliver(parent.instanceId, parent.executionId, taskId, {
         ok: false,
         reason: `A sub-orchestration with instance id '${d.childId}' is already running`,
@@ -640,13 +644,21 @@ export class DurableEngine {
       if (!job) break;
       this.runningActivities++;
       this.pending++;
-      void this.runActivity(job).finally(() => {
-        this.runningActivities--;
-        this.pending--;
-        this.inFlight.delete(`${job.instanceId}#${job.executionId}#${job.taskId}`);
-        this.pumpActivities();
-        this.checkIdle();
-      });
+      void this.runActivity(job)
+        .catch((e: unknown) =>
+          // Its result could not be recorded (Redis away): a restart re-runs it (at least once).
+          this.opts.log(
+            'activity',
+            `${job.name} for ${job.instanceId} #${job.taskId}: not recorded: ${String(e)}`,
+          ),
+        )
+        .finally(() => {
+          this.runningActivities--;
+          this.pending--;
+          this.inFlight.delete(`${job.instanceId}#${job.executionId}#${job.taskId}`);
+          this.pumpActivities();
+          this.checkIdle();
+        });
     }
   }
 
@@ -728,7 +740,7 @@ export class DurableEngine {
   private async notifyParent(child: InstanceState): Promise<void> {
     const p = child.parent;
     if (!p) return;
-    this.childStarted.delete(`${p.instanceId}#${p.taskId}`);
+    this.childStarted.delete(childKey(p.instanceId, p.executionId, p.taskId));
     if (child.runtimeStatus === 'Completed') {
       await this.deliver(p.instanceId, p.executionId, p.taskId, { ok: true, value: child.output });
     } else {
@@ -784,7 +796,9 @@ export class DurableEngine {
         );
         await this.commit(s);
         this.scheduleReplay(t.instanceId);
-      });
+      }).catch((e: unknown) =>
+        this.opts.log('orch', `${t.instanceId}: timer ${t.taskId} not recorded: ${String(e)}`),
+      );
     }
     this.armTimer();
   }
@@ -924,4 +938,9 @@ function orchestratorFailure(e: unknown): { message: string; customStatus?: unkn
   } catch {
     return { message: text.slice(0, at) };
   }
+}
+
+/** Sub-orchestrations started, per parent execution: a restarted or continued parent starts its own. */
+function childKey(instanceId: string, executionId: string, taskId: number): string {
+  return `${instanceId}#${executionId}#${taskId}`;
 }

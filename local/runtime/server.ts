@@ -90,6 +90,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's own refusals (a URL it cannot decode, say) answer like every other error here.
+    frameworkErrors: (error, _req, reply) =>
+      void sendProblem(reply, {
+        status: 400,
+        type: 'bad-request',
+        title: 'Bad request',
+        detail: `${error.message}; percent-encode reserved characters in the path`,
+      }),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -101,6 +109,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     (req as FastifyRequest & { release?: () => void }).release?.();
   });
   app.addHook('onError', async (req) => {
+    (req as FastifyRequest & { release?: () => void }).release?.();
+  });
+  // A caller that hangs up gets neither hook above; without this the virtual clock would stop for good.
+  app.addHook('onRequestAbort', async (req) => {
     (req as FastifyRequest & { release?: () => void }).release?.();
   });
 
@@ -174,10 +186,21 @@ function registerHttpTriggers(app: FastifyInstance, deps: ServerDeps): void {
   };
 
   app.all('/api/*', async (req, reply) => {
-    const path = decodeURI(req.url.split('?')[0] ?? '').replace(/^\/api\/?/, '');
-    const matches = list()
-      .map((h) => ({ h, params: h.route.match(path) }))
-      .filter((m): m is { h: HttpFunction; params: Record<string, string> } => m.params !== undefined);
+    // Raw path: each route parameter is decoded once, as the Functions host does.
+    const path = (req.url.split('?')[0] ?? '').replace(/^\/api\/?/, '');
+    let matches: { h: HttpFunction; params: Record<string, string> }[];
+    try {
+      matches = list()
+        .map((h) => ({ h, params: h.route.match(path) }))
+        .filter((m): m is { h: HttpFunction; params: Record<string, string> } => m.params !== undefined);
+    } catch {
+      return sendProblem(reply, {
+        status: 400,
+        type: 'bad-request',
+        title: 'Malformed path',
+        detail: `/api/${path} has a '%' that is not a percent-encoding; write a literal '%' as %25`,
+      });
+    }
     if (matches.length === 0) {
       return sendProblem(reply, {
         status: 404,

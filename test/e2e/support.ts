@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { VirtualClock } from '../../local/clock';
@@ -13,7 +14,7 @@ import {
 import type { ResolvedTraffic } from '../../local/emulator';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { RolloutView } from '../../src/services/rolloutView';
-import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
+import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 export const sub = '00000000-0000-0000-0000-0000000000e2';
 export const rg = 'rg-e2e';
@@ -78,6 +79,7 @@ export async function startE2E(
   const real = opts.clock === 'real';
   const prefix = uniquePrefix('e2e');
   const policies = typeof policiesOrMake === 'function' ? policiesOrMake(flagPrefix(prefix)) : policiesOrMake;
+  const keysFile = join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`);
   const stack = await startLocalStack({
     redisUrl: testRedisUrl(),
     keyPrefix: prefix,
@@ -97,7 +99,8 @@ export async function startE2E(
       PROD_REDIS_URL: testRedisUrl(),
       TEMP_REDIS_URL: testRedisUrl(),
     },
-    keysFile: join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`),
+    keysFile,
+    dropStateOnStop: true,
   });
   return {
     stack,
@@ -105,11 +108,12 @@ export async function startE2E(
     gl: stack.http,
     clock,
     stop: async () => {
-      await stack.stop();
-      await (require('../../src/composition') as typeof import('../../src/composition')).disposeServices();
-      const redis = newTestRedis();
-      await deleteKeysWithPrefix(redis, prefix);
-      redis.disconnect();
+      try {
+        await stack.stop();
+      } finally {
+        await (require('../../src/composition') as typeof import('../../src/composition')).disposeServices();
+        rmSync(keysFile, { force: true });
+      }
     },
   };
 }

@@ -2,6 +2,7 @@ import * as df from 'durable-functions';
 import { VirtualClock } from '../../local/clock';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -10,13 +11,15 @@ let client: df.DurableClient;
 const clock = new VirtualClock('2026-03-01T00:00:00Z');
 const prefix = uniquePrefix('rt-conf');
 
+const keysFile = join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`);
+
 beforeAll(async () => {
   runtime = await startLocalRuntime({
     register: () => require('./conformanceApp'),
     redisUrl: testRedisUrl(),
     keyPrefix: prefix,
     clock,
-    keysFile: join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`),
+    keysFile,
   });
   client = runtime.durableClient();
 });
@@ -26,6 +29,7 @@ afterAll(async () => {
   const redis = newTestRedis();
   await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
+  rmSync(keysFile, { force: true });
 });
 
 beforeEach(() => runtime.setTimeSkipping(true));

@@ -148,6 +148,17 @@ app.http('hello', {
   handler: async (request) => ({ jsonBody: { hello: request.params.name, method: request.method } }),
 });
 
+/** Answers after a real-time pause, so a caller can hang up mid-request. */
+app.http('slow', {
+  route: 'slow',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return { jsonBody: { slow: true } };
+  },
+});
+
 df.app.client.http('startChain', {
   route: 'start/{name}',
   methods: ['POST'],

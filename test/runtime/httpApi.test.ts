@@ -1,4 +1,5 @@
 // The local runtime's HTTP surface driven with plain `fetch`, as Event Grid, curl or another language would.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { VirtualClock } from '../../local/clock';
@@ -10,6 +11,8 @@ let app: typeof import('./conformanceApp');
 const prefix = uniquePrefix('rt-http');
 const clock = new VirtualClock('2026-03-01T00:00:00Z');
 
+const keysFile = join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`);
+
 beforeAll(async () => {
   runtime = await startLocalRuntime({
     register: () => {
@@ -19,7 +22,7 @@ beforeAll(async () => {
     keyPrefix: prefix,
     clock,
     bodyLimit: 64 * 1024,
-    keysFile: join(tmpdir(), `${prefix.replace(/:/g, '-')}keys.json`),
+    keysFile,
   });
 });
 
@@ -28,6 +31,7 @@ afterAll(async () => {
   const redis = newTestRedis();
   await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
+  rmSync(keysFile, { force: true });
 });
 
 const durable = () => `${runtime.baseUrl}/runtime/webhooks/durabletask`;
@@ -191,6 +195,36 @@ describe('bad input gets a clear error and the runtime keeps serving', () => {
     });
     expect(res.status).toBe(413);
     expect((await problem(res)).detail).toMatch(/\d+ bytes/);
+    await stillServes();
+  });
+
+  it('decodes each route parameter once, and refuses a path it cannot decode', async () => {
+    const once = await fetch(`${runtime.baseUrl}/api/hello/a%2525b`);
+    expect(await once.json()).toMatchObject({ hello: 'a%25b' });
+    const percent = await fetch(`${runtime.baseUrl}/api/hello/100%25`);
+    expect(await percent.json()).toMatchObject({ hello: '100%' });
+    for (const bad of ['/api/hello/%', '/api/hello/%zz']) {
+      const res = await fetch(`${runtime.baseUrl}${bad}`);
+      expect(res.status).toBe(400);
+      expect((await problem(res)).detail).toMatch(/percent-encod|%25/);
+    }
+    await stillServes();
+  });
+
+  it('a caller that hangs up mid-request does not keep the runtime busy', async () => {
+    const abort = new AbortController();
+    const call = fetch(`${runtime.baseUrl}/api/slow`, { signal: abort.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    expect((await call) as { name?: string }).toMatchObject({ name: 'AbortError' });
+    // With the request still counted as in flight, the virtual clock would never be idle again.
+    await new Promise((r) => setTimeout(r, 400));
+    let idle = false;
+    await Promise.race([
+      runtime.whenIdle().then(() => (idle = true)),
+      new Promise((r) => setTimeout(r, 2_000)),
+    ]);
+    expect(idle).toBe(true);
     await stillServes();
   });
 

@@ -15,16 +15,7 @@ export function uniquePrefix(label = 't'): string {
 }
 
 /** Deletes every key under the prefix: only what this test wrote. */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
+export { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 
 export function newTestRedis(): Redis {
   return new Redis(testRedisUrl(), { maxRetriesPerRequest: 2, lazyConnect: false });

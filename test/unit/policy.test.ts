@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration, formatDuration } from '../../src/domain/duration';
@@ -93,12 +93,16 @@ describe('loading policies', () => {
 
   it('reads a folder and reports a missing path', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gl-policies-'));
-    await writeFile(join(dir, 'web.yaml'), minimal);
-    await writeFile(join(dir, 'notes.txt'), 'ignored');
-    expect((await loadPolicies({ path: dir })).map((p) => p.source)).toEqual([join(dir, 'web.yaml')]);
-    await expect(loadPolicies({ path: join(dir, 'absent.yaml') })).rejects.toThrow(
-      /absent\.yaml: cannot read/,
-    );
+    try {
+      await writeFile(join(dir, 'web.yaml'), minimal);
+      await writeFile(join(dir, 'notes.txt'), 'ignored');
+      expect((await loadPolicies({ path: dir })).map((p) => p.source)).toEqual([join(dir, 'web.yaml')]);
+      await expect(loadPolicies({ path: join(dir, 'absent.yaml') })).rejects.toThrow(
+        /absent\.yaml: cannot read/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

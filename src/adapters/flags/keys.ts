@@ -74,10 +74,7 @@ export function checkpointKey(logKey: string): string {
   return `${logKey}:checkpoint`;
 }
 
-/** SCAN MATCH pattern for every key under `prefix` (glob characters in it matched literally). */
-export function scanPattern(prefix: string): string {
-  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-}
+export { scanPattern } from '../redis/deleteKeys';
 
 /** `<revision>|<epoch>|...` (lease and last-write values). */
 export function parseStamp(

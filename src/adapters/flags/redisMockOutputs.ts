@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { mockKey, mockPrefix, mockSink, mockStream, scanPattern } from './keys';
+import { deleteKeysWithPrefix } from '../redis/deleteKeys';
+import { mockKey, mockPrefix, mockSink, mockStream } from './keys';
 import type { MockOutputs } from './port';
 
 /** What revisions wrote in mock mode, read from (and dropped on) the temporary Redis. */
@@ -46,16 +47,8 @@ export class RedisMockOutputs implements MockOutputs {
     return { lag, pending };
   }
 
-  async drop(app: string, revision: string): Promise<number> {
-    const pattern = scanPattern(mockPrefix(this.keyPrefix, app, revision));
-    let cursor = '0';
-    let deleted = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) deleted += await this.redis.unlink(...keys);
-    } while (cursor !== '0');
-    return deleted;
+  drop(app: string, revision: string): Promise<number> {
+    return deleteKeysWithPrefix(this.redis, mockPrefix(this.keyPrefix, app, revision));
   }
 }
 

@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+
+/** SCAN MATCH pattern for every key under `prefix` (glob characters in it matched literally). */
+export function scanPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+}
+
+/** Deletes every key under `prefix` (and nothing else), without blocking the server; returns how many. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {
+  const pattern = scanPattern(prefix);
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
