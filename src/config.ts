@@ -20,7 +20,9 @@ const settingsSchema = z.object({
     .min(32, 'must hold at least 32 characters of secret (e.g. `openssl rand -base64 48`), from Key Vault'),
   GREENLIGHT_PUBLIC_BASE_URL: z.url('must be the public https URL of this Function App').optional(),
   WEBSITE_HOSTNAME: z.string().optional(),
-  GREENLIGHT_ARM_ENDPOINT: z.url('must be an https URL').default('https://management.azure.com'),
+  GREENLIGHT_ARM_ENDPOINT: z
+    .url({ protocol: /^https$/, message: 'must be an https URL (the Azure SDK sends tokens over TLS only)' })
+    .default('https://management.azure.com'),
   GREENLIGHT_ARM_CA_FILE: z.string().min(1).optional(),
   GREENLIGHT_ARM_MAX_RETRIES: z.coerce
     .number({ message: 'must be a whole number from 0 to 10' })
@@ -44,6 +46,9 @@ const settingsSchema = z.object({
   GREENLIGHT_STATIC_TOKEN: z.string().min(1).optional(),
   AZURE_CLIENT_ID: z.string().optional(),
   GREENLIGHT_REVISION_URL_SCHEME: z.enum(['https', 'http']).default('https'),
+  GREENLIGHT_TRUST_CLIENT_PRINCIPAL: z
+    .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
+    .default('false'),
 });
 
 /** Checks across settings, run on the raw values so they are reported alongside field errors. */
@@ -72,7 +77,15 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
 export interface GreenlightConfig {
   policies: { path?: string; inline?: string };
   redis: { url: string; keyPrefix: string };
-  approval: { signingKey: string; publicBaseUrl?: string };
+  approval: {
+    signingKey: string;
+    publicBaseUrl?: string;
+    /**
+     * Take the approver from `x-ms-client-principal-name`. Only App Service authentication makes that
+     * header trustworthy (it strips what callers send); without it anyone could claim to be an approver.
+     */
+    trustClientPrincipal: boolean;
+  };
   arm: {
     endpoint: string;
     caFile?: string;
@@ -85,7 +98,10 @@ export interface GreenlightConfig {
   revisionUrlScheme: 'https' | 'http';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): GreenlightConfig {
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightConfig {
+  // App Service hands a setting left blank as '': treat it as unset, so it gets its default (a blank
+  // GREENLIGHT_ARM_MAX_RETRIES must not become 0 retries) or its "required" message.
+  const env = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== ''));
   const parsed = settingsSchema.safeParse(env);
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)),
@@ -107,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GreenlightConf
     approval: {
       signingKey: s.GREENLIGHT_APPROVAL_SIGNING_KEY,
       publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+      trustClientPrincipal: s.GREENLIGHT_TRUST_CLIENT_PRINCIPAL === 'true',
     },
     arm: {
       endpoint: s.GREENLIGHT_ARM_ENDPOINT,

@@ -142,6 +142,8 @@ async function main(): Promise<number> {
   line('Greenlight demo: blue-green by traffic on Azure Container Apps (local runtime + emulator)');
   const stack = await startLocalStack({
     redisUrl: opts.redis,
+    // The demo's approval call sends the signed-in name as App Service authentication would.
+    env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' },
     keyPrefix,
     policies: [policy, workerPolicy],
     seed: [

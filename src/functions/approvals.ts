@@ -15,7 +15,7 @@ import {
 } from '../services/approvals';
 import { toRolloutView } from '../services/rolloutView';
 import { problem } from './http/problem';
-import { readJson, type Parsed } from './http/request';
+import { approverOf, readJson, type Parsed } from './http/request';
 
 function html(status: number, body: string): HttpResponseInit {
   return {
@@ -129,15 +129,18 @@ async function decideApproval(request: HttpRequest, client: DurableClient) {
       detail: `rollout ${id} is ${rollout.view.phase}; a decision can only be made while it waits for approval`,
     });
   }
-  const approver =
-    request.headers.get('x-ms-client-principal-name') ?? check.approver ?? 'approval link holder';
+  const approver = approverOf(request, config.approval.trustClientPrincipal, check.approver);
   const allowed = rollout.input?.plan.approval.approvers ?? [];
   if (allowed.length > 0 && !allowed.includes(approver)) {
     return fail(request, {
       status: 403,
       type: 'approver-not-allowed',
       title: 'Not an approver for this app',
-      detail: `'${approver}' is not among this app's approvers (${allowed.join(', ')}); sign in as one of them`,
+      detail: `'${approver}' is not among this app's approvers (${allowed.join(', ')}); sign in as one of them${
+        config.approval.trustClientPrincipal
+          ? ''
+          : ' (sign-in needs App Service authentication on this app and GREENLIGHT_TRUST_CLIENT_PRINCIPAL=true)'
+      }`,
     });
   }
   if (!(await store.spendNonce(check.nonce, check.expiresAt - Date.now()))) {

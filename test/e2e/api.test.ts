@@ -189,20 +189,28 @@ describe('approval links', () => {
     expect((await untilDone(e, otherId)).outcome).toBe('RolledBack');
   });
 
-  it('refuses an approver the policy does not list', async () => {
+  it('refuses an approver the policy does not list, and a principal header nothing vouches for', async () => {
     const id = await startRollout(e, 'picky', 'v2');
     const waiting = await untilPhase(e, id, 'WaitingApproval');
-    const res = await fetch(`${e.gl.baseUrl}/api/approvals/${id}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-        'x-ms-client-principal-name': 'mallory@contoso.com',
-      },
-      body: new URLSearchParams({ token: tokenOf(waiting.approval.pageUrl) }).toString(),
-    });
+    const as = (principal: string) =>
+      fetch(`${e.gl.baseUrl}/api/approvals/${id}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          'x-ms-client-principal-name': principal,
+        },
+        body: new URLSearchParams({ token: tokenOf(waiting.approval.pageUrl) }).toString(),
+      });
+    const res = await as('mallory@contoso.com');
     expect(res.status).toBe(403);
     expect((await problemOf(res)).detail).toMatch(/carol@contoso.com/);
+    // Without App Service authentication anyone can send the header: claiming to be carol is not enough.
+    const spoofed = await as('carol@contoso.com');
+    expect(spoofed.status).toBe(403);
+    expect((await problemOf(spoofed)).detail).toMatch(
+      /'approval link holder' is not among .*GREENLIGHT_TRUST_CLIENT_PRINCIPAL=true/,
+    );
     await api(e.gl, 'POST', `/api/rollouts/${id}/abort`, {});
     e.stack.runtime.setTimeSkipping(true);
     expect((await untilDone(e, id)).outcome).toBe('RolledBack');

@@ -30,6 +30,7 @@ const leftToDefaults: Record<string, string> = {
   GREENLIGHT_CREDENTIAL: 'default: managed identity',
   GREENLIGHT_STATIC_TOKEN: 'local emulator only',
   GREENLIGHT_REVISION_URL_SCHEME: 'default https',
+  GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'default false: set true only with App Service authentication on',
 };
 
 /** Settings the Functions host and its telemetry read (not the app). */

@@ -37,6 +37,28 @@ describe('configuration', () => {
     ).toThrow(/GREENLIGHT_APPROVAL_SIGNING_KEY: is still the example placeholder/);
   });
 
+  it('treats a blank setting as unset, as App Service passes it', () => {
+    const c = loadConfig({ ...valid, GREENLIGHT_ARM_MAX_RETRIES: '', GREENLIGHT_REDIS_KEY_PREFIX: '' });
+    expect(c.arm.maxRetries).toBe(4);
+    expect(c.redis.keyPrefix).toBe('greenlight:');
+    expect(() => loadConfig({ ...valid, GREENLIGHT_REDIS_URL: '' })).toThrow(/GREENLIGHT_REDIS_URL/);
+  });
+
+  it('refuses an ARM endpoint that is not https, and an unknown trust switch', () => {
+    for (const endpoint of ['http://127.0.0.1:8443', 'ftp://x']) {
+      expect(() => loadConfig({ ...valid, GREENLIGHT_ARM_ENDPOINT: endpoint })).toThrow(
+        /GREENLIGHT_ARM_ENDPOINT: must be an https URL/,
+      );
+    }
+    expect(() => loadConfig({ ...valid, GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'yes' })).toThrow(
+      /GREENLIGHT_TRUST_CLIENT_PRINCIPAL: must be 'true' or 'false'/,
+    );
+    expect(loadConfig(valid).approval.trustClientPrincipal).toBe(false);
+    expect(
+      loadConfig({ ...valid, GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' }).approval.trustClientPrincipal,
+    ).toBe(true);
+  });
+
   it('lists every problem in one error', () => {
     let error: unknown;
     try {

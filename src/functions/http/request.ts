@@ -63,6 +63,19 @@ export async function readJson<T>(
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * Who decides an approval: the signed-in principal when the platform's authentication vouches for the
+ * header, else the approver the link was minted for, else whoever holds the link.
+ */
+export function approverOf(
+  request: HttpRequest,
+  trustClientPrincipal: boolean,
+  tokenApprover: string | undefined,
+): string {
+  const principal = trustClientPrincipal ? request.headers.get('x-ms-client-principal-name') : null;
+  return principal ?? tokenApprover ?? 'approval link holder';
+}
+
 /** Who is acting: the platform's authenticated principal (App Service auth) when present. */
 export function actorOf(request: HttpRequest): string {
   return (
