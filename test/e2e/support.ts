@@ -67,6 +67,8 @@ export interface E2EOptions {
    * (the flag strategy's TCP workers), with short policy timings instead.
    */
   clock?: 'virtual' | 'real';
+  /** Extra app settings for Greenlight. */
+  env?: Record<string, string>;
 }
 
 /** Redis, the emulator and the local runtime with the unchanged app (from source), on a virtual clock. */
@@ -98,6 +100,7 @@ export async function startE2E(
       GREENLIGHT_ARM_POLL_INTERVAL_MS: '5',
       PROD_REDIS_URL: testRedisUrl(),
       TEMP_REDIS_URL: testRedisUrl(),
+      ...opts.env,
     },
     keysFile,
     dropStateOnStop: true,

@@ -37,7 +37,8 @@ let e: E2E;
 const withinAnHour = (next: number, now: number): boolean => next - now < 3_600_000;
 
 beforeAll(async () => {
-  e = await startE2E(policies);
+  // The approvals here sign in as App Service authentication would (api.test.ts covers it switched off).
+  e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' } });
 }, 60_000);
 
 afterAll(async () => {
@@ -86,13 +87,17 @@ describe('blue-green by traffic, end to end on the local runtime', () => {
     expect(greenWeights('happy', green)).toEqual([0, 10, 50, 100]);
     assertTrafficInvariant(e, 'happy');
 
-    // The link is single use: replaying it changes nothing and says why.
-    const replay = await decideThroughPage(waiting.approval.pageUrl ?? '', 'reject', 'again').catch(
-      (err: Error) => err,
+    // The link is single use: opening it again says it was used, and changes nothing.
+    const again = await fetch(waiting.approval.pageUrl ?? '', { headers: { accept: 'application/json' } });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { type: string }).type).toMatch(/approval-already-decided$/);
+    await expect(decideThroughPage(waiting.approval.pageUrl ?? '', 'reject', 'again')).rejects.toThrow(
+      /approval page answered 409/,
     );
-    expect(replay instanceof Error ? replay.message : String(replay.result.status)).toMatch(
-      /40[09]|410|approval page answered/,
-    );
+    expect((await getRollout(e.gl, done.id)).approval).toMatchObject({
+      state: 'approved',
+      decidedBy: 'alice@contoso.com',
+    });
   });
 
   it('approval timeout rolls back to the exact snapshot', async () => {

@@ -1,3 +1,4 @@
+import { VirtualClock } from '../../local/clock';
 import type { ContainerApp } from '@azure/arm-appcontainers';
 import { isRestError } from '@azure/arm-appcontainers';
 import {
@@ -233,10 +234,16 @@ describe('revision semantics', () => {
   });
 
   it('in Single mode keeps only the latest ready revision active, with all traffic', async () => {
-    fx = await startEmulatorWithApp({ app: { revisionMode: 'Single' } });
+    // Provisioning on a virtual clock: "while v2 provisions" is a state the test holds, not a race.
+    const clock = new VirtualClock();
+    fx = await startEmulatorWithApp({
+      app: { revisionMode: 'Single' },
+      emulator: { clock, provisioningDelayMs: 60_000 },
+    });
     await withImage(fx, 'greenlight.azurecr.io/web:v2', 'v2');
     // While v2 provisions, v1 still serves.
     expect(fx.emulator.traffic(fx.app)).toEqual([{ revisionName: 'web--v1', weight: 100 }]);
+    clock.advanceBy(60_000);
     await waitForRevisionToSettle(fx, 'web--v2');
     const view = fx.emulator.appView(fx.app)!;
     expect(view.revisions.map((r) => [r.name, r.active])).toEqual([
@@ -259,9 +266,11 @@ describe('revision semantics', () => {
   });
 
   it('in Multiple mode latestRevision traffic follows the latest ready revision', async () => {
-    fx = await startEmulatorWithApp();
+    const clock = new VirtualClock();
+    fx = await startEmulatorWithApp({ emulator: { clock, provisioningDelayMs: 60_000 } });
     await withImage(fx, 'greenlight.azurecr.io/web:v2', 'v2');
     expect(fx.emulator.traffic(fx.app)).toEqual([{ revisionName: 'web--v1', weight: 100 }]);
+    clock.advanceBy(60_000);
     await waitForRevisionToSettle(fx, 'web--v2');
     expect(fx.emulator.traffic(fx.app)).toEqual([{ revisionName: 'web--v2', weight: 100 }]);
     expect(fx.emulator.appView(fx.app)!.revisions.every((r) => r.active)).toBe(true);

@@ -91,7 +91,12 @@ export async function waitForRevisionToSettle(
       !revision.active ||
       revision.provisioningState === 'Failed' ||
       (revision.provisioningState === 'Provisioned' && revision.healthState !== 'None');
-    if (settled || polls >= maxPolls) return { revision, polls };
+    if (settled) return { revision, polls };
+    if (polls >= maxPolls) {
+      throw new Error(
+        `timed out waiting for ${revisionName} to settle: ${revision.provisioningState}/${revision.healthState}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

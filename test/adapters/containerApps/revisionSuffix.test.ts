@@ -48,11 +48,13 @@ describe('revisionSuffixFor', () => {
 
   it('rejects what is not an image reference', () => {
     expect(() => revisionSuffixFor('Not An Image')).toThrow("got 'Not An Image'");
+    let thrown: unknown;
     try {
       revisionSuffixFor('');
     } catch (e) {
-      expect(errorCode(e)).toBe('InvalidRequest');
+      thrown = e;
     }
+    expect(errorCode(thrown)).toBe('InvalidRequest');
   });
 });
 
