@@ -78,7 +78,7 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
   );
 }
 
-const decisionBody = z.object({
+const decisionBody = z.strictObject({
   token: z.string().optional(),
   decision: z.string().optional(),
   comment: z.string().optional(),

@@ -78,7 +78,58 @@ describe('rollout API: bad input gets RFC 9457 problems and changes nothing', ()
     const noKey = await fetch(`${e.gl.baseUrl}/api/rollouts`, { method: 'POST', body: '{}' });
     expect(noKey.status).toBe(401);
 
+    const image = `${registry}/e2e/gate:v9`;
+    const postRaw = (body: string) =>
+      fetch(`${e.gl.baseUrl}/api/rollouts`, {
+        method: 'POST',
+        headers: { 'x-functions-key': e.gl.functionKey, 'content-type': 'application/json' },
+        body,
+      });
+    const empty = await postRaw('');
+    expect(empty.status).toBe(400);
+    expect((await problemOf(empty)).type).toMatch(/missing-body$/);
+    for (const notAnObject of ['[]', '"x"', 'null']) {
+      const res = await postRaw(notAnObject);
+      expect(res.status).toBe(400);
+      expect((await problemOf(res)).detail).toMatch(/^\(body\): /);
+    }
+    const extra = await api(e.gl, 'POST', '/api/rollouts', { app: 'gate', image, tag: 'v9' });
+    expect(extra.status).toBe(400);
+    expect((await problemOf(extra)).detail).toMatch(/tag/);
+    const badDigest = await api(e.gl, 'POST', '/api/rollouts', { app: 'gate', image, digest: 'sha256:xyz' });
+    expect(badDigest.status).toBe(400);
+    expect((await problemOf(badDigest)).detail).toMatch(/^digest: must be sha256:/);
+
     expect(await listRollouts(e.gl, 'gate')).toHaveLength(0);
+  });
+
+  it('refuses bad abort and promote requests, and controls only running rollouts', async () => {
+    const id = await startRollout(e, 'other', 'v7');
+    await untilPhase(e, id, 'WaitingApproval');
+    const url = `${e.gl.baseUrl}/api/rollouts/${id}/abort`;
+    const malformed = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-functions-key': e.gl.functionKey, 'content-type': 'application/json' },
+      body: '{"reason": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect((await problemOf(malformed)).type).toMatch(/malformed-json$/);
+    const tooLong = await api(e.gl, 'POST', `/api/rollouts/${id}/abort`, { reason: 'x'.repeat(501) });
+    expect(tooLong.status).toBe(400);
+    expect((await problemOf(tooLong)).detail).toMatch(/^reason: /);
+    const unknownField = await api(e.gl, 'POST', `/api/rollouts/${id}/abort`, { force: true });
+    expect(unknownField.status).toBe(400);
+    // None of that aborted it.
+    expect((await untilPhase(e, id, 'WaitingApproval')).phase).toBe('WaitingApproval');
+
+    expect((await api(e.gl, 'POST', `/api/rollouts/${id}/abort`, { reason: 'test' })).status).toBe(202);
+    expect((await untilDone(e, id)).outcome).toBe('RolledBack');
+    const late = await api(e.gl, 'POST', `/api/rollouts/${id}/promote`, {});
+    expect(late.status).toBe(409);
+    expect((await problemOf(late)).type).toMatch(/rollout-not-running$/);
+    // The watch child of a rollout is an instance, but not a rollout.
+    const child = await api(e.gl, 'GET', `/api/rollouts/${encodeURIComponent(`${id}:watch`)}`);
+    expect(child.status).toBe(404);
   });
 
   it('answers unknown rollouts, actions and filters clearly', async () => {
@@ -161,6 +212,19 @@ describe('approval links', () => {
 
     const missing = await post(url, {});
     expect(missing.status).toBe(400);
+    const pageWithoutToken = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(pageWithoutToken.status).toBe(400);
+    expect(pageWithoutToken.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await pageWithoutToken.text()).toMatch(/Approval token missing/);
+
+    // A correctly signed token for a rollout that does not exist.
+    const ghost = signApprovalToken(
+      { rolloutId: 'ghost', decision: 'approve', expiresAt: Date.now() + 60_000, nonce: 'ghost' },
+      process.env.GREENLIGHT_APPROVAL_SIGNING_KEY ?? '',
+    );
+    const ghostPage = await fetch(`${e.gl.baseUrl}/api/approvals/ghost?token=${ghost}`);
+    expect(ghostPage.status).toBe(404);
+    expect((await post(`${e.gl.baseUrl}/api/approvals/ghost`, { token: ghost })).status).toBe(404);
 
     // The same fields as JSON: malformed or mistyped bodies are refused, not read as "no token".
     const asJson = (body: string) =>
@@ -171,6 +235,12 @@ describe('approval links', () => {
     const mistyped = await asJson(JSON.stringify({ token: approveToken, comment: 42 }));
     expect(mistyped.status).toBe(400);
     expect((await problemOf(mistyped)).detail).toMatch(/^comment: /);
+    // A misspelt field is an error, not a decision made without it.
+    const misspelt = await asJson(JSON.stringify({ token: approveToken, decison: 'reject' }));
+    expect(misspelt.status).toBe(400);
+    expect((await problemOf(misspelt)).detail).toMatch(/decison/);
+    const notAnObject = await asJson('[]');
+    expect(notAnObject.status).toBe(400);
 
     // None of that moved the rollout.
     expect((await untilPhase(e, id, 'WaitingApproval')).phase).toBe('WaitingApproval');
@@ -180,6 +250,9 @@ describe('approval links', () => {
     expect(await ok.json()).toMatchObject({ id, decision: 'approve' });
     const replay = await post(url, { token: approveToken });
     expect(replay.status).toBe(409);
+    const replayPage = await fetch(`${url}?token=${approveToken}`);
+    expect(replayPage.status).toBe(409);
+    expect((await problemOf(replayPage)).type).toMatch(/approval-already-decided$/);
 
     e.stack.runtime.setTimeSkipping(true);
     const done = await untilDone(e, id);
