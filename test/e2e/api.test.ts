@@ -1,5 +1,5 @@
 import { signApprovalToken } from '../../src/domain/approvalToken';
-import { api, listRollouts } from '../../local/demo/flow';
+import { api, imagePushedEvent, listRollouts, pushEvents } from '../../local/demo/flow';
 import {
   digestOf,
   push,
@@ -168,6 +168,23 @@ describe('rollout API: bad input gets RFC 9457 problems and changes nothing', ()
     // Ignored is not lost: the unmatched push is in the trigger ledger with its decision.
     const { services } = require('../../src/composition') as typeof import('../../src/composition');
     const ledger = await services().store.triggers();
+    // A push a policy matches but whose image cannot be rolled out is recorded and acknowledged
+    // (a 500 would only make Event Grid redeliver it, failing the same way every time).
+    const bad = await pushEvents(e.gl, [
+      imagePushedEvent({
+        id: 'evt-bad-digest',
+        registry,
+        repository: 'e2e/gate',
+        tag: 'v3',
+        digest: 'sha256:nothex',
+      }),
+    ]);
+    expect(bad.status).toBe(202);
+    expect(await listRollouts(e.gl, 'gate')).toHaveLength(0);
+    expect((await services().store.triggers()).find((t) => t.eventId === 'evt-bad-digest')).toMatchObject({
+      app: 'gate',
+      decision: 'invalid',
+    });
     expect(ledger.find((t) => t.eventId === 'evt-unmatched')).toMatchObject({
       app: '-',
       decision: 'unmatched',

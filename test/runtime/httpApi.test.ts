@@ -228,6 +228,31 @@ describe('bad input gets a clear error and the runtime keeps serving', () => {
     await stillServes();
   });
 
+  it('bad queries, bad event data and purging a running instance', async () => {
+    const badDate = await fetch(`${durable()}/instances?createdTimeFrom=yesterday&${sys()}`);
+    expect(badDate.status).toBe(400);
+    expect((await problem(badDate)).detail).toMatch(/createdTimeFrom must be an ISO 8601 date-time/);
+    const badPurge = await fetch(`${durable()}/instances?top=-1&${sys()}`, { method: 'DELETE' });
+    expect(badPurge.status).toBe(400);
+
+    runtime.setTimeSkipping(false);
+    expect((await start('waitForever', null, 'http-running')).status).toBe(202);
+    await runtime.whenIdle();
+    const badEvent = await fetch(`${durable()}/instances/http-running/raiseEvent/never?${sys()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"x": ',
+    });
+    expect(badEvent.status).toBe(400);
+    expect((await problem(badEvent)).title).toBe('Malformed JSON');
+    const purgeRunning = await fetch(`${durable()}/instances/http-running?${sys()}`, { method: 'DELETE' });
+    expect(purgeRunning.status).toBe(409);
+    expect((await problem(purgeRunning)).detail).toMatch(/terminate it before purging/);
+    await fetch(`${durable()}/instances/http-running/terminate?reason=done&${sys()}`, { method: 'POST' });
+    await runtime.whenIdle();
+    await stillServes();
+  });
+
   it('missing or wrong keys', async () => {
     const noKey = await fetch(`${durable()}/instances`);
     expect(noKey.status).toBe(401);
@@ -317,6 +342,31 @@ describe('Event Grid webhook', () => {
     expect(cloud.status).toBe(202);
     const got = app.deliveredEvents.slice(before) as { subject: string }[];
     expect(got.map((e) => e.subject)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses deliveries that are not events, handshakes without their data, and callers without the system key', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(hook(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    for (const body of ['[]', '[1]', '{"id": "x"}']) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect((await problem(res)).title).toBe('No events');
+    }
+    const noCode = await post(
+      JSON.stringify([{ id: 'v', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: {} }]),
+      { 'aeg-event-type': 'SubscriptionValidation' },
+    );
+    expect(noCode.status).toBe(400);
+    expect((await problem(noCode)).detail).toMatch(/data\.validationCode/);
+    const noOrigin = await fetch(hook(), { method: 'OPTIONS' });
+    expect(noOrigin.status).toBe(400);
+    expect((await problem(noOrigin)).detail).toMatch(/WebHook-Request-Origin/);
+    const url = `${runtime.baseUrl}/runtime/webhooks/eventgrid?functionName=recordEvent`;
+    expect((await fetch(url, { method: 'POST', body: '[]' })).status).toBe(401);
+    expect((await fetch(url, { method: 'OPTIONS', headers: { 'webhook-request-origin': 'x' } })).status).toBe(
+      401,
+    );
+    await stillServes();
   });
 
   it('rejects malformed deliveries and unknown functions, and reports a failing function as 500 so Event Grid retries', async () => {
