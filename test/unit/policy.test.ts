@@ -172,6 +172,21 @@ describe('malformed policies are refused with every problem, field and fix named
   it('flag strategy needs mock validation and Redis bindings', () => {
     const problems = problemsOf(minimal.replace('{ type: traffic }', '{ type: flag }'));
     expect(problems.join('\n')).toMatch(/strategy\.bindings/);
+    const bound = problemsOf(
+      minimal.replace(
+        '{ type: traffic }',
+        '{ type: flag, bindings: { prod: { urlSetting: PROD_REDIS_URL }, temp: { urlSetting: TEMP_REDIS_URL } } }',
+      ),
+    );
+    expect(bound.join('\n')).toMatch(/validation\.mock: is required for strategy 'flag'/);
+  });
+
+  it('refuses zero poll intervals and deadlines', () => {
+    const problems = problemsOf(
+      `${minimal}validation: { readiness: { pollInterval: PT0S, timeout: PT0S } }\n`,
+    );
+    expect(problems.join('\n')).toMatch(/validation\.readiness\.pollInterval: must be longer than zero/);
+    expect(problems.join('\n')).toMatch(/validation\.readiness\.timeout: must be longer than zero/);
   });
 
   it('mock validation belongs to the flag strategy only', () => {

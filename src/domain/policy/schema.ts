@@ -19,6 +19,10 @@ const duration = (example: string) =>
     return ms;
   });
 
+/** A duration that must be longer than zero: a zero poll interval would poll back to back. */
+const positiveDuration = (example: string) =>
+  duration(example).refine((ms) => ms > 0, { message: `must be longer than zero, e.g. ${example}` });
+
 const glob = z
   .string()
   .min(1, 'must be a non-empty glob such as web/* or v*')
@@ -98,7 +102,7 @@ const flagStrategy = z.strictObject({
     })
     .prefault({}),
   /** How long green may take to hold the production lease after the flip. */
-  flipDeadline: duration('PT2M').prefault('PT2M'),
+  flipDeadline: positiveDuration('PT2M').prefault('PT2M'),
   /** Key prefix of the control plane and mock outputs, shared with the workload agent. */
   keyPrefix: z
     .string()
@@ -122,7 +126,7 @@ const smokeCheck = z.strictObject({
 });
 
 const mockValidation = z.strictObject({
-  deadline: duration('PT5M').prefault('PT5M'),
+  deadline: positiveDuration('PT5M').prefault('PT5M'),
   /** Green must write at least this many records to the temporary Redis. */
   minRecords: z.number().int().min(1).default(10),
   /** Fields every record green writes must carry. */
@@ -137,8 +141,8 @@ const mockValidation = z.strictObject({
 const validationSchema = z.strictObject({
   readiness: z
     .strictObject({
-      timeout: duration('PT10M').prefault('PT10M'),
-      pollInterval: duration('PT10S').prefault('PT10S'),
+      timeout: positiveDuration('PT10M').prefault('PT10M'),
+      pollInterval: positiveDuration('PT10S').prefault('PT10S'),
     })
     .prefault({}),
   smoke: z.array(smokeCheck).default([]),
