@@ -1,5 +1,5 @@
 import type { TrafficEntry } from '../../src/adapters/containerApps/port';
-import { stepTraffic, trafficProblems, withLabel } from '../../src/domain/rollout/traffic';
+import { stepTraffic, trafficShapeProblems, withLabel, withoutLabel } from '../../src/domain/rollout/traffic';
 
 const blue: TrafficEntry[] = [{ revisionName: 'web--v1', weight: 100 }];
 
@@ -39,7 +39,7 @@ describe('promotion traffic', () => {
       baseline.push({ revisionName: 'old', weight: 0, label: 'canary' });
       for (const w of [0, 1, 10, 33, 50, 99, 100]) {
         const t = stepTraffic(baseline, 'green', w);
-        expect(trafficProblems(t)).toEqual([]);
+        expect(trafficShapeProblems(t)).toEqual([]);
         expect(t.find((e) => e.revisionName === 'green')?.weight ?? 0).toBe(w);
         expect(t).toContainEqual({ revisionName: 'old', weight: 0, label: 'canary' });
       }
@@ -61,14 +61,35 @@ describe('promotion traffic', () => {
 
   it('names what is wrong with bad traffic', () => {
     expect(
-      trafficProblems([
+      trafficShapeProblems([
         { revisionName: 'a', weight: 50.5, label: 'x' },
         { revisionName: 'b', weight: 40, label: 'x' },
+        { revisionName: '', weight: 10, label: 'Not_A_Label' },
       ]),
     ).toEqual([
-      'weights sum to 90.5, not 100',
-      'a: weight 50.5 is not a whole number from 0 to 100',
-      "label 'x' is used more than once",
+      'traffic[0].weight must be a whole number from 0 to 100; got 50.5',
+      "traffic[1]: label 'x' is already used by another entry",
+      'traffic[2].revisionName is required',
+      "traffic[2]: label 'Not_A_Label' must be lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit",
     ]);
+    expect(trafficShapeProblems([{ revisionName: 'a', weight: 90 }])).toEqual([
+      'weights must sum to 100; got 90 (a=90)',
+    ]);
+    expect(trafficShapeProblems([])).toEqual(['traffic must hold at least one entry']);
+  });
+
+  it('takes a label off, dropping an entry left with neither weight nor label', () => {
+    const labelled = [
+      { revisionName: 'web--v1', weight: 100, label: 'blue' },
+      { revisionName: 'web--v2', weight: 0, label: 'green' },
+    ];
+    expect(withoutLabel(labelled, 'green')).toEqual([
+      { revisionName: 'web--v1', weight: 100, label: 'blue' },
+    ]);
+    expect(withoutLabel(labelled, 'blue')).toEqual([
+      { revisionName: 'web--v1', weight: 100 },
+      { revisionName: 'web--v2', weight: 0, label: 'green' },
+    ]);
+    expect(withoutLabel(labelled, 'absent')).toEqual(labelled);
   });
 });

@@ -18,14 +18,13 @@ import type {
   RevisionInfo,
   TrafficEntry,
 } from './port';
+import { labelProblem, trafficShapeProblems, withLabel, withoutLabel } from '../../domain/rollout/traffic';
 import {
   hasLatestRevisionEntry,
-  labelProblem,
   normalizeTraffic,
   sameTraffic,
   toWireTraffic,
   trafficProblems,
-  trafficShapeProblems,
 } from './traffic';
 
 export interface AzureContainerAppsAdapterOptions {
@@ -266,33 +265,12 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     if (!revision) throw invalidTraffic(app, [`revision '${revisionName}' does not exist`]);
     if (!revision.active)
       throw invalidTraffic(app, [`revision '${revisionName}' is inactive; activate it before labelling it`]);
-    const current = state.snapshot.traffic;
-    if (current.some((t) => t.label === label && t.revisionName === revisionName)) {
-      if (!hasLatestRevisionEntry(state.app.configuration?.ingress?.traffic)) return;
-    }
-    // Move the label: take it off wherever it is (dropping an entry left with neither weight nor label) ...
-    const next: TrafficEntry[] = [];
-    for (const t of current) {
-      if (t.label !== label) next.push({ ...t });
-      else if (t.weight > 0) next.push({ revisionName: t.revisionName, weight: t.weight });
-    }
-    // ... and put it on the revision's unlabelled entry, or on a new 0% entry.
-    const host = next.find((t) => t.revisionName === revisionName && t.label === undefined);
-    if (host) host.label = label;
-    else next.push({ revisionName, weight: 0, label });
-    await this.writeTraffic(app, state, next);
+    await this.writeTraffic(app, state, withLabel(state.snapshot.traffic, label, revisionName));
   }
 
   async removeLabel(app: AppRef, label: string): Promise<void> {
     const state = await this.load(app);
-    const current = state.snapshot.traffic;
-    if (!current.some((t) => t.label === label)) return;
-    const next: TrafficEntry[] = [];
-    for (const t of current) {
-      if (t.label !== label) next.push({ ...t });
-      else if (t.weight > 0) next.push({ revisionName: t.revisionName, weight: t.weight });
-    }
-    await this.writeTraffic(app, state, next);
+    await this.writeTraffic(app, state, withoutLabel(state.snapshot.traffic, label));
   }
 
   async activateRevision(app: AppRef, revisionName: string): Promise<void> {

@@ -1,23 +1,16 @@
 import type { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
 import type { TokenCredential } from '@azure/identity';
 import { type CredentialConfig, createCredential } from '../credentials';
-import { AzureContainerAppsAdapter } from './adapter';
-import { createContainerAppsClient } from './client';
+import { AzureContainerAppsAdapter, type AzureContainerAppsAdapterOptions } from './adapter';
+import { type ContainerAppsClientOptions, createContainerAppsClient } from './client';
 
-export interface ContainerAppsAdapterOptions {
+/** The client's options, less what the factory supplies per subscription, plus the adapter's own. */
+export interface ContainerAppsAdapterOptions
+  extends
+    Omit<ContainerAppsClientOptions, 'credential' | 'subscriptionId'>,
+    Pick<AzureContainerAppsAdapterOptions, 'lroPollIntervalMs'> {
   /** A credential, or how to make one (managed identity in Azure, a static token for the emulator). */
   credential: CredentialConfig | TokenCredential;
-  /** ARM endpoint; default https://management.azure.com. */
-  endpoint?: string;
-  /** PEM of a CA to trust (the emulator's certificate). */
-  ca?: string;
-  maxRetries?: number;
-  retryDelayMs?: number;
-  maxRetryDelayMs?: number;
-  maxRetryAfterMs?: number;
-  apiVersion?: string;
-  /** Poll interval of long-running operations when ARM sends no Retry-After; default 2000 ms. */
-  lroPollIntervalMs?: number;
 }
 
 function isTokenCredential(c: CredentialConfig | TokenCredential): c is TokenCredential {
@@ -26,24 +19,15 @@ function isTokenCredential(c: CredentialConfig | TokenCredential): c is TokenCre
 
 /** The adapter the composition root uses: one SDK client per subscription, built on first use. */
 export function createContainerAppsAdapter(opts: ContainerAppsAdapterOptions): AzureContainerAppsAdapter {
-  const credential = isTokenCredential(opts.credential) ? opts.credential : createCredential(opts.credential);
+  const { credential: given, lroPollIntervalMs, ...clientOptions } = opts;
+  const credential = isTokenCredential(given) ? given : createCredential(given);
   const clients = new Map<string, ContainerAppsAPIClient>();
   return new AzureContainerAppsAdapter({
-    lroPollIntervalMs: opts.lroPollIntervalMs,
+    lroPollIntervalMs,
     clientFor: (subscriptionId) => {
       let client = clients.get(subscriptionId);
       if (!client) {
-        client = createContainerAppsClient({
-          credential,
-          subscriptionId,
-          endpoint: opts.endpoint,
-          ca: opts.ca,
-          maxRetries: opts.maxRetries,
-          retryDelayMs: opts.retryDelayMs,
-          maxRetryDelayMs: opts.maxRetryDelayMs,
-          maxRetryAfterMs: opts.maxRetryAfterMs,
-          apiVersion: opts.apiVersion,
-        });
+        client = createContainerAppsClient({ ...clientOptions, credential, subscriptionId });
         clients.set(subscriptionId, client);
       }
       return client;

@@ -1,14 +1,6 @@
 import type { TrafficWeight } from '@azure/arm-appcontainers';
+import { trafficShapeProblems } from '../../domain/rollout/traffic';
 import type { RevisionInfo, TrafficEntry } from './port';
-
-const labelPattern = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
-
-/** Why `label` is not a valid ACA traffic label (it becomes part of a host name), or undefined. */
-export function labelProblem(label: string): string | undefined {
-  return labelPattern.test(label) && !label.includes('--')
-    ? undefined
-    : `label '${label}' must be lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit`;
-}
 
 /** ARM traffic with `latestRevision: true` resolved to `latestName`; labels kept, order kept. */
 export function normalizeTraffic(
@@ -32,35 +24,6 @@ export function toWireTraffic(entries: TrafficEntry[]): TrafficWeight[] {
     weight: t.weight,
     ...(t.label ? { label: t.label } : {}),
   }));
-}
-
-/** Problems visible without ARM: weights, names, labels. */
-export function trafficShapeProblems(entries: TrafficEntry[]): string[] {
-  const problems: string[] = [];
-  if (!Array.isArray(entries) || entries.length === 0) return ['traffic must hold at least one entry'];
-  const labels = new Set<string>();
-  let sum = 0;
-  entries.forEach((t, i) => {
-    const at = `traffic[${i}]`;
-    if (typeof t.revisionName !== 'string' || t.revisionName === '') {
-      problems.push(`${at}.revisionName is required`);
-    }
-    if (!Number.isInteger(t.weight) || t.weight < 0 || t.weight > 100) {
-      problems.push(`${at}.weight must be a whole number from 0 to 100; got ${JSON.stringify(t.weight)}`);
-    } else sum += t.weight;
-    if (t.label !== undefined) {
-      const problem = labelProblem(t.label);
-      if (problem) problems.push(`${at}: ${problem}`);
-      if (labels.has(t.label)) problems.push(`${at}: label '${t.label}' is already used by another entry`);
-      labels.add(t.label);
-    }
-  });
-  if (sum !== 100 && problems.every((p) => !p.includes('.weight'))) {
-    problems.push(
-      `weights must sum to 100; got ${sum} (${entries.map((t) => `${t.revisionName}=${t.weight}`).join(', ')})`,
-    );
-  }
-  return problems;
 }
 
 /**

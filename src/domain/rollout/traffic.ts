@@ -36,36 +36,63 @@ export function stepTraffic(baseline: TrafficEntry[], green: string, greenWeight
   return out;
 }
 
+/** Takes `label` off every entry; an entry left with neither weight nor label goes (ACA drops it too). */
+export function withoutLabel(entries: TrafficEntry[], label: string): TrafficEntry[] {
+  return entries
+    .map((t): TrafficEntry => {
+      if (t.label !== label) return { ...t };
+      const { label: _dropped, ...rest } = t;
+      return rest;
+    })
+    .filter((t) => t.weight > 0 || t.label !== undefined);
+}
+
 /**
  * Points `label` at `revisionName`: the label moves off any other entry; it lands on the revision's
  * unlabelled entry when there is one, else on a new 0% entry.
  */
 export function withLabel(entries: TrafficEntry[], label: string, revisionName: string): TrafficEntry[] {
-  const out: TrafficEntry[] = entries.map((t) => {
-    if (t.label !== label) return { ...t };
-    const { label: _dropped, ...rest } = t;
-    return rest;
-  });
+  const out = withoutLabel(entries, label);
   const target = out.find((t) => t.revisionName === revisionName && t.label === undefined);
   if (target) target.label = label;
   else out.push({ revisionName, weight: 0, label });
-  // Unlabelled 0% entries add nothing: ACA drops them, so drop them here too and compare like for like.
-  return out.filter((t) => t.weight > 0 || t.label !== undefined);
+  return out;
 }
 
-/** The invariant every traffic change keeps: whole weights summing to 100, no revision listed twice unlabelled. */
-export function trafficProblems(entries: TrafficEntry[]): string[] {
+const labelPattern = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/** Why `label` is not a valid ACA traffic label (it becomes part of a host name), or undefined. */
+export function labelProblem(label: string): string | undefined {
+  return labelPattern.test(label) && !label.includes('--')
+    ? undefined
+    : `label '${label}' must be lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit`;
+}
+
+/** Problems visible without ARM: weights, names, labels. */
+export function trafficShapeProblems(entries: TrafficEntry[]): string[] {
   const problems: string[] = [];
-  const sum = entries.reduce((n, t) => n + t.weight, 0);
-  if (sum !== 100) problems.push(`weights sum to ${sum}, not 100`);
-  for (const t of entries) {
-    if (!Number.isInteger(t.weight) || t.weight < 0 || t.weight > 100) {
-      problems.push(`${t.revisionName}: weight ${t.weight} is not a whole number from 0 to 100`);
+  if (!Array.isArray(entries) || entries.length === 0) return ['traffic must hold at least one entry'];
+  const labels = new Set<string>();
+  let sum = 0;
+  entries.forEach((t, i) => {
+    const at = `traffic[${i}]`;
+    if (typeof t.revisionName !== 'string' || t.revisionName === '') {
+      problems.push(`${at}.revisionName is required`);
     }
-  }
-  const labels = entries.flatMap((t) => (t.label ? [t.label] : []));
-  for (const l of new Set(labels)) {
-    if (labels.filter((x) => x === l).length > 1) problems.push(`label '${l}' is used more than once`);
+    if (!Number.isInteger(t.weight) || t.weight < 0 || t.weight > 100) {
+      problems.push(`${at}.weight must be a whole number from 0 to 100; got ${JSON.stringify(t.weight)}`);
+    } else sum += t.weight;
+    if (t.label !== undefined) {
+      const problem = labelProblem(t.label);
+      if (problem) problems.push(`${at}: ${problem}`);
+      if (labels.has(t.label)) problems.push(`${at}: label '${t.label}' is already used by another entry`);
+      labels.add(t.label);
+    }
+  });
+  if (sum !== 100 && problems.every((p) => !p.includes('.weight'))) {
+    problems.push(
+      `weights must sum to 100; got ${sum} (${entries.map((t) => `${t.revisionName}=${t.weight}`).join(', ')})`,
+    );
   }
   return problems;
 }
