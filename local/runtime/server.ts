@@ -36,6 +36,30 @@ function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
     .send({ type: `https://greenlight.dev/problems/runtime/${type ?? 'error'}`, ...rest });
 }
 
+/** Webhooks and the Durable API take the system key (or the master key), as on the Functions host. */
+function hasSystemKey(req: FastifyRequest, keys: HostKeys): boolean {
+  const key = keyOf(req);
+  return key !== undefined && (key === keys.system || key === keys.master);
+}
+
+function malformedJson(reply: FastifyReply, what: string, message: string): FastifyReply {
+  return sendProblem(reply, {
+    status: 400,
+    type: 'malformed-json',
+    title: 'Malformed JSON',
+    detail: `${what} is not valid JSON (${message})`,
+  });
+}
+
+function invalidQuery(reply: FastifyReply, problems: string[]): FastifyReply {
+  return sendProblem(reply, {
+    status: 400,
+    type: 'invalid-query',
+    title: 'Invalid query',
+    detail: problems.join('; '),
+  });
+}
+
 function keyOf(req: FastifyRequest): string | undefined {
   const q = req.query as Record<string, string | undefined>;
   const header = req.headers['x-functions-key'];
@@ -284,14 +308,9 @@ function invocationContext(fn: CapturedFunction, deps: ServerDeps): InvocationCo
 // ---- Event Grid -----------------------------------------------------------------------------------
 
 function registerEventGrid(app: FastifyInstance, deps: ServerDeps): void {
-  const systemKeyOk = (req: FastifyRequest): boolean => {
-    const key = keyOf(req);
-    return key !== undefined && (key === deps.keys.system || key === deps.keys.master);
-  };
-
   // CloudEvents abuse protection: the subscriber confirms it accepts deliveries from this origin.
   app.options('/runtime/webhooks/eventgrid', async (req, reply) => {
-    if (!systemKeyOk(req)) return unauthorizedWebhook(reply);
+    if (!hasSystemKey(req, deps.keys)) return unauthorizedWebhook(reply);
     const origin = req.headers['webhook-request-origin'];
     if (typeof origin !== 'string' || !origin) {
       return sendProblem(reply, {
@@ -309,7 +328,7 @@ function registerEventGrid(app: FastifyInstance, deps: ServerDeps): void {
   });
 
   app.post('/runtime/webhooks/eventgrid', async (req, reply) => {
-    if (!systemKeyOk(req)) return unauthorizedWebhook(reply);
+    if (!hasSystemKey(req, deps.keys)) return unauthorizedWebhook(reply);
     const name = (req.query as Record<string, string | undefined>).functionName;
     const fn = name ? deps.functions().get(name) : undefined;
     if (!fn || fn.trigger.type !== 'eventGridTrigger') {
@@ -321,14 +340,7 @@ function registerEventGrid(app: FastifyInstance, deps: ServerDeps): void {
       });
     }
     const parsed = parseJsonBody(req);
-    if (!parsed.ok) {
-      return sendProblem(reply, {
-        status: 400,
-        type: 'malformed-json',
-        title: 'Malformed JSON',
-        detail: `the body is not valid JSON (${parsed.message})`,
-      });
-    }
+    if (!parsed.ok) return malformedJson(reply, 'the body', parsed.message);
     const contentType = String(req.headers['content-type'] ?? '');
     const events: unknown[] = Array.isArray(parsed.value)
       ? parsed.value
@@ -430,8 +442,7 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
   const { engine } = deps;
   const guard = (req: FastifyRequest, reply: FastifyReply): boolean => {
     if (!needsKey) return true;
-    const key = keyOf(req);
-    if (key !== undefined && (key === deps.keys.system || key === deps.keys.master)) return true;
+    if (hasSystemKey(req, deps.keys)) return true;
     void unauthorizedWebhook(reply);
     return false;
   };
@@ -482,14 +493,7 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
       });
     }
     const parsed = parseJsonBody(req);
-    if (!parsed.ok) {
-      return sendProblem(reply, {
-        status: 400,
-        type: 'malformed-json',
-        title: 'Malformed JSON',
-        detail: `the orchestration input is not valid JSON (${parsed.message})`,
-      });
-    }
+    if (!parsed.ok) return malformedJson(reply, 'the orchestration input', parsed.message);
     const id = instanceId ?? randomUUID().replace(/-/g, '');
     const outcome = await engine.startNew(functionName, id, parsed.value);
     if (outcome === 'conflict') {
@@ -564,14 +568,7 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
     if (!guard(req, reply)) return reply;
     const q = req.query as Record<string, string | undefined>;
     const f = listQuery(q);
-    if (f.problems.length > 0) {
-      return sendProblem(reply, {
-        status: 400,
-        type: 'invalid-query',
-        title: 'Invalid query',
-        detail: f.problems.join('; '),
-      });
-    }
+    if (f.problems.length > 0) return invalidQuery(reply, f.problems);
     const all = await filtered(f);
     const tokenHeader = req.headers['x-ms-continuation-token'];
     const offset =
@@ -603,14 +600,7 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
   app.delete(`${prefix}/instances`, async (req, reply) => {
     if (!guard(req, reply)) return reply;
     const f = listQuery(req.query as Record<string, string | undefined>);
-    if (f.problems.length > 0) {
-      return sendProblem(reply, {
-        status: 400,
-        type: 'invalid-query',
-        title: 'Invalid query',
-        detail: f.problems.join('; '),
-      });
-    }
+    if (f.problems.length > 0) return invalidQuery(reply, f.problems);
     let deleted = 0;
     for (const s of await filtered(f)) {
       if (terminalStatuses.has(s.runtimeStatus) && (await engine.purge(s.instanceId)) === 'ok') deleted++;
@@ -622,14 +612,7 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
     if (!guard(req, reply)) return reply;
     const { instanceId, eventName } = req.params as { instanceId: string; eventName: string };
     const parsed = parseJsonBody(req);
-    if (!parsed.ok) {
-      return sendProblem(reply, {
-        status: 400,
-        type: 'malformed-json',
-        title: 'Malformed JSON',
-        detail: `the event data is not valid JSON (${parsed.message})`,
-      });
-    }
+    if (!parsed.ok) return malformedJson(reply, 'the event data', parsed.message);
     return answer(
       reply,
       instanceId,
