@@ -16,7 +16,7 @@ import { api, follow } from '../local/demo/flow';
 import { startLocalRuntime } from '../local/runtime';
 import { provideFunctionsCore } from '../local/runtime/hook';
 import { ensureRedis } from '../local/runtime/redis';
-import { startLocalStack } from '../local/stack';
+import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../local/stack';
 import { prodLogKey } from '../src/adapters/flags/keys';
 import { disposeServices } from '../src/composition';
 import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
@@ -217,20 +217,14 @@ async function flagFlipBench(): Promise<Record<string, number>> {
   const policy = (name: string) => ({
     name,
     app: { subscriptionId: sub, resourceGroup: 'rg-bench', name },
-    strategy: {
-      type: 'flag',
-      bindings: { prod: { urlSetting: 'PROD_REDIS_URL' }, temp: { urlSetting: 'TEMP_REDIS_URL' } },
-      keyPrefix: flagPrefix,
-      flipDeadline: 'PT30S',
-    },
+    strategy: tcpWorkerFlagStrategy(flagPrefix, 'PT30S'),
     validation: {
       readiness: { timeout: 'PT1M', pollInterval: 'PT0.2S' },
       mock: {
         deadline: 'PT30S',
         minRecords: 20,
-        requiredFields: ['frameId'],
-        consumerGroup: 'processor',
         maxLag: 50,
+        ...tcpWorkerMockOutput,
       },
     },
     approval: { required: false },

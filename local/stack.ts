@@ -11,6 +11,7 @@ import {
 import type { GreenlightHttp } from './demo/flow';
 import { ensureRedis } from './runtime/redis';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { processorGroup } from './emulator/tcp/worker';
 import { Redis } from 'ioredis';
 import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
 
@@ -23,6 +24,31 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
     client.disconnect();
   }
 }
+
+/** App settings through which the stack hands its Redis to TCP workers and to Greenlight. */
+const tcpWorkerRedisSettings = { prod: 'PROD_REDIS_URL', temp: 'TEMP_REDIS_URL' } as const;
+
+/**
+ * The strategy of a flag policy for the stack's TCP workers: bindings by the settings the stack sets,
+ * and the key prefix their agents use.
+ */
+export function tcpWorkerFlagStrategy(keyPrefix: string, flipDeadline: string): Record<string, unknown> {
+  return {
+    type: 'flag',
+    bindings: {
+      prod: { urlSetting: tcpWorkerRedisSettings.prod },
+      temp: { urlSetting: tcpWorkerRedisSettings.temp },
+    },
+    keyPrefix,
+    flipDeadline,
+  };
+}
+
+/** What the stack's TCP workers write in mock mode: these fields, read by this consumer group. */
+export const tcpWorkerMockOutput = {
+  requiredFields: ['frameId', 'receivedAt', 'payload'],
+  consumerGroup: processorGroup,
+};
 
 export interface LocalStackOptions {
   /** Redis to use; a throwaway redis-server is started when none answers there. */
@@ -98,7 +124,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     GREENLIGHT_CREDENTIAL: 'static',
     GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
     GREENLIGHT_REVISION_URL_SCHEME: 'http',
-    ...(tcp ? { PROD_REDIS_URL: redis.url, TEMP_REDIS_URL: redis.url } : {}),
+    ...(tcp ? { [tcpWorkerRedisSettings.prod]: redis.url, [tcpWorkerRedisSettings.temp]: redis.url } : {}),
     ...opts.env,
   };
   let runtime: LocalRuntime;

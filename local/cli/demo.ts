@@ -13,7 +13,7 @@ import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { checkpointKey, prodLogKey } from '../../src/adapters/flags/keys';
 import { appKey } from '../../src/domain/flag/control';
 import { Command } from 'commander';
-import { startLocalStack } from '../stack';
+import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';
 import {
   decideThroughPage,
   follow,
@@ -63,20 +63,14 @@ const workerPolicy = {
   name: 'ingest',
   app: worker,
   trigger: { registry, repository: workerRepository, tags: ['v*'] },
-  strategy: {
-    type: 'flag',
-    bindings: { prod: { urlSetting: 'PROD_REDIS_URL' }, temp: { urlSetting: 'TEMP_REDIS_URL' } },
-    flipDeadline: 'PT30S',
-    keyPrefix: flagKeyPrefix,
-  },
+  strategy: tcpWorkerFlagStrategy(flagKeyPrefix, 'PT30S'),
   validation: {
     readiness: { timeout: 'PT1M', pollInterval: 'PT1S' },
     mock: {
       deadline: 'PT30S',
       minRecords: 50,
-      requiredFields: ['frameId', 'receivedAt', 'payload'],
-      consumerGroup: 'processor',
       maxLag: 50,
+      ...tcpWorkerMockOutput,
     },
   },
   approval: { required: false },

@@ -2,6 +2,7 @@
 // the unchanged app on the local runtime. Real time with short policy timings: the workloads run in real time.
 import type { Redis } from 'ioredis';
 import { checkpointKey, mockPrefix, prodLogKey } from '../../src/adapters/flags/keys';
+import { tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../../local/stack';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { appKey } from '../../src/domain/flag/control';
 import { newTestRedis } from '../support/redis';
@@ -31,20 +32,14 @@ function flagPolicy(
     app: refOf(name),
     trigger: { registry, repository: `e2e/${name}`, tags: ['*'] },
     concurrency: 'queue',
-    strategy: {
-      type: 'flag',
-      bindings: { prod: { urlSetting: 'PROD_REDIS_URL' }, temp: { urlSetting: 'TEMP_REDIS_URL' } },
-      flipDeadline: 'PT15S',
-      keyPrefix,
-    },
+    strategy: tcpWorkerFlagStrategy(keyPrefix, 'PT15S'),
     validation: {
       readiness: { timeout: 'PT30S', pollInterval: 'PT0.2S' },
       mock: {
         deadline: 'PT15S',
         minRecords: 40,
-        requiredFields: ['frameId', 'receivedAt', 'payload'],
-        consumerGroup: 'processor',
         maxLag: 50,
+        ...tcpWorkerMockOutput,
         ...mock,
       },
     },

@@ -90,20 +90,18 @@ export async function startE2E(
     emulator: {
       provisioningDelayMs: real ? 300 : 20_000,
       lroDurationMs: 5,
-      // TCP-worker apps: production and temporary Redis are the test Redis, kept apart by key prefix.
-      redis: { prodUrl: testRedisUrl(), tempUrl: testRedisUrl(), keyPrefix: flagPrefix(prefix) },
       tcp: { frameIntervalMs: 10, agent: { rereadIntervalMs: 200, heartbeatIntervalMs: 200 } },
     },
     register: () => require('../../src/index'),
     env: {
       GREENLIGHT_ARM_RETRY_DELAY_MS: '10',
       GREENLIGHT_ARM_POLL_INTERVAL_MS: '5',
-      PROD_REDIS_URL: testRedisUrl(),
-      TEMP_REDIS_URL: testRedisUrl(),
       ...opts.env,
     },
     keysFile,
     dropStateOnStop: true,
+    // TCP-worker apps: production and temporary Redis are the test Redis, kept apart by key prefix.
+    tcpWorkers: { keyPrefix: flagPrefix(prefix) },
   });
   return {
     stack,
