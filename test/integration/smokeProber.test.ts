@@ -12,6 +12,14 @@ beforeAll(async () => {
     if (req.url === '/healthz') return void res.end('{"status":"ok"}');
     if (req.url === '/down') return void res.writeHead(503).end('down');
     if (req.url === '/slow') return void setTimeout(() => res.end('ok'), 300);
+    if (req.url === '/endless') {
+      // A streaming endpoint: headers at once, then a body that never ends.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('ready ');
+      const tick = setInterval(() => res.write('x'.repeat(1024)), 5);
+      res.on('close', () => clearInterval(tick));
+      return;
+    }
     if (req.url === '/flaky') return void (flaky++ === 0 ? res.writeHead(500).end() : res.end('ok'));
     res.writeHead(404).end();
   });
@@ -48,6 +56,17 @@ describe('smoke prober against a real HTTP endpoint', () => {
   it('fails when the body lacks the expected text', async () => {
     const r = await prober.run(base, [check({ bodyContains: 'v2' })]);
     expect(r.results[0]?.message).toContain("body does not contain 'v2'");
+  });
+
+  it('does not wait for the end of a body it does not need, nor read past what it does', async () => {
+    const r = await prober.run(base, [
+      check({ name: 'status only', path: '/endless' }),
+      check({ name: 'prefix', path: '/endless', bodyContains: 'ready' }),
+    ]);
+    expect(r.results.map((x) => [x.name, x.ok])).toEqual([
+      ['status only', true],
+      ['prefix', true],
+    ]);
   });
 
   it('fails an answer over its latency budget', async () => {

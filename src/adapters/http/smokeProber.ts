@@ -59,7 +59,8 @@ export class FetchSmokeProber implements SmokeProber {
         signal: AbortSignal.timeout(check.latencyBudgetMs * 2 + 1000),
         redirect: 'manual',
       });
-      const body = check.method === 'HEAD' ? '' : (await res.text()).slice(0, maxBodyBytes);
+      const body =
+        check.bodyContains === undefined ? await discard(res) : await bodyPrefix(res, maxBodyBytes);
       const latencyMs = Math.round(performance.now() - started);
       const base = { name: check.name, status: res.status, latencyMs };
       if (!check.expectStatus.includes(res.status)) {
@@ -90,4 +91,29 @@ export class FetchSmokeProber implements SmokeProber {
       return { name: check.name, ok: false, latencyMs, message: `${check.method} ${url} failed: ${reason}` };
     }
   }
+}
+
+/** A check that does not look at the body must not wait for a large or endless one to arrive. */
+async function discard(res: Response): Promise<string> {
+  await res.body?.cancel().catch(() => undefined);
+  return '';
+}
+
+/** The first `limit` bytes of the body as text; the rest is not downloaded. */
+async function bodyPrefix(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
