@@ -11,6 +11,7 @@ import {
   waitForRevisionToSettle,
 } from '../support/emulator';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
+import { until } from '../support/until';
 
 let redis: Redis;
 let prefix: string;
@@ -46,18 +47,6 @@ async function startTcpApp(): Promise<EmulatorFixture> {
     },
   });
   return fx;
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function deploy(f: EmulatorFixture, tag: string): Promise<string> {

@@ -7,6 +7,7 @@ import { type AgentOptions, isStaleEpoch, LogProcessor, WorkloadAgent } from '..
 import type { ControlRecord } from '../../src/domain/flag/control';
 import { rejectionOf } from '../support/emulator';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
+import { until } from '../support/until';
 
 const app = '00000000-0000-0000-0000-000000000001/rg/ingest';
 const blue = 'ingest--v1';
@@ -47,18 +48,6 @@ async function startAgent(revision: string, options: AgentOptions = {}): Promise
   });
   agents.push(agent);
   return agent.start();
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 8_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Writes the record as a change whose message was lost: no publish. */

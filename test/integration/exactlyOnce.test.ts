@@ -6,6 +6,7 @@ import { measureFlip } from '../../local/emulator/tcp/measure';
 import { payloadOf, TcpFrameSource } from '../../local/emulator/tcp/source';
 import { TcpWorker } from '../../local/emulator/tcp/worker';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
+import { until } from '../support/until';
 
 const app = '00000000-0000-0000-0000-000000000001/rg/ingest';
 const blue = 'ingest--v1';
@@ -44,18 +45,6 @@ function worker(revision: string): TcpWorker {
   });
   workers.push(w);
   return w;
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const checkpoint = async (log: string): Promise<number> =>

@@ -1,7 +1,7 @@
 /** Polls `probe` until it yields a value (not undefined/false), or fails naming what it waited for. */
 export async function until<T>(
   what: string,
-  probe: () => Promise<T | undefined | false>,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 20_000,
   pollMs = 50,
 ): Promise<T> {
