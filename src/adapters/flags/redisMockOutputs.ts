@@ -3,6 +3,8 @@ import { deleteKeysWithPrefix } from '../redis/deleteKeys';
 import { mockKey, mockPrefix, mockSink, mockStream } from './keys';
 import type { MockOutputs } from './port';
 
+const lagCountCap = 10_000;
+
 /** What revisions wrote in mock mode, read from (and dropped on) the temporary Redis. */
 export class RedisMockOutputs implements MockOutputs {
   constructor(
@@ -40,10 +42,13 @@ export class RedisMockOutputs implements MockOutputs {
     const info = groups.map((g) => fieldsOf(g as unknown[])).find((g) => g.name === group);
     if (!info) return undefined;
     const pending = Number(info.pending ?? 0);
-    // Redis 7 reports `lag` (null when it cannot tell); otherwise count what lies past the last delivery.
+    // Redis 7 reports `lag` (null when it cannot tell); otherwise count what lies past the last delivery,
+    // up to a cap: a backlog that large fails any sensible maxLag, and reading all of it would be waste.
     const delivered = typeof info['last-delivered-id'] === 'string' ? info['last-delivered-id'] : '0-0';
     const lag =
-      typeof info.lag === 'number' ? info.lag : (await this.redis.xrange(key, `(${delivered}`, '+')).length;
+      typeof info.lag === 'number'
+        ? info.lag
+        : (await this.redis.xrange(key, `(${delivered}`, '+', 'COUNT', lagCountCap)).length;
     return { lag, pending };
   }
 
