@@ -31,7 +31,6 @@ export interface Disposable {
 }
 
 const registrations = new Map<string, CapturedFunction>();
-const hooks = new Map<string, Set<(...args: unknown[]) => unknown>>();
 
 export function registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
   if (registrations.has(metadata.name)) {
@@ -55,35 +54,19 @@ export function registerFunction(metadata: FunctionMetadata, callback: FunctionC
 
 // The worker keeps the programming model to convert RPC payloads; the local runtime builds the
 // `HttpRequest`/`InvocationContext` objects directly, so it only needs to accept it.
-let programmingModel: unknown;
-export function setProgrammingModel(model: unknown): void {
-  programmingModel = model;
-}
-export function getProgrammingModel(): unknown {
-  return programmingModel;
+export function setProgrammingModel(_model: unknown): void {}
+
+/** App hooks (appStart, preInvocation, ...) would silently not run here: refuse them, naming the hook. */
+export function registerHook(name: string): Disposable {
+  throw new Error(
+    `the local runtime does not run app hooks: '${name}' was registered; run this app under the Functions host, or drop the hook`,
+  );
 }
 
-export function registerHook(name: string, callback: (...args: unknown[]) => unknown): Disposable {
-  const set = hooks.get(name) ?? new Set();
-  set.add(callback);
-  hooks.set(name, set);
-  return { dispose: () => set.delete(callback) };
-}
-
-let systemLog: (level: string, message: string) => void = () => undefined;
-export function log(level: string, category: string, message: string): void {
-  if (category === 'system') systemLog(level, message);
-}
+/** The library's own logs (warnings about the programming model) go nowhere locally, as on a quiet host. */
+export function log(_level: string, _category: string, _message: string): void {}
 
 /** Runtime side: everything registered so far. */
 export function capturedFunctions(): CapturedFunction[] {
   return [...registrations.values()];
-}
-
-export function onSystemLog(handler: (level: string, message: string) => void): void {
-  systemLog = handler;
-}
-
-export function hookCallbacks(name: string): ((...args: unknown[]) => unknown)[] {
-  return [...(hooks.get(name) ?? [])];
 }
