@@ -5,6 +5,8 @@ import { type FaultInjector, type FaultSpec, faultSpecProblem } from './faults';
 import { parseSeedApps } from './seed';
 import type { ContainerAppsStore, EmulatorAppRef } from './store';
 
+/** ARM requests kept for inspection (tests and benchmarks count them); older ones are dropped. */
+const maxRequestLog = 10_000;
 export interface ArmRequestLogEntry {
   seq: number;
   method: string;
@@ -181,6 +183,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       at: new Date().toISOString(),
     };
     requestLog.push(entry);
+    // Bounded: an `npm start` session left running for days must not grow without end.
+    if (requestLog.length > maxRequestLog) requestLog.splice(0, requestLog.length - maxRequestLog);
     entries.set(req, entry);
     try {
       if (!/^Bearer\s+\S+/i.test(req.headers.authorization ?? '')) {

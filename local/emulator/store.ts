@@ -831,6 +831,8 @@ export class ContainerAppsStore {
     const app = this.find(ref);
     if (!app) return false;
     this.apps.delete(app.key);
+    // A new app under the same name starts with its own traffic history.
+    this.history.delete(app.key);
     await Promise.all([
       app.router.stop(),
       ...app.revisions.map((r) => r.endpoint.stop()),
