@@ -3,7 +3,13 @@ import { InvocationContext } from '@azure/functions';
 import { type Clock, isVirtualClock } from '../clock';
 import type { CapturedFunction } from './functionsCore';
 import { EventType, historyEvent, resultText, type HistoryEvent } from './history';
-import { terminalStatuses, type Dispatch, type InstanceState, type InstanceStore } from './store';
+import {
+  terminalStatuses,
+  type Dispatch,
+  type InstanceState,
+  type InstanceStore,
+  type InstanceSummary,
+} from './store';
 
 /** Action types as `durable-functions` numbers them. */
 const Action = {
@@ -176,11 +182,11 @@ export class DurableEngine {
     return this.cache.get(id) ?? (await this.opts.store.load(id));
   }
 
-  async list(): Promise<InstanceState[]> {
+  async list(): Promise<InstanceSummary[]> {
     const ids = await this.opts.store.allIds();
     const missing = ids.filter((id) => !this.cache.has(id));
-    const loaded = new Map((await this.opts.store.loadMany(missing)).map((s) => [s.instanceId, s]));
-    return ids.map((id) => this.cache.get(id) ?? loaded.get(id)).filter((s): s is InstanceState => !!s);
+    const loaded = new Map((await this.opts.store.loadSummaries(missing)).map((s) => [s.instanceId, s]));
+    return ids.map((id) => this.cache.get(id) ?? loaded.get(id)).filter((s): s is InstanceSummary => !!s);
   }
 
   hasOrchestrator(name: string): boolean {

@@ -6,7 +6,7 @@ import type { CapturedFunction } from './functionsCore';
 import { presentHistory } from './history';
 import type { HostKeys } from './keys';
 import { compileRoute, type CompiledRoute } from './routes';
-import { terminalStatuses, type InstanceState, type RuntimeStatus } from './store';
+import { terminalStatuses, type InstanceState, type InstanceSummary, type RuntimeStatus } from './store';
 
 export interface ServerDeps {
   functions: () => Map<string, CapturedFunction>;
@@ -417,7 +417,7 @@ const runtimeStatuses: RuntimeStatus[] = [
 ];
 
 export function statusPayload(
-  s: InstanceState,
+  s: InstanceSummary & Partial<Pick<InstanceState, 'history' | 'inbox'>>,
   opts: { showInput?: boolean; showHistory?: boolean; showHistoryOutput?: boolean } = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -431,7 +431,7 @@ export function statusPayload(
     lastUpdatedTime: s.lastUpdatedTime,
   };
   if (opts.showHistory) {
-    const history = presentHistory([...s.history, ...s.inbox], !!opts.showHistoryOutput);
+    const history = presentHistory([...(s.history ?? []), ...(s.inbox ?? [])], !!opts.showHistoryOutput);
     out.historyEvents = history;
     out.history = history;
   }

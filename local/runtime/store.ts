@@ -35,9 +35,17 @@ export interface InstanceState {
   replays: number;
 }
 
+/** What a listing shows of an instance: its status without the history it took to get there. */
+export type InstanceSummary = Omit<InstanceState, 'history' | 'inbox' | 'dispatched' | 'actionLog'>;
+
+function summaryOf(s: InstanceState): InstanceSummary {
+  const { history: _h, inbox: _i, dispatched: _d, actionLog: _a, ...summary } = s;
+  return summary;
+}
+
 /**
- * Orchestration state in Redis: one JSON document per instance, an index by creation time and the set
- * of instances not yet finished (what a restarted runtime resumes).
+ * Orchestration state in Redis: one JSON document per instance, a small summary of it for listings,
+ * an index by creation time and the set of instances not yet finished (what a restarted runtime resumes).
  */
 export class InstanceStore {
   constructor(
@@ -49,9 +57,14 @@ export class InstanceStore {
     return `${this.prefix}i:${id}`;
   }
 
+  private summaryKey(id: string): string {
+    return `${this.prefix}s:${id}`;
+  }
+
   async save(state: InstanceState): Promise<void> {
     const m = this.redis.multi();
     m.set(this.key(state.instanceId), JSON.stringify(state));
+    m.set(this.summaryKey(state.instanceId), JSON.stringify(summaryOf(state)));
     m.zadd(`${this.prefix}idx`, Date.parse(state.createdTime), state.instanceId);
     if (terminalStatuses.has(state.runtimeStatus)) m.srem(`${this.prefix}active`, state.instanceId);
     else m.sadd(`${this.prefix}active`, state.instanceId);
@@ -69,6 +82,18 @@ export class InstanceStore {
     return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as InstanceState);
   }
 
+  /** Summaries for a listing: one small document each instead of whole histories. */
+  async loadSummaries(ids: string[]): Promise<InstanceSummary[]> {
+    if (ids.length === 0) return [];
+    const texts = await this.redis.mget(ids.map((id) => this.summaryKey(id)));
+    // State written before summaries existed has none: read the whole document once.
+    const missing = ids.filter((_, i) => texts[i] === null);
+    const full = new Map((await this.loadMany(missing)).map((s) => [s.instanceId, summaryOf(s)]));
+    return ids
+      .map((id, i) => (texts[i] ? (JSON.parse(texts[i]) as InstanceSummary) : full.get(id)))
+      .filter((s): s is InstanceSummary => s !== undefined);
+  }
+
   async activeIds(): Promise<string[]> {
     return this.redis.smembers(`${this.prefix}active`);
   }
@@ -81,7 +106,7 @@ export class InstanceStore {
   async delete(id: string): Promise<void> {
     await this.redis
       .multi()
-      .del(this.key(id))
+      .del(this.key(id), this.summaryKey(id))
       .zrem(`${this.prefix}idx`, id)
       .srem(`${this.prefix}active`, id)
       .exec();
