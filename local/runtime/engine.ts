@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { type Clock, isVirtualClock } from '../clock';
-import type { CapturedFunction } from './functionsCore';
+import { type CapturedFunction, invocationContextFor } from './functionsCore';
 import { EventType, historyEvent, resultText, type HistoryEvent } from './history';
 import {
   terminalStatuses,
@@ -685,17 +685,9 @@ export class DurableEngine {
         details: '',
       };
     } else {
-      const context = new InvocationContext({
-        functionName: job.name,
-        invocationId: randomUUID(),
-        logHandler: (level, ...args) =>
-          this.opts.log('activity', `${job.name} [${level}] ${args.map(String).join(' ')}`),
-        options: { trigger: fn.trigger, extraInputs: inputBindings(fn), extraOutputs: [] },
-      });
-      for (const b of inputBindings(fn)) {
-        if (b.type === 'durableClient' || b.type === 'orchestrationClient')
-          context.extraInputs.set(b.name, this.opts.clientData());
-      }
+      const context = invocationContextFor(fn, this.opts.clientData, (level, text) =>
+        this.opts.log('activity', `${job.name} [${level}] ${text}`),
+      );
       try {
         outcome = { ok: true, value: await fn.callback(job.input, context) };
       } catch (e) {
@@ -854,12 +846,6 @@ export class DurableEngine {
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
-}
-
-function inputBindings(fn: CapturedFunction): { type: string; name: string }[] {
-  return Object.entries(fn.bindings)
-    .filter(([, b]) => b.direction === 'in' && !/Trigger$/.test(b.type))
-    .map(([name, b]) => ({ ...b, type: b.type, name }));
 }
 
 /** The library JSON-encodes string inputs (as the host expects); the host hands the value over decoded. */

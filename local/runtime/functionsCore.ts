@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { InvocationContext } from '@azure/functions';
 /**
  * The `@azure/functions-core` module the Functions Node.js worker gives `@azure/functions`. The local
  * runtime provides it (by module resolution, see `hook.ts`) so the production entrypoint registers its
@@ -69,4 +71,29 @@ export function log(_level: string, _category: string, _message: string): void {
 /** Runtime side: everything registered so far. */
 export function capturedFunctions(): CapturedFunction[] {
   return [...registrations.values()];
+}
+
+/**
+ * The `InvocationContext` the host would pass: the function's trigger and input bindings, durable
+ * client inputs filled with this runtime's client data, and its log calls sent to `log`.
+ */
+export function invocationContextFor(
+  fn: CapturedFunction,
+  clientData: () => unknown,
+  log: (level: string, text: string) => void,
+): InvocationContext {
+  const inputs = Object.entries(fn.bindings)
+    .filter(([, b]) => b.direction === 'in' && !/Trigger$/.test(b.type))
+    .map(([name, b]) => ({ ...b, name }));
+  const context = new InvocationContext({
+    functionName: fn.name,
+    invocationId: randomUUID(),
+    logHandler: (level, ...args) => log(level, args.map(String).join(' ')),
+    options: { trigger: fn.trigger, extraInputs: inputs, extraOutputs: [] },
+  });
+  for (const b of inputs) {
+    if (b.type === 'durableClient' || b.type === 'orchestrationClient')
+      context.extraInputs.set(b.name, clientData());
+  }
+  return context;
 }

@@ -10,6 +10,7 @@ import { provideFunctionsCore } from './hook';
 import { loadHostKeys, type HostKeys } from './keys';
 import { buildServer } from './server';
 import { InstanceStore } from './store';
+import { durableClientData } from './urls';
 
 export interface LocalRuntimeOptions {
   /** Loads the app, which registers its functions (e.g. `() => require('dist/src/index.js')`). */
@@ -64,27 +65,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
 
   let baseUrl = '';
   let registry = new Map<string, CapturedFunction>();
-  const clientData = () => ({
-    taskHubName: taskHub,
-    creationUrls: {
-      createNewInstancePostUri: `${baseUrl}/runtime/webhooks/durabletask/orchestrators/{functionName}[/{instanceId}]?code=${keys.system}`,
-      createAndWaitOnNewInstancePostUri: `${baseUrl}/runtime/webhooks/durabletask/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=${keys.system}`,
-    },
-    managementUrls: {
-      id: 'INSTANCEID',
-      statusQueryGetUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID?taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      sendEventPostUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID/raiseEvent/{eventName}?taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      terminatePostUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID/terminate?reason={text}&taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      suspendPostUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID/suspend?reason={text}&taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      resumePostUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID/resume?reason={text}&taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      rewindPostUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID/rewind?reason={text}&taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-      purgeHistoryDeleteUri: `${baseUrl}/runtime/webhooks/durabletask/instances/INSTANCEID?taskHub=${taskHub}&connection=Storage&code=${keys.system}`,
-    },
-    baseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
-    requiredQueryStringParameters: `code=${keys.system}`,
-    rpcBaseUrl: `${baseUrl}/_rpc/${rpcToken}/durabletask/`,
-    httpBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
-  });
+  // Known once the port is: built then, handed to every durable client input.
+  let clientDataValue: unknown;
+  const clientData = (): unknown => clientDataValue;
 
   const engine = new DurableEngine({
     store: new InstanceStore(redis, opts.keyPrefix),
@@ -111,6 +94,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     baseUrl = `http://127.0.0.1:${port}`;
+    clientDataValue = durableClientData({ baseUrl, taskHub, systemKey: keys.system }, rpcToken);
 
     // As Core Tools does: the host name tells durable-functions not to rewrite its URLs to localhost:7071.
     process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;

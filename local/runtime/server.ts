@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { HttpRequest, HttpResponse, InvocationContext } from '@azure/functions';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DurableEngine, Outcome } from './engine';
-import type { CapturedFunction } from './functionsCore';
+import { type CapturedFunction, invocationContextFor } from './functionsCore';
 import { presentHistory } from './history';
 import type { HostKeys } from './keys';
+import { managementUrls as urlsFor } from './urls';
 import { compileRoute, type CompiledRoute } from './routes';
 import { terminalStatuses, type InstanceState, type InstanceSummary, type RuntimeStatus } from './store';
 
@@ -289,20 +290,9 @@ function registerHttpTriggers(app: FastifyInstance, deps: ServerDeps): void {
 }
 
 function invocationContext(fn: CapturedFunction, deps: ServerDeps): InvocationContext {
-  const inputs = Object.entries(fn.bindings)
-    .filter(([, b]) => b.direction === 'in' && !/Trigger$/.test(b.type))
-    .map(([name, b]) => ({ ...b, name }));
-  const context = new InvocationContext({
-    functionName: fn.name,
-    invocationId: randomUUID(),
-    logHandler: (level, ...args) => deps.log(`fn    ${fn.name} [${level}] ${args.map(String).join(' ')}`),
-    options: { trigger: fn.trigger, extraInputs: inputs, extraOutputs: [] },
-  });
-  for (const b of inputs) {
-    if (b.type === 'durableClient' || b.type === 'orchestrationClient')
-      context.extraInputs.set(b.name, deps.clientData());
-  }
-  return context;
+  return invocationContextFor(fn, deps.clientData, (level, text) =>
+    deps.log(`fn    ${fn.name} [${level}] ${text}`),
+  );
 }
 
 // ---- Event Grid -----------------------------------------------------------------------------------
@@ -446,21 +436,8 @@ function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: stri
     void unauthorizedWebhook(reply);
     return false;
   };
-  const managementUrls = (id: string) => {
-    const base = `${deps.baseUrl()}/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}`;
-    const q = `taskHub=${deps.taskHub}&connection=Storage&code=${deps.keys.system}`;
-    return {
-      id,
-      purgeHistoryDeleteUri: `${base}?${q}`,
-      sendEventPostUri: `${base}/raiseEvent/{eventName}?${q}`,
-      statusQueryGetUri: `${base}?${q}`,
-      terminatePostUri: `${base}/terminate?reason={text}&${q}`,
-      suspendPostUri: `${base}/suspend?reason={text}&${q}`,
-      resumePostUri: `${base}/resume?reason={text}&${q}`,
-      rewindPostUri: `${base}/rewind?reason={text}&${q}`,
-      restartPostUri: `${base}/restart?${q}`,
-    };
-  };
+  const managementUrls = (id: string) =>
+    urlsFor({ baseUrl: deps.baseUrl(), taskHub: deps.taskHub, systemKey: deps.keys.system }, id);
   const notFound = (reply: FastifyReply, id: string) =>
     sendProblem(reply, {
       status: 404,
