@@ -375,10 +375,9 @@ export class DurableEngine {
       );
       return;
     }
-    // The library parses timestamps in place, so it gets its own copy.
-    const events = JSON.parse(
-      JSON.stringify([...s.history.map((e) => ({ ...e, IsPlayed: true })), started, ...fresh]),
-    ) as HistoryEvent[];
+    // The library parses timestamps in place, so it gets its own copy (one copy: marked played after).
+    const events = JSON.parse(JSON.stringify([...s.history, started, ...fresh])) as HistoryEvent[];
+    for (let i = 0; i < s.history.length; i++) events[i]!.IsPlayed = true;
     const binding = {
       history: events,
       input: s.input,
