@@ -212,7 +212,8 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
           { revisionName, existingImage, image: request.image },
         );
       }
-      if (existing.active !== true) await this.activateRevision(app, revisionName);
+      // Already read: activate without reading it again.
+      if (existing.active !== true) await this.postActivate(app, revisionName);
       return { revisionName, created: false };
     }
 
@@ -275,7 +276,10 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
 
   async activateRevision(app: AppRef, revisionName: string): Promise<void> {
     const revision = await this.getRevisionRaw(app, revisionName);
-    if (revision.active === true) return;
+    if (revision.active !== true) await this.postActivate(app, revisionName);
+  }
+
+  private async postActivate(app: AppRef, revisionName: string): Promise<void> {
     await this.arm({ verb: 'POST', what: `activate ${revisionWhat(app, revisionName)}`, app }, (c) =>
       c.containerAppsRevisions.activateRevision(app.resourceGroup, app.name, revisionName),
     );
