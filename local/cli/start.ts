@@ -45,6 +45,15 @@ async function main(): Promise<void> {
       : { ...p.app, image };
   });
   const flagPolicy = policies.find((p) => p.strategy.type === 'flag');
+  // The emulator runs every TCP worker under one key prefix: policies naming others cannot be served.
+  const prefixes = new Set(
+    policies.flatMap((p) => (p.strategy.type === 'flag' ? [p.strategy.keyPrefix] : [])),
+  );
+  if (prefixes.size > 1) {
+    throw new Error(
+      `flag policies use different strategy.keyPrefix values (${[...prefixes].join(', ')}); the local emulator runs all TCP workers under one, so give them the same`,
+    );
+  }
   const stack = await startLocalStack({
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
