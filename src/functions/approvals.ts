@@ -42,6 +42,13 @@ async function loadRollout(client: DurableClient, id: string) {
   return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
 }
 
+const unknownRollout = (id: string) => ({
+  status: 404,
+  type: 'unknown-rollout',
+  title: 'Rollout not found',
+  detail: `no rollout has id '${id}'`,
+});
+
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
 async function showApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
@@ -58,12 +65,7 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
   }
   const rollout = await loadRollout(client, id);
   if (!rollout) {
-    return fail(request, {
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'`,
-    });
+    return fail(request, unknownRollout(id));
   }
   const tokens = mintApprovalTokens(config.approval.signingKey, id, check.expiresAt, check.nonce);
   return html(
@@ -114,12 +116,7 @@ async function decideApproval(request: HttpRequest, client: DurableClient) {
   }
   const rollout = await loadRollout(client, id);
   if (!rollout) {
-    return fail(request, {
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'`,
-    });
+    return fail(request, unknownRollout(id));
   }
   if (rollout.view.phase !== 'WaitingApproval' || rollout.view.done) {
     return fail(request, {
