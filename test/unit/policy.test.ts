@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseDuration, formatDuration } from '../../src/domain/duration';
 import { errorCode } from '../../src/domain/errors';
 import { findPoliciesForImage, findPolicyByApp, loadPolicies, parsePolicies } from '../../src/domain/policy';
+import { planFromPolicy } from '../../src/services/rolloutRequest';
 
 const minimal = `
 app: { subscriptionId: 11111111-2222-3333-4444-555555555555, resourceGroup: rg-a, name: web }
@@ -227,13 +228,145 @@ describe('malformed policies are refused with every problem, field and fix named
         expect.stringContaining('gates.1.successCondition'),
       ]),
     );
+    const gate =
+      "provider: prometheus, address: 'http://prometheus:9090', query: 'up{revision={{revision}}}'";
     const dup = `gates:
-  - { name: e, provider: prometheus, query: q, successCondition: 'result < 1' }
-  - { name: e, provider: prometheus, query: q, successCondition: 'result < 2' }
+  - { name: e, ${gate}, successCondition: 'result < 1' }
+  - { name: e, ${gate}, successCondition: 'result < 2' }
 `;
     expect(problemsOf(`${minimal}${dup}`)).toEqual([
       expect.stringContaining("gates.1.name: duplicate gate name 'e'"),
     ]);
+  });
+
+  describe('gates are checked when the policy loads, naming the field', () => {
+    const logs =
+      "provider: logAnalytics, workspaceId: 11111111-2222-3333-4444-555555555555, query: 'T | where RevisionName_s == {{revision}}'";
+    const gateProblems = (fields: string) => problemsOf(`${minimal}gates:\n  - { name: g, ${fields} }\n`);
+
+    it.each([
+      [
+        'an unknown name in a condition',
+        `${logs}, successCondition: 'latency < 1'`,
+        'gates.0.successCondition: at 1: unknown name `latency`; a condition may use `result`, `baseline` and `sampleSize`',
+      ],
+      [
+        'a trailing operator',
+        `${logs}, successCondition: 'result <= 0.01', failureCondition: 'result >'`,
+        'gates.0.failureCondition: at 9: expected a number, `result`, `baseline`, `sampleSize` or `(`, found the end',
+      ],
+      [
+        'a condition that is a number',
+        `${logs}, successCondition: 'result * 2'`,
+        'gates.0.successCondition: at 1: `result * 2` is a number, but a condition must be true or false',
+      ],
+      [
+        'KQL that is not per revision',
+        "provider: logAnalytics, workspaceId: 11111111-2222-3333-4444-555555555555, query: 'AppRequests | count', successCondition: 'result < 1'",
+        'gates.0.query: must mention {{revision}}: without it the KQL measures every revision alike',
+      ],
+      [
+        'a quoted placeholder',
+        "provider: logAnalytics, workspaceId: 11111111-2222-3333-4444-555555555555, query: \"T | where RevisionName_s == '{{revision}}'\", successCondition: 'result < 1'",
+        'gates.0.query: write {{revision}} without quotes around it',
+      ],
+      [
+        'logAnalytics without a workspace',
+        "provider: logAnalytics, query: 'T | where RevisionName_s == {{revision}}', successCondition: 'result < 1'",
+        'gates.0.workspaceId: is required for provider logAnalytics',
+      ],
+      [
+        'prometheus without an address',
+        "provider: prometheus, query: 'up{revision={{revision}}}', successCondition: 'result < 1'",
+        'gates.0.address: is required for provider prometheus',
+      ],
+      [
+        'httpJson without a JSON path',
+        "provider: httpJson, query: 'https://stats.contoso.com/{{revision}}', successCondition: 'result < 1'",
+        'gates.0.jsonPath: is required for provider httpJson',
+      ],
+      [
+        'an unknown metric',
+        "provider: azureMonitorMetrics, query: ErrorRate, successCondition: 'result < 1'",
+        'gates.0.query: must be a Container Apps metric, one of Requests',
+      ],
+      [
+        'an unknown placeholder',
+        "provider: prometheus, address: 'http://prometheus:9090', query: 'up{revision={{revision}},svc={{args.svc}}}', successCondition: 'result < 1'",
+        'gates.0.query: unknown placeholder {{args.svc}}; use {{revision}} or {{app}}',
+      ],
+      [
+        'a zero interval',
+        `${logs}, successCondition: 'result < 1', interval: PT0S`,
+        'gates.0.interval: must be longer than zero',
+      ],
+      [
+        'a count of zero',
+        `${logs}, successCondition: 'result < 1', count: 0`,
+        'gates.0.count: must be at least 1',
+      ],
+      [
+        'a failureLimit the gate can never exceed',
+        `${logs}, successCondition: 'result < 1', count: 3, failureLimit: 3`,
+        'gates.0.failureLimit: must be less than count (3), or the gate could never fail',
+      ],
+      [
+        'a minimum sample with no sample size',
+        `${logs}, successCondition: 'result < 1', minSampleSize: 100`,
+        'gates.0.sampleSize: is required when minSampleSize or a condition uses the sample size',
+      ],
+      [
+        'an unknown inconclusive action',
+        `${logs}, successCondition: 'result < 1', onInconclusive: wait`,
+        "gates.0.onInconclusive: must be 'fail', 'pass' or 'pause'",
+      ],
+    ])('refuses %s', (_, fields, problem) => {
+      expect(gateProblems(fields)).toEqual([expect.stringContaining(`p.yaml: ${problem}`)]);
+    });
+
+    it('names every problem of a gate in one pass', () => {
+      const problems = gateProblems(
+        "provider: prometheus, query: 'up', successCondition: 'result <', onInconclusive: wait",
+      );
+      expect(problems.map((p) => p.replace(/^p\.yaml: (gates\.0\.\w+):.*$/, '$1')).sort()).toEqual([
+        'gates.0.address',
+        'gates.0.onInconclusive',
+        'gates.0.query',
+        'gates.0.successCondition',
+      ]);
+    });
+
+    it('loads a well-formed gate with its query fields, failing on inconclusive by default', () => {
+      const [p] = parsePolicies(`${minimal}gates:
+  - name: error-rate
+    provider: azureMonitorMetrics
+    query: Requests
+    aggregation: Total
+    filter: "statusCodeCategory eq '5xx'"
+    ratioTo: ''
+    successCondition: result <= baseline * 1.2 or result < 0.001
+    failureCondition: result > 0.05
+    minSampleSize: 200
+    count: 3
+    failureLimit: 1
+`);
+      expect(p!.gates[0]).toMatchObject({
+        query: 'Requests',
+        aggregation: 'Total',
+        filter: "statusCodeCategory eq '5xx'",
+        ratioTo: '',
+        interval: 60_000,
+        onInconclusive: 'fail',
+      });
+      expect(planFromPolicy(p!).gates[0]).toMatchObject({
+        provider: 'azureMonitorMetrics',
+        filter: "statusCodeCategory eq '5xx'",
+        ratioTo: '',
+        intervalMs: 60_000,
+        minSampleSize: 200,
+        onInconclusive: 'fail',
+      });
+    });
   });
 
   it('watch interval longer than the watch is refused', () => {

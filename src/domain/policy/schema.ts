@@ -1,6 +1,9 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseDuration } from '../duration';
+import { conditionUses, parseCondition } from '../gates/condition';
+import { queryIssues } from '../gates/query';
+import type { GateQuery } from '../gates/types';
 
 /**
  * The rollout policy an operator writes per app. Objects are strict so a misspelt field is an error
@@ -160,23 +163,104 @@ const validationSchema = z.strictObject({
 
 export const gateProviders = ['azureMonitorMetrics', 'logAnalytics', 'prometheus', 'httpJson'] as const;
 
-const gateSchema = z.strictObject({
-  name: z.string().min(1),
-  provider: z.enum(gateProviders, { message: `must be one of ${gateProviders.join(', ')}` }),
-  query: z.string().min(1, 'must hold the query (metric name, KQL, PromQL or URL)'),
-  interval: duration('PT1M').prefault('PT1M'),
-  count: z.number().int().min(1).default(1),
-  successCondition: z.string().min(1, 'must be a condition such as `result <= 0.01`'),
-  failureCondition: z.string().min(1).optional(),
-  failureLimit: z.number().int().min(0).default(0),
-  inconclusiveLimit: z.number().int().min(0).default(0),
-  consecutiveErrorLimit: z.number().int().min(0).default(4),
-  minSampleSize: z.number().int().min(0).optional(),
-  phases: z
-    .array(z.enum(['prePromotion', 'eachStep', 'watch']))
-    .min(1)
-    .default(['prePromotion', 'eachStep', 'watch']),
-});
+/** A condition over a measurement, checked here so a typo stops the policy, not a rollout. */
+const condition = (example: string) =>
+  z.string({ message: `must be a condition such as \`${example}\`` }).superRefine((text, ctx) => {
+    const parsed = parseCondition(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+
+const gateSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    provider: z.enum(gateProviders, { message: `must be one of ${gateProviders.join(', ')}` }),
+    query: z.string().min(1, 'must hold the query (metric name, KQL, PromQL or URL)'),
+    aggregation: z
+      .enum(['Total', 'Average', 'Maximum', 'Minimum', 'Count'], {
+        message: 'must be Total, Average, Maximum, Minimum or Count',
+      })
+      .optional(),
+    filter: z.string().min(1, "must be an OData filter such as statusCodeCategory eq '5xx'").optional(),
+    /** `''` divides by the unfiltered value. */
+    ratioTo: z.string().optional(),
+    workspaceId: z.string().min(1).optional(),
+    address: z.string().min(1).optional(),
+    jsonPath: z.string().min(1).optional(),
+    sampleSize: z.string().min(1).optional(),
+    interval: positiveDuration('PT1M').prefault('PT1M'),
+    count: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
+    successCondition: condition('result <= 0.01'),
+    failureCondition: condition('result > 0.05').optional(),
+    failureLimit: z.number().int().min(0).default(0),
+    inconclusiveLimit: z.number().int().min(0).default(0),
+    consecutiveErrorLimit: z.number().int().min(0).default(4),
+    minSampleSize: z.number().int().min(0).optional(),
+    /** What an inconclusive run does: fail the rollout, let it pass, or wait for a person's approval. */
+    onInconclusive: z
+      .enum(['fail', 'pass', 'pause'], { message: "must be 'fail', 'pass' or 'pause'" })
+      .default('fail'),
+    phases: z
+      .array(z.enum(['prePromotion', 'eachStep', 'watch']))
+      .min(1)
+      .default(['prePromotion', 'eachStep', 'watch']),
+  })
+  // Runs even when other fields are wrong, so every problem is named in one pass.
+  .superRefine((g, ctx) => gateProblems(g, ctx), {
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
+
+/**
+ * Checks across a gate's fields: the query for its provider, the limits against count, and a sample
+ * size source wherever one is needed. Reads the raw value, as other fields may not have parsed.
+ */
+function gateProblems(gate: object, ctx: z.RefinementCtx): void {
+  const raw = gate as Record<string, unknown>;
+  const text = (key: string) => (typeof raw[key] === 'string' ? raw[key] : undefined);
+  const num = (key: string) => (typeof raw[key] === 'number' ? raw[key] : undefined);
+  const provider = gateProviders.find((p) => p === raw.provider);
+  const query = text('query');
+  if (provider && query) {
+    const optional = ['filter', 'ratioTo', 'workspaceId', 'address', 'jsonPath', 'sampleSize'] as const;
+    const fields: GateQuery = { provider, query };
+    for (const key of optional) if (text(key) !== undefined) fields[key] = text(key);
+    for (const issue of queryIssues(fields)) {
+      ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+    }
+  }
+  const count = num('count');
+  const failureLimit = num('failureLimit');
+  if (count !== undefined && count >= 1 && failureLimit !== undefined && failureLimit >= count) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['failureLimit'],
+      message: `must be less than count (${count}), or the gate could never fail`,
+    });
+  }
+  // A sample size no measurement reports would leave every measurement inconclusive.
+  const usesSampleSize = ['successCondition', 'failureCondition'].some((key) => {
+    const parsed = parseCondition(text(key) ?? '');
+    return parsed.ok && conditionUses(parsed.condition).has('sampleSize');
+  });
+  if (
+    (raw.minSampleSize !== undefined || usesSampleSize) &&
+    provider !== undefined &&
+    provider !== 'azureMonitorMetrics' &&
+    raw.sampleSize === undefined
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sampleSize'],
+      message: `is required when minSampleSize or a condition uses the sample size: say where it comes from (${sampleSizeHint[provider]})`,
+    });
+  }
+}
+
+const sampleSizeHint: Record<(typeof gateProviders)[number], string> = {
+  azureMonitorMetrics: 'the unfiltered Requests total',
+  logAnalytics: 'a column of the query result, e.g. total',
+  prometheus: 'a second PromQL query',
+  httpJson: 'a JSON path, e.g. $.requests',
+};
 
 const approvalSchema = z.strictObject({
   required: z.boolean().default(false),

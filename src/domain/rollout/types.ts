@@ -1,6 +1,7 @@
 import type { AppRef, TrafficEntry } from '../../adapters/containerApps/port';
 import type { ControlRecord, RevisionFlags } from '../flag/control';
 import type { MockReport, MockSpec } from '../flag/validation';
+import type { GateQuery } from '../gates/types';
 import type { RolloutPhase } from './phase';
 
 /** One HTTP smoke check against green's own URL. */
@@ -27,6 +28,16 @@ export interface GateSpec {
   consecutiveErrorLimit: number;
   minSampleSize?: number;
   phases: GatePhase[];
+  /** The provider-specific query fields (see `GateQuery`). */
+  aggregation?: GateQuery['aggregation'];
+  filter?: string;
+  ratioTo?: string;
+  workspaceId?: string;
+  address?: string;
+  jsonPath?: string;
+  sampleSize?: string;
+  /** What an inconclusive run does: fail the rollout, let it pass, or wait for a person's approval. */
+  onInconclusive: 'fail' | 'pass' | 'pause';
 }
 
 export type GatePhase = 'prePromotion' | 'eachStep' | 'watch';
