@@ -18,6 +18,7 @@ import { TcpWorkloads, type TcpWorkloadSettings } from './tcp/host';
 import type { TcpFrameSource } from './tcp/source';
 import type { TcpWorker } from './tcp/worker';
 import type { RequestCounters } from './workload';
+import { type MonitorEmulatorOptions, type MonitorEndpoints, startMonitorEmulator } from './monitor';
 
 export type { ArmRequestLogEntry } from './server';
 export type { AppView, EmulatorAppRef, ResolvedTraffic, RevisionView, SeedApp, TrafficChange } from './store';
@@ -30,6 +31,8 @@ export { TcpWorker } from './tcp/worker';
 export { measureFlip } from './tcp/measure';
 export { knownStableApiVersions } from './apiVersion';
 export { parseSeedApps, readSeedFile } from './seed';
+export { defaultWorkspaceId, generateLoad, type LoadOptions, type LoadReport } from './monitor';
+export type { MonitorEmulatorOptions, MonitorEndpoints } from './monitor';
 
 export interface ContainerAppsEmulatorOptions {
   /** HTTPS port; default 0 (any free port). */
@@ -59,6 +62,8 @@ export interface ContainerAppsEmulatorOptions {
   tcp?: Omit<TcpWorkloadSettings, 'redis'>;
   /** Also write the CA certificate (PEM) to this file. */
   caFile?: string;
+  /** The monitoring emulators (metrics, Log Analytics, Prometheus) on their own HTTPS port. */
+  monitor?: MonitorEmulatorOptions;
   logger?: { info(message: string): void };
 }
 
@@ -70,6 +75,11 @@ export interface ContainerAppsEmulator {
   ca: string;
   caFile?: string;
   faults: FaultInjector;
+  /**
+   * Azure Monitor metrics, Log Analytics and Prometheus over the revisions' real requests, on one HTTPS
+   * port with the same certificate (see local/emulator/README.md).
+   */
+  monitor: MonitorEndpoints;
   seedApp(app: SeedApp): Promise<AppView>;
   /** The app as ARM's GET returns it, or undefined. */
   getApp(ref: EmulatorAppRef): Record<string, unknown> | undefined;
@@ -136,11 +146,23 @@ export async function startContainerAppsEmulator(
   await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;
+  let monitor: Awaited<ReturnType<typeof startMonitorEmulator>>;
+  try {
+    monitor = await startMonitorEmulator(
+      { key, cert, source: { apps: () => store.monitored() } },
+      { host: opts.host, ...opts.monitor },
+    );
+  } catch (e) {
+    await server.close();
+    await store.stop();
+    throw e;
+  }
   if (opts.caFile) {
     await mkdir(dirname(opts.caFile), { recursive: true });
     await writeFile(opts.caFile, cert);
   }
   opts.logger?.info(`Container Apps emulator listening on ${url}`);
+  opts.logger?.info(`Monitoring emulators listening on ${monitor.metricsUrl}`);
 
   let stopped = false;
   return {
@@ -149,6 +171,14 @@ export async function startContainerAppsEmulator(
     ca: cert,
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
     faults,
+    monitor: {
+      metricsUrl: monitor.metricsUrl,
+      logsUrl: monitor.logsUrl,
+      prometheusUrl: monitor.prometheusUrl,
+      workspaceId: monitor.workspaceId,
+      port: monitor.port,
+      ca: monitor.ca,
+    },
     seedApp: async (app) => store.view(await store.seed(app)),
     getApp: (ref) => {
       const app = store.find(ref);
@@ -184,7 +214,7 @@ export async function startContainerAppsEmulator(
       if (stopped) return;
       stopped = true;
       try {
-        await server.close();
+        await Promise.all([server.close(), monitor.stop()]);
         await store.stop();
       } finally {
         // The certificate dies with this process: leave no file behind that trusts it.

@@ -17,6 +17,8 @@ import {
   type WireTrafficWeight,
 } from './wire';
 import type { TcpWorkloads, TcpWorkloadSpec } from './tcp/host';
+import { EventTimes, RequestLog } from './monitor/requestLog';
+import type { MonitoredApp } from './monitor/source';
 import {
   LocalHttpServer,
   newCounters,
@@ -70,6 +72,7 @@ interface RevisionState extends WorkloadRevision {
   /** Set by `setRevisionHealth`: a running revision that turns bad later (e.g. during a watch). */
   healthOverride?: 'Unhealthy';
   endpoint: LocalHttpServer;
+  restarts: EventTimes;
 }
 
 interface OperationState {
@@ -769,6 +772,8 @@ export class ContainerAppsStore {
       active: true,
       ...(opts.injectedFailure ? { injectedFailure: opts.injectedFailure } : {}),
       counters: newCounters(),
+      requests: new RequestLog(),
+      restarts: new EventTimes(),
       errorTicks: 0,
       endpoint: new LocalHttpServer((req, res) => serveRevision(rev, this.settings.workload, req, res)),
       phase: () => this.phase(rev),
@@ -825,6 +830,7 @@ export class ContainerAppsStore {
       );
     }
     rev.activatedAt = this.now();
+    rev.restarts.record(Date.now());
   }
 
   async delete(ref: EmulatorAppRef): Promise<boolean> {
@@ -839,6 +845,18 @@ export class ContainerAppsStore {
       app.tcp ? this.settings.tcp?.detachApp(app.key) : undefined,
     ]);
     return true;
+  }
+
+  /** Every app with its revisions' request logs and restarts, for the monitoring emulators. */
+  monitored(): MonitoredApp[] {
+    return this.all().map((app) => ({
+      id: appId(app),
+      subscriptionId: app.subscriptionId,
+      resourceGroup: app.resourceGroup,
+      name: app.name,
+      location: app.location,
+      revisions: app.revisions.map((r) => ({ name: r.name, requests: r.requests, restarts: r.restarts })),
+    }));
   }
 
   /** Creates an app whose first revision is already running, as if deployed long ago. */

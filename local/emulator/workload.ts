@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ImageBehaviour } from './images';
+import type { RequestLog } from './monitor/requestLog';
 
 /**
  * The sample workload each simulated revision runs, served over plain HTTP on 127.0.0.1 (the local runtime
- * uses scheme http for revision URLs): `GET /`, `GET /healthz`, `GET /dependencies`.
+ * uses scheme http for revision URLs): `GET /`, `GET /healthz`, `GET /dependencies`, and `GET /stats`
+ * (its own counters, not counted).
  */
 export interface RequestCounters {
   count: number;
@@ -27,6 +29,8 @@ export interface WorkloadRevision {
   behaviour: ImageBehaviour;
   phase(): RevisionPhase;
   counters: RequestCounters;
+  /** Recent answers with their times, for the monitoring emulators' windows. */
+  requests: RequestLog;
   /** Requests seen by the error-share rule (the `err5` / `errors` tags). */
   errorTicks: number;
 }
@@ -59,19 +63,30 @@ export function serveRevision(
 ): void {
   const started = performance.now();
   req.resume();
-  const answer = (status: number, body: unknown): void => {
+  const answer = (status: number, body: unknown, by: 'container' | 'platform' = 'container'): void => {
+    const latencyMs = performance.now() - started;
     rev.counters.count += 1;
     rev.counters.byStatus[String(status)] = (rev.counters.byStatus[String(status)] ?? 0) + 1;
-    rev.counters.totalLatencyMs += performance.now() - started;
+    rev.counters.totalLatencyMs += latencyMs;
+    // Telemetry (metrics, logs) comes from the container: what the platform answers for a revision that
+    // is not running never reaches it, as on Container Apps.
+    if (by === 'container') rev.requests.record({ at: Date.now(), status, latencyMs });
     send(res, status, body);
   };
   const phase = rev.phase();
-  if (phase === 'stopped') return answer(503, { error: `revision ${rev.revisionName} is not active` });
-  if (phase === 'provisioning') return answer(503, { error: `revision ${rev.revisionName} is starting` });
-  if (phase === 'failed') return answer(502, { error: 'container exited with code 1' });
+  const url = new URL(req.url ?? '/', 'http://revision');
+  // Reading the counters must not change them, so /stats is answered apart from the measured traffic.
+  if (url.pathname === '/stats' && phase === 'ready') return send(res, 200, revisionStats(rev, url));
+  if (phase === 'stopped') {
+    return answer(503, { error: `revision ${rev.revisionName} is not active` }, 'platform');
+  }
+  if (phase === 'provisioning') {
+    return answer(503, { error: `revision ${rev.revisionName} is starting` }, 'platform');
+  }
+  if (phase === 'failed') return answer(502, { error: 'container exited with code 1' }, 'platform');
 
   const respond = (): void => {
-    const path = new URL(req.url ?? '/', 'http://revision').pathname;
+    const path = url.pathname;
     const b = rev.behaviour;
     if (path === '/healthz') {
       return b.unhealthy ? answer(503, { status: 'unhealthy' }) : answer(200, { status: 'ok' });
@@ -96,6 +111,44 @@ export function serveRevision(
   };
   if (rev.behaviour.slow && settings.slowLatencyMs > 0) setTimeout(respond, settings.slowLatencyMs);
   else respond();
+}
+
+/**
+ * `GET /stats`: the revision's counters since it started, or over the last `windowMs` milliseconds
+ * (`/stats?windowMs=60000`). `errors` counts 5xx answers; rates and averages are null without requests.
+ */
+function revisionStats(rev: WorkloadRevision, url: URL): Record<string, unknown> {
+  const windowParam = url.searchParams.get('windowMs');
+  const windowMs = windowParam !== null && /^\d+$/.test(windowParam) ? Number(windowParam) : undefined;
+  let requests: number;
+  let byStatus: Record<string, number>;
+  let totalLatencyMs: number;
+  if (windowMs === undefined) {
+    ({ count: requests, byStatus, totalLatencyMs } = rev.counters);
+  } else {
+    const now = Date.now();
+    const recent = rev.requests.between(now - windowMs, now);
+    requests = recent.length;
+    byStatus = {};
+    totalLatencyMs = 0;
+    for (const r of recent) {
+      byStatus[String(r.status)] = (byStatus[String(r.status)] ?? 0) + 1;
+      totalLatencyMs += r.latencyMs;
+    }
+  }
+  const errors = Object.entries(byStatus)
+    .filter(([status]) => Number(status) >= 500)
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    app: rev.appName,
+    revision: rev.revisionName,
+    windowMs: windowMs ?? null,
+    requests,
+    byStatus: { ...byStatus },
+    errors,
+    errorRate: requests > 0 ? errors / requests : null,
+    averageLatencyMs: requests > 0 ? totalLatencyMs / requests : null,
+  };
 }
 
 /** A plain HTTP server on 127.0.0.1 that can stop and start again (on its old port when free). */

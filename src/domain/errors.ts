@@ -17,6 +17,7 @@ export type GreenlightErrorCode =
   | 'Timeout'
   | 'ApprovalTokenInvalid'
   | 'ControlPlaneConflict'
+  | 'ProviderUnavailable'
   | 'StaleEpoch'
   | 'NonDeterminism'
   | 'Internal';

@@ -1,0 +1,412 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { generateLoad } from '../../local/emulator';
+import { makeCertificate } from '../../local/emulator/certificate';
+import { createGateProviders } from '../../src/adapters/gates/factory';
+import type { GateProviders } from '../../src/adapters/gates/port';
+import { StaticTokenCredential } from '../../src/adapters/credentials';
+import { errorCode } from '../../src/domain/errors';
+import type { GateQuery, Measurement, MeasureTarget } from '../../src/domain/gates/types';
+import type { AppRef } from '../../src/adapters/containerApps/port';
+import {
+  type EmulatorFixture,
+  rejectionOf,
+  startEmulatorWithApp,
+  testToken,
+  waitForRevisionToSettle,
+} from '../support/emulator';
+import { until } from '../support/until';
+
+// The four gate providers, built by the factory as the Function App builds them, measuring blue and green
+// revisions of the emulator through its monitoring emulators: real SDK clients, real HTTPS, real traffic.
+
+const errorShare = 0.3;
+const slowLatencyMs = 80;
+const windowMs = 10 * 60_000;
+
+interface Revision {
+  name: string;
+  /** The revision's own endpoint, `http://127.0.0.1:<port>/`. */
+  url: string;
+}
+
+interface BlueGreen {
+  app: AppRef;
+  resourceId: string;
+  blue: Revision;
+  green: Revision;
+}
+
+let fx: EmulatorFixture;
+let providers: GateProviders;
+let web: BlueGreen;
+let api: BlueGreen;
+
+/** Seeds `name` (blue `v1`, unless it is the fixture's app) and deploys green from `greenTag`. */
+async function blueGreen(name: string, greenTag: string): Promise<BlueGreen> {
+  const app: AppRef = { ...fx.app, name };
+  if (name !== fx.app.name) await fx.emulator.seedApp({ ...app, image: `greenlight.azurecr.io/${name}:v1` });
+  const { revisionName } = await fx.adapter.deployGreen(app, {
+    image: `greenlight.azurecr.io/${name}:${greenTag}`,
+    revisionSuffix: 'v2',
+  });
+  await waitForRevisionToSettle({ adapter: fx.adapter, app }, revisionName);
+  const view = fx.emulator.appView(app)!;
+  const revision = (r: string): Revision => ({
+    name: r,
+    url: `http://${view.revisions.find((x) => x.name === r)!.fqdn!}/`,
+  });
+  return { app, resourceId: view.id, blue: revision(`${name}--v1`), green: revision(revisionName) };
+}
+
+function target(bg: BlueGreen, which: 'blue' | 'green'): MeasureTarget {
+  return { resourceId: bg.resourceId, appName: bg.app.name, revision: bg[which].name, windowMs };
+}
+
+/** The gates of one kind of question, one per provider. */
+function errorRateGates(revisionUrl: string): GateQuery[] {
+  return [
+    {
+      provider: 'azureMonitorMetrics',
+      query: 'Requests',
+      filter: "statusCodeCategory eq '5xx'",
+      ratioTo: '',
+    },
+    {
+      provider: 'logAnalytics',
+      query:
+        'AppRequests | where RevisionName == {{revision}} | summarize total = count(), errors = countif(ResultCode >= 500) | extend result = todouble(errors) / total',
+      workspaceId: fx.emulator.monitor.workspaceId,
+      sampleSize: 'total',
+    },
+    {
+      provider: 'prometheus',
+      query:
+        '(sum(increase(http_requests_total{revision={{revision}},code=~"5.."}[10m])) or vector(0)) / sum(increase(http_requests_total{revision={{revision}}}[10m]))',
+      address: fx.emulator.monitor.prometheusUrl,
+      sampleSize: 'sum(increase(http_requests_total{revision={{revision}}}[10m]))',
+    },
+    // ACA revision URLs are `<revision>.<environment domain>`; the emulator's are ports, so the URL is given.
+    {
+      provider: 'httpJson',
+      query: `${revisionUrl}stats?windowMs=${windowMs}`,
+      jsonPath: '$.errorRate',
+      sampleSize: '$.requests',
+    },
+  ];
+}
+
+function latencyGates(revisionUrl: string): GateQuery[] {
+  return [
+    { provider: 'azureMonitorMetrics', query: 'ResponseTime', aggregation: 'Average' },
+    {
+      provider: 'logAnalytics',
+      query:
+        'AppRequests | where RevisionName == {{revision}} | summarize result = avg(DurationMs), total = count()',
+      workspaceId: fx.emulator.monitor.workspaceId,
+      sampleSize: 'total',
+    },
+    {
+      provider: 'prometheus',
+      query:
+        '1000 * sum(increase(http_request_duration_seconds_sum{revision={{revision}}}[10m])) / sum(increase(http_request_duration_seconds_count{revision={{revision}}}[10m]))',
+      address: fx.emulator.monitor.prometheusUrl,
+    },
+    {
+      provider: 'httpJson',
+      query: `${revisionUrl}stats?windowMs=${windowMs}`,
+      jsonPath: '$.averageLatencyMs',
+    },
+  ];
+}
+
+function measure(query: GateQuery, t: MeasureTarget): Promise<Measurement> {
+  return providers[query.provider].measure(query, t);
+}
+
+/** Measures until the sample covers `requests` (the emulators answer at once; the wait is only a guard). */
+function measured(query: GateQuery, t: MeasureTarget, requests: number): Promise<Measurement> {
+  return until(`${query.provider} to see ${requests} requests of ${t.revision}`, async () => {
+    const m = await measure(query, t);
+    return (m.sampleSize === undefined || m.sampleSize >= requests) && m;
+  });
+}
+
+beforeAll(async () => {
+  fx = await startEmulatorWithApp({ emulator: { errorShare, slowLatencyMs } });
+  providers = createGateProviders({
+    credential: new StaticTokenCredential(testToken),
+    metricsEndpoint: fx.emulator.monitor.metricsUrl,
+    logsEndpoint: fx.emulator.monitor.logsUrl,
+    ca: fx.emulator.monitor.ca,
+    maxRetries: 1,
+    retryDelayMs: 20,
+  });
+  web = await blueGreen('web', 'v2-err5');
+  api = await blueGreen('api', 'v2-slow');
+  await generateLoad({
+    urls: [web.blue.url, web.green.url, api.blue.url, api.green.url],
+    rps: 200,
+    requests: 50,
+  });
+});
+afterAll(async () => {
+  await fx?.stop();
+});
+
+describe('error rate of green against blue', () => {
+  it.each(['azureMonitorMetrics', 'logAnalytics', 'prometheus', 'httpJson'] as const)(
+    '%s measures the configured share of 5xx on green and none on blue',
+    async (provider) => {
+      const gate = (rev: Revision) => errorRateGates(rev.url).find((g) => g.provider === provider)!;
+      const green = await measured(gate(web.green), target(web, 'green'), 50);
+      const blue = await measured(gate(web.blue), target(web, 'blue'), 50);
+      expect(green.value).toBeCloseTo(errorShare, 5);
+      expect(green.sampleSize).toBe(50);
+      expect(blue.value).toBe(0);
+      expect(blue.sampleSize).toBe(50);
+    },
+  );
+});
+
+describe('latency of a slow green', () => {
+  it.each(['azureMonitorMetrics', 'logAnalytics', 'prometheus', 'httpJson'] as const)(
+    '%s sees green answer at least twice as slowly as blue',
+    async (provider) => {
+      const gate = (rev: Revision) => latencyGates(rev.url).find((g) => g.provider === provider)!;
+      const green = await measured(gate(api.green), target(api, 'green'), 50);
+      const blue = await measured(gate(api.blue), target(api, 'blue'), 50);
+      expect(green.value).toBeGreaterThanOrEqual(slowLatencyMs * 0.9);
+      expect(green.value!).toBeGreaterThanOrEqual(2 * blue.value!);
+    },
+  );
+
+  it('azureMonitorMetrics gives the request count as the sample size of ResponseTime', async () => {
+    const m = await measure(
+      { provider: 'azureMonitorMetrics', query: 'ResponseTime', aggregation: 'Average' },
+      target(api, 'green'),
+    );
+    expect(m.sampleSize).toBe(50);
+  });
+});
+
+describe('sample size', () => {
+  it('is small when the revision got few requests, through every provider', async () => {
+    const few = await blueGreen('few', 'v2');
+    await generateLoad({ urls: [few.green.url], rps: 100, requests: 3 });
+    for (const gate of errorRateGates(few.green.url)) {
+      const m = await measured(gate, target(few, 'green'), 3);
+      expect([gate.provider, m]).toEqual([gate.provider, { value: 0, sampleSize: 3 }]);
+    }
+  });
+
+  it('is zero and the value absent when a revision got no requests at all', async () => {
+    const idle = await blueGreen('idle', 'v2');
+    const t = target(idle, 'green');
+    const [metrics, logs, prometheus, http] = await Promise.all(
+      errorRateGates(idle.green.url).map((g) => measure(g, t)),
+    );
+    expect(metrics).toEqual({ sampleSize: 0 });
+    // KQL's count() of nothing is a row with total 0: 0 / 0 is NaN, no value.
+    expect(logs).toEqual({ sampleSize: 0 });
+    // In Prometheus a revision without requests has no series at all.
+    expect(prometheus).toEqual({});
+    expect(http).toEqual({ sampleSize: 0 });
+  });
+});
+
+describe('provider failures are typed errors', () => {
+  const green = () => target(web, 'green');
+
+  it('a wrong Log Analytics workspace is NotFound, with what to check', async () => {
+    const e = await rejectionOf(
+      measure(
+        {
+          provider: 'logAnalytics',
+          query: 'AppRequests | where RevisionName == {{revision}} | summarize result = count()',
+          workspaceId: '00000000-0000-0000-0000-000000000000',
+        },
+        green(),
+      ),
+    );
+    expect(errorCode(e)).toBe('NotFound');
+    expect(e.message).toMatch(
+      /Log Analytics found nothing .*workspace '00000000-0000-0000-0000-000000000000'.*WorkspaceNotFoundError/,
+    );
+    expect(e.message).toMatch(/workspace ID \(a GUID\)/);
+  });
+
+  it("a KQL operator the service refuses is InvalidRequest with the service's reason", async () => {
+    const e = await rejectionOf(
+      measure(
+        {
+          provider: 'logAnalytics',
+          query: 'AppRequests | where RevisionName == {{revision}} | top 1 by DurationMs',
+          workspaceId: fx.emulator.monitor.workspaceId,
+        },
+        green(),
+      ),
+    );
+    expect(errorCode(e)).toBe('InvalidRequest');
+    expect(e.message).toMatch(/Log Analytics rejected .*400 BadArgumentError.*operator 'top'/);
+  });
+
+  it('bad PromQL is InvalidRequest quoting the parse error', async () => {
+    const e = await rejectionOf(
+      measure(
+        {
+          provider: 'prometheus',
+          query: 'sum(rate(http_requests_total{revision={{revision}}}[5m])',
+          address: fx.emulator.monitor.prometheusUrl,
+        },
+        green(),
+      ),
+    );
+    expect(errorCode(e)).toBe('InvalidRequest');
+    expect(e.message).toMatch(
+      /Prometheus at https:\/\/127\.0\.0\.1:\d+ rejected the gate's query \(400 bad_data\): .*parse error/,
+    );
+  });
+
+  it('an unreachable URL is an unavailable service, worth retrying', async () => {
+    const closed = await unusedPort();
+    const http = await rejectionOf(
+      measure(
+        { provider: 'httpJson', query: `http://127.0.0.1:${closed}/stats`, jsonPath: '$.errorRate' },
+        green(),
+      ),
+    );
+    expect(errorCode(http)).toBe('ProviderUnavailable');
+    expect(http.message).toMatch(
+      new RegExp(`GET http://127.0.0.1:${closed}/stats unavailable .*ECONNREFUSED`),
+    );
+    const prom = await rejectionOf(
+      measure({ provider: 'prometheus', query: 'vector(1)', address: `http://127.0.0.1:${closed}` }, green()),
+    );
+    expect(errorCode(prom)).toBe('ProviderUnavailable');
+  });
+
+  it('an unknown container app is NotFound for metrics', async () => {
+    const e = await rejectionOf(
+      measure(
+        { provider: 'azureMonitorMetrics', query: 'Requests' },
+        { ...green(), resourceId: web.resourceId.replace(/web$/, 'nope') },
+      ),
+    );
+    expect(errorCode(e)).toBe('NotFound');
+    expect(e.message).toMatch(/Azure Monitor metrics found nothing for metric 'Requests'/);
+  });
+
+  it('a refused credential is InvalidConfiguration naming the role to grant', async () => {
+    const server = await local((req, res) => {
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'AuthorizationFailed', message: 'the client may not read' } }));
+    });
+    const refusing = providersOn(server);
+    try {
+      const roles: [GateQuery, RegExp][] = [
+        [{ provider: 'azureMonitorMetrics', query: 'Requests' }, /'Monitoring Reader' role/],
+        [
+          {
+            provider: 'logAnalytics',
+            query: 'AppRequests | summarize result = count()',
+            workspaceId: fx.emulator.monitor.workspaceId,
+          },
+          /'Log Analytics Reader' role/,
+        ],
+        [{ provider: 'prometheus', query: 'vector(1)', address: server.url }, /wants credentials/],
+        [{ provider: 'httpJson', query: `${server.url}/x`, jsonPath: '$.a' }, /needs credentials/],
+      ];
+      for (const [gate, hint] of roles) {
+        const e = await rejectionOf(refusing[gate.provider].measure(gate, green()));
+        expect([gate.provider, errorCode(e)]).toEqual([gate.provider, 'InvalidConfiguration']);
+        expect(e.message).toMatch(/refused .*\(403( AuthorizationFailed)?\)/);
+        expect(e.message).toMatch(hint);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a service that does not answer in time is a Timeout, for the SDK clients too', async () => {
+    const server = await local((req) => req.resume());
+    const slow = providersOn(server, { timeoutMs: 300 });
+    try {
+      const gates: GateQuery[] = [
+        { provider: 'azureMonitorMetrics', query: 'Requests' },
+        {
+          provider: 'logAnalytics',
+          query: 'AppRequests | summarize result = count()',
+          workspaceId: fx.emulator.monitor.workspaceId,
+        },
+        { provider: 'prometheus', query: 'vector(1)', address: server.url },
+        { provider: 'httpJson', query: `${server.url}/stats`, jsonPath: '$.a' },
+      ];
+      for (const gate of gates) {
+        const e = await rejectionOf(slow[gate.provider].measure(gate, green()));
+        expect([gate.provider, errorCode(e)]).toEqual([gate.provider, 'Timeout']);
+        expect(e.message).toMatch(/did not answer .* within 300 ms/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('metrics without a configured endpoint is InvalidConfiguration', async () => {
+    const unconfigured = createGateProviders({ credential: new StaticTokenCredential(testToken) });
+    const e = await rejectionOf(
+      unconfigured.azureMonitorMetrics.measure(
+        { provider: 'azureMonitorMetrics', query: 'Requests' },
+        green(),
+      ),
+    );
+    expect(errorCode(e)).toBe('InvalidConfiguration');
+    expect(e.message).toMatch(/metrics\.monitor\.azure\.com/);
+  });
+});
+
+async function unusedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+interface LocalServer {
+  url: string;
+  ca: string;
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on 127.0.0.1 with its own certificate, answering as `handler` does. */
+async function local(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
+  const { key, cert } = await makeCertificate();
+  const server: Server = createHttpsServer({ key, cert }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ca: cert,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Providers whose every endpoint is `server`. */
+function providersOn(server: LocalServer, extra: { timeoutMs?: number } = {}): GateProviders {
+  return createGateProviders({
+    credential: new StaticTokenCredential(testToken),
+    metricsEndpoint: server.url,
+    logsEndpoint: server.url,
+    ca: server.ca,
+    maxRetries: 0,
+    prometheusAuth: 'none',
+    ...extra,
+  });
+}
