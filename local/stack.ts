@@ -124,6 +124,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     GREENLIGHT_CREDENTIAL: 'static',
     GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
     GREENLIGHT_REVISION_URL_SCHEME: 'http',
+    // Gate providers read the emulator's monitoring APIs, which serve the same certificate.
+    GREENLIGHT_MONITOR_METRICS_ENDPOINT: emulator.monitor.metricsUrl,
+    GREENLIGHT_MONITOR_LOGS_ENDPOINT: emulator.monitor.logsUrl,
+    ...(emulator.caFile ? { GREENLIGHT_MONITOR_CA_FILE: emulator.caFile } : {}),
     ...(tcp ? { [tcpWorkerRedisSettings.prod]: redis.url, [tcpWorkerRedisSettings.temp]: redis.url } : {}),
     ...opts.env,
   };

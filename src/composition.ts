@@ -7,6 +7,8 @@ import { createRedisClient } from './adapters/redis/client';
 import { RolloutStore } from './adapters/redis/rolloutStore';
 import { loadConfig, type GreenlightConfig } from './config';
 import type { FlagControlPlane, MockOutputs } from './adapters/flags/port';
+import { createGateProviders } from './adapters/gates/factory';
+import type { GateProviders } from './adapters/gates/port';
 import { RedisControlPlane } from './adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
 import { GreenlightError } from './domain/errors';
@@ -23,6 +25,8 @@ export interface Services {
   policies(): Promise<Policy[]>;
   /** The flag strategy's control plane (on the production Redis) and mock outputs (on the temporary one). */
   flags(strategy: FlagStrategyPlan): { control: FlagControlPlane; mock: MockOutputs };
+  /** Analysis gate providers (Azure Monitor metrics and logs, Prometheus, HTTP JSON), built on first use. */
+  gateProviders(): GateProviders;
   /** Workload Redis clients opened so far, closed on dispose. */
   closers(): Redis[];
 }
@@ -56,6 +60,7 @@ export function services(): Services {
     if (!client) workloadRedis.set(url, (client = createRedisClient(url)));
     return client;
   };
+  let gateProviders: GateProviders | undefined;
   current = {
     config,
     containerApps: createContainerAppsAdapter({
@@ -80,6 +85,13 @@ export function services(): Services {
       mock: new RedisMockOutputs(redisFor(redisUrlFrom(strategy.tempUrlSetting, 'temp')), strategy.keyPrefix),
     }),
     closers: () => [...workloadRedis.values()],
+    gateProviders: () =>
+      (gateProviders ??= createGateProviders({
+        credential: config.arm.credential,
+        metricsEndpoint: config.monitor.metricsEndpoint,
+        logsEndpoint: config.monitor.logsEndpoint,
+        ca: config.monitor.caFile ? readFileSync(config.monitor.caFile, 'utf8') : undefined,
+      })),
   };
   return current;
 }

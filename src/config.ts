@@ -46,6 +46,17 @@ const settingsSchema = z.object({
   GREENLIGHT_STATIC_TOKEN: z.string().min(1).optional(),
   AZURE_CLIENT_ID: z.string().optional(),
   GREENLIGHT_REVISION_URL_SCHEME: z.enum(['https', 'http']).default('https'),
+  GREENLIGHT_MONITOR_METRICS_ENDPOINT: z
+    .url({
+      protocol: /^https$/,
+      message:
+        "must be the https metrics endpoint of the apps' region, e.g. https://westeurope.metrics.monitor.azure.com",
+    })
+    .optional(),
+  GREENLIGHT_MONITOR_LOGS_ENDPOINT: z
+    .url({ protocol: /^https$/, message: 'must be an https URL, e.g. https://api.loganalytics.io/v1' })
+    .default('https://api.loganalytics.io/v1'),
+  GREENLIGHT_MONITOR_CA_FILE: z.string().min(1).optional(),
   GREENLIGHT_TRUST_CLIENT_PRINCIPAL: z
     .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
     .default('false'),
@@ -96,6 +107,8 @@ export interface GreenlightConfig {
     credential: { kind: 'default'; managedIdentityClientId?: string } | { kind: 'static'; token: string };
   };
   revisionUrlScheme: 'https' | 'http';
+  /** Where analysis gates query Azure Monitor (the local emulators in development). */
+  monitor: { metricsEndpoint?: string; logsEndpoint: string; caFile?: string };
 }
 
 export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightConfig {
@@ -137,5 +150,10 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightCo
           : { kind: 'default', managedIdentityClientId: s.AZURE_CLIENT_ID },
     },
     revisionUrlScheme: s.GREENLIGHT_REVISION_URL_SCHEME,
+    monitor: {
+      metricsEndpoint: s.GREENLIGHT_MONITOR_METRICS_ENDPOINT,
+      logsEndpoint: s.GREENLIGHT_MONITOR_LOGS_ENDPOINT,
+      caFile: s.GREENLIGHT_MONITOR_CA_FILE,
+    },
   };
 }

@@ -6,6 +6,7 @@ loadConfig();
 
 import './orchestrators/rollout';
 import './orchestrators/watch';
+import './orchestrators/gateRun';
 import './activities/containerApps';
 import './activities/smoke';
 import './activities/gates';

@@ -2,6 +2,7 @@
 export const Orchestrators = {
   rollout: 'rolloutOrchestrator',
   watch: 'rolloutWatchOrchestrator',
+  gateRun: 'gateRunOrchestrator',
 } as const;
 
 export const Activities = {
@@ -13,7 +14,7 @@ export const Activities = {
   deactivateRevision: 'deactivateRevision',
   retireRevisions: 'retireRevisions',
   runSmokeChecks: 'runSmokeChecks',
-  evaluateGates: 'evaluateGates',
+  measureGate: 'measureGate',
   createApprovalLinks: 'createApprovalLinks',
   finishRollout: 'finishRollout',
   // Flag strategy
@@ -39,4 +40,9 @@ export const Labels = { blue: 'blue', green: 'green' } as const;
 /** The post-promotion watch runs as a child instance with a name derived from its rollout. */
 export function watchInstanceId(rolloutId: string): string {
   return `${rolloutId}:watch`;
+}
+
+/** A gate run is a child instance too; `seq` numbers the runs of one rollout (deterministic on replay). */
+export function gateRunInstanceId(rolloutId: string, seq: number, gateName: string): string {
+  return `${rolloutId}:gate:${seq}:${gateName.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }

@@ -1,20 +1,62 @@
 import * as df from 'durable-functions';
-import type { GateReport, GateSpec } from '../domain/rollout/types';
+import type { AppRef } from '../adapters/containerApps/port';
+import { services } from '../composition';
+import { errorMessage } from '../domain/errors';
+import { conditionUses, parseCondition } from '../domain/gates/condition';
+import { gateQueryOf } from '../domain/gates/query';
+import type { MeasureTarget } from '../domain/gates/types';
+import type { GateSpec } from '../domain/rollout/types';
 import { Activities } from '../names';
+import type { GateMeasurement } from '../orchestrators/gateRun';
+
+/** The gate's conditions compare against blue: then blue is measured the same way, over the same window. */
+function needsBaseline(gate: GateSpec): boolean {
+  return [gate.successCondition, gate.failureCondition].some((text) => {
+    if (!text) return false;
+    const parsed = parseCondition(text);
+    return parsed.ok && conditionUses(parsed.condition).has('baseline');
+  });
+}
+
+function targetOf(app: AppRef, revision: string, windowMs: number): MeasureTarget {
+  return {
+    resourceId: `/subscriptions/${app.subscriptionId}/resourceGroups/${app.resourceGroup}/providers/Microsoft.App/containerApps/${app.name}`,
+    appName: app.name,
+    revision,
+    windowMs,
+  };
+}
 
 /**
- * The gate step. Metric providers plug in behind this seam; a gate whose provider is not available
- * reports inconclusive (never a silent pass), which stops the rollout.
+ * One measurement of one gate for green (and blue as the baseline). A provider failure is a measurement
+ * with an error, not a failed activity: the gate's consecutiveErrorLimit decides what errors mean.
  */
-df.app.activity(Activities.evaluateGates, {
-  handler: (input: { phase: string; gates: GateSpec[] }): GateReport => {
+df.app.activity(Activities.measureGate, {
+  handler: async (input: {
+    app: AppRef;
+    gate: GateSpec;
+    revision: string;
+    baselineRevision: string;
+  }): Promise<GateMeasurement> => {
     const at = new Date().toISOString();
-    const results = input.gates.map((g) => ({
-      name: g.name,
-      verdict: 'inconclusive' as const,
-      message: `provider '${g.provider}' is not available in this deployment`,
-      at,
-    }));
-    return { verdict: results.length ? 'inconclusive' : 'pass', results };
+    try {
+      const query = gateQueryOf(input.gate);
+      const provider = services().gateProviders()[query.provider];
+      const [green, blue] = await Promise.all([
+        provider.measure(query, targetOf(input.app, input.revision, input.gate.intervalMs)),
+        needsBaseline(input.gate)
+          ? provider.measure(query, targetOf(input.app, input.baselineRevision, input.gate.intervalMs))
+          : undefined,
+      ]);
+      return {
+        ...(green.value !== undefined ? { value: green.value } : {}),
+        ...(green.sampleSize !== undefined ? { sampleSize: green.sampleSize } : {}),
+        ...(green.error !== undefined ? { error: green.error } : {}),
+        ...(blue?.value !== undefined ? { baseline: blue.value } : {}),
+        at,
+      };
+    } catch (e) {
+      return { error: errorMessage(e).split('\n')[0] ?? 'measurement failed', at };
+    }
   },
 });

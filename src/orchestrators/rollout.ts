@@ -21,13 +21,13 @@ import type {
   ControlRequest,
   FlagActivityInput,
   GatePhase,
-  GateReport,
   RolloutInput,
   RolloutResult,
   SmokeReport,
 } from '../domain/rollout/types';
 import { stepTraffic, withLabel } from '../domain/rollout/traffic';
-import { Activities, Events, Labels, Orchestrators, watchInstanceId } from '../names';
+import { Activities, Events, Labels, Orchestrators, gateRunInstanceId, watchInstanceId } from '../names';
+import { gateReport, type GateRunInput, type GateRunResult } from './gateRun';
 import { RolloutRecorder } from './recorder';
 import { compensationRetry, stepRetry } from './retry';
 import type { WatchInput, WatchResult } from './watch';
@@ -124,6 +124,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     plan.strategy.type === 'flag' ? { app, strategy: plan.strategy, rolloutId: input.rolloutId } : undefined;
   /** Flag strategy: the epoch the control record is at, as this rollout last set it. */
   let epoch = 0;
+  /** Gate runs started so far: numbers their child instances. */
+  let gateRunSeq = 0;
+  /** Inconclusive gates whose policy says a person decides: the approval step becomes required. */
+  const approvalDemanded: string[] = [];
   // Saga as data: each mutating step registers its undo first (unshift), so rollback runs newest first.
   const compensations: Compensation[] = [];
   let snapshot: AppSnapshot | undefined;
@@ -283,6 +287,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       const winner = yield context.df.Task.any([child, signals.abort]);
       signals.throwIfAborted();
       const watched = (winner as Task).result as WatchResult;
+      if (watched.gates) recorder.setGates(watched.gates);
       if (!watched.ok) throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);
     }
 
@@ -441,28 +446,45 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     }
   }
 
+  /**
+   * Runs the phase's gates, each as its own child instance, in parallel. A failed gate stops the rollout;
+   * an inconclusive one does what the gate says: fail, pass, or (before promotion) pause for a person.
+   */
   function* gates(phase: GatePhase, blue: string): Generator<Task, void, unknown> {
     const specs = plan.gates.filter((g) => g.phases.includes(phase));
-    if (specs.length === 0) return;
-    const report = (yield context.df.callActivityWithRetry(Activities.evaluateGates, stepRetry, {
-      rolloutId: input.rolloutId,
-      app,
-      phase,
-      gates: specs,
-      green,
-      blue,
-    })) as GateReport;
-    recorder.setGates(report);
-    if (report.verdict !== 'pass') {
-      const failed = report.results.filter((r) => r.verdict !== 'pass').map((r) => `${r.name}: ${r.message}`);
+    if (specs.length === 0 || !green) return;
+    const runs = specs.map((gate) =>
+      context.df.callSubOrchestrator(
+        Orchestrators.gateRun,
+        { rolloutId: input.rolloutId, app, phase, gate, green, blue } satisfies GateRunInput,
+        gateRunInstanceId(input.rolloutId, gateRunSeq++, gate.name),
+      ),
+    );
+    const all = context.df.Task.all(runs);
+    yield context.df.Task.any([all, signals.abort]);
+    signals.throwIfAborted();
+    const results = all.result as GateRunResult[];
+    recorder.setGates(gateReport(results));
+    const failed = results.filter((r) => r.state === 'fail');
+    const problems = failed.map((r) => `${r.name}: ${r.message}`);
+    for (const r of results.filter((x) => x.state === 'inconclusive')) {
+      const onInconclusive = specs.find((g) => g.name === r.name)?.onInconclusive ?? 'fail';
+      if (onInconclusive === 'pass')
+        recorder.note(`gate ${r.name} inconclusive, passed by policy: ${r.message}`);
+      else if (onInconclusive === 'pause' && phase === 'prePromotion') {
+        approvalDemanded.push(`gate ${r.name} inconclusive: ${r.message}`);
+      } else problems.push(`${r.name}: inconclusive: ${r.message}`);
+    }
+    if (problems.length > 0) {
       throw new StopRollout(
-        `${phase} gates ${report.verdict === 'fail' ? 'failed' : 'inconclusive'}: ${failed.join('; ')}`,
+        `${phase} gates ${failed.length > 0 ? 'failed' : 'inconclusive'}: ${problems.join('; ')}`,
       );
     }
   }
 
   function* approvalAndBake(): Generator<Task, void, unknown> {
-    if (plan.approval.required) {
+    if (approvalDemanded.length > 0) recorder.note(`approval needed: ${approvalDemanded.join('; ')}`);
+    if (plan.approval.required || approvalDemanded.length > 0) {
       const expiresAt = context.df.currentUtcDateTime.getTime() + plan.approval.timeoutMs;
       const links = (yield context.df.callActivityWithRetry(Activities.createApprovalLinks, stepRetry, {
         rolloutId: input.rolloutId,

@@ -2,6 +2,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { AppRef, RevisionInfo } from '../adapters/containerApps/port';
 import { assessFlip, type FlipObservation } from '../domain/flag/validation';
+import { measurementVerdict, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
 import { assessReadiness } from '../domain/rollout/readiness';
 import type {
   FlagStrategyPlan,
@@ -11,6 +12,7 @@ import type {
   SmokeReport,
 } from '../domain/rollout/types';
 import { Activities, Events, Orchestrators } from '../names';
+import { gateReport, type GateMeasurement, type GateRunResult } from './gateRun';
 import { stepRetry } from './retry';
 
 export interface WatchInput {
@@ -28,12 +30,21 @@ export interface WatchInput {
   iteration: number;
   /** Flag strategy: green must keep the production lease at this epoch. */
   flag?: { strategy: FlagStrategyPlan; epoch: number };
+  /**
+   * Per gate, the verdicts of the run in progress: one measurement per check, judged as a run of the
+   * gate's `count`; a passed run starts the next. Carried across generations, bounded by the gate's limits.
+   */
+  gateVerdicts?: Record<string, MeasurementVerdict[]>;
+  /** The latest measurement of each gate so far, carried across generations for the final report. */
+  latestGates?: Record<string, GateRunResult>;
 }
 
 export interface WatchResult {
   ok: boolean;
   reason?: string;
   checks: number;
+  /** The latest measurement of each watch gate, for the rollout's status. */
+  gates?: GateReport;
 }
 
 /** Checks per generation before continue-as-new: keeps history bounded however long the window is. */
@@ -49,9 +60,17 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   const input = context.df.getInput<WatchInput>();
   const abort = context.df.waitForExternalEvent(Events.abort);
   let checks = input.iteration;
+  const verdicts: Record<string, MeasurementVerdict[]> = { ...input.gateVerdicts };
+  const latest: Record<string, GateRunResult> = { ...input.latestGates };
   for (let i = 0; i < checksPerGeneration; i++) {
     const now = context.df.currentUtcDateTime.getTime();
-    if (now >= input.until) return { ok: true, checks };
+    if (now >= input.until) {
+      return {
+        ok: true,
+        checks,
+        ...(Object.keys(latest).length ? { gates: gateReport(Object.values(latest)) } : {}),
+      };
+    }
     const timer = context.df.createTimer(new Date(Math.min(now + input.intervalMs, input.until)));
     const winner = yield context.df.Task.any([timer, abort]);
     if (winner === abort) {
@@ -83,24 +102,45 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
         return { ok: false, reason: `smoke checks failed on ${input.green}: ${failed.join('; ')}`, checks };
       }
     }
-    if (input.gates.length > 0) {
-      const report = (yield context.df.callActivityWithRetry(Activities.evaluateGates, stepRetry, {
-        rolloutId: input.rolloutId,
+    for (const gate of input.gates) {
+      const m = (yield context.df.callActivityWithRetry(Activities.measureGate, stepRetry, {
         app: input.app,
-        phase: 'watch',
-        gates: input.gates,
-        green: input.green,
-        blue: input.blue,
-      })) as GateReport;
-      if (report.verdict === 'fail') {
-        const failed = report.results
-          .filter((r) => r.verdict === 'fail')
-          .map((r) => `${r.name}: ${r.message}`);
-        return { ok: false, reason: `watch gates failed: ${failed.join('; ')}`, checks };
+        gate,
+        revision: input.green,
+        baselineRevision: input.blue,
+      })) as GateMeasurement;
+      const verdict = measurementVerdict(gate, m);
+      const run = [...(verdicts[gate.name] ?? []), verdict];
+      const judged = runVerdict(gate, run);
+      latest[gate.name] = {
+        name: gate.name,
+        state: judged.state === 'running' ? 'pass' : judged.state,
+        message: judged.message,
+        measurements: [{ ...m, verdict }],
+      };
+      // Production already runs on green: an inconclusive gate cannot pause, so only 'pass' lets it go.
+      const bad =
+        judged.state === 'fail' || (judged.state === 'inconclusive' && gate.onInconclusive !== 'pass');
+      if (bad) {
+        return {
+          ok: false,
+          reason: `watch gate ${gate.name} ${judged.state === 'fail' ? 'failed' : 'inconclusive'}: ${judged.message}`,
+          checks,
+          gates: gateReport(Object.values(latest)),
+        };
       }
+      verdicts[gate.name] = judged.state === 'running' ? run : [];
     }
   }
-  context.df.continueAsNew({ ...input, iteration: checks });
+  // Done exactly at a generation's end: finish here rather than start an empty generation.
+  if (context.df.currentUtcDateTime.getTime() >= input.until) {
+    return {
+      ok: true,
+      checks,
+      ...(Object.keys(latest).length ? { gates: gateReport(Object.values(latest)) } : {}),
+    };
+  }
+  context.df.continueAsNew({ ...input, iteration: checks, gateVerdicts: verdicts, latestGates: latest });
   return undefined;
 };
 

@@ -11,7 +11,7 @@ import {
   pushEvents,
   type GreenlightHttp,
 } from '../../local/demo/flow';
-import type { ResolvedTraffic } from '../../local/emulator';
+import type { ContainerAppsEmulatorOptions, ResolvedTraffic } from '../../local/emulator';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { RolloutView } from '../../src/services/rolloutView';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
@@ -69,6 +69,8 @@ export interface E2EOptions {
   clock?: 'virtual' | 'real';
   /** Extra app settings for Greenlight. */
   env?: Record<string, string>;
+  /** Emulator options (fault shares, latencies) on top of the defaults here. */
+  emulator?: Partial<ContainerAppsEmulatorOptions>;
 }
 
 /** Redis, the emulator and the local runtime with the unchanged app (from source), on a virtual clock. */
@@ -91,6 +93,7 @@ export async function startE2E(
       provisioningDelayMs: real ? 300 : 20_000,
       lroDurationMs: 5,
       tcp: { frameIntervalMs: 10, agent: { rereadIntervalMs: 200, heartbeatIntervalMs: 200 } },
+      ...opts.emulator,
     },
     register: () => require('../../src/index'),
     env: {

@@ -31,6 +31,9 @@ const leftToDefaults: Record<string, string> = {
   GREENLIGHT_STATIC_TOKEN: 'local emulator only',
   GREENLIGHT_REVISION_URL_SCHEME: 'default https',
   GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'default false: set true only with App Service authentication on',
+  GREENLIGHT_MONITOR_METRICS_ENDPOINT: "unset: metric gates need the apps' region endpoint",
+  GREENLIGHT_MONITOR_LOGS_ENDPOINT: 'default https://api.loganalytics.io/v1',
+  GREENLIGHT_MONITOR_CA_FILE: 'only for the local monitoring emulators',
 };
 
 /** Settings the Functions host and its telemetry read (not the app). */
