@@ -54,9 +54,14 @@ async function main(): Promise<void> {
       `flag policies use different strategy.keyPrefix values (${[...prefixes].join(', ')}); the local emulator runs all TCP workers under one, so give them the same`,
     );
   }
+  // The local Log Analytics answers the workspace the policies' gates name (one per process).
+  const workspaceId = policies.flatMap((p) =>
+    p.gates.flatMap((g) => (g.workspaceId ? [g.workspaceId] : [])),
+  )[0];
   const stack = await startLocalStack({
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
+    ...(workspaceId ? { emulator: { monitor: { workspaceId } } } : {}),
     policiesPath: opts.policies,
     seed,
     port: opts.port,
