@@ -1,12 +1,13 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { AppRef } from '../adapters/containerApps/port';
-import { measurementVerdict, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
+import { assessMeasurement, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
 import type { GatePhase, GateReport, GateSpec } from '../domain/rollout/types';
 import { Activities, Orchestrators } from '../names';
 import { stepRetry } from './retry';
 
 export interface GateRunInput {
+  /** With `phase`, tells an operator reading the instance which rollout and step it belongs to. */
   rolloutId: string;
   app: AppRef;
   phase: GatePhase;
@@ -28,11 +29,9 @@ export interface GateRunResult {
   name: string;
   state: 'pass' | 'fail' | 'inconclusive';
   message: string;
-  /** The latest measurements, newest last (at most `maxKept`). */
-  measurements: (GateMeasurement & { verdict: MeasurementVerdict })[];
+  /** The measurement that decided the run. */
+  last: GateMeasurement & { verdict: MeasurementVerdict };
 }
-
-const maxKept = 10;
 
 /**
  * One gate run, in its own instance so the rollout's history grows by one sub-orchestration per run,
@@ -46,7 +45,6 @@ export const gateRunOrchestrator: OrchestrationHandler = function* (
   const input = context.df.getInput<GateRunInput>();
   const { gate } = input;
   const verdicts: MeasurementVerdict[] = [];
-  const kept: GateRunResult['measurements'] = [];
   for (;;) {
     const m = (yield context.df.callActivityWithRetry(Activities.measureGate, stepRetry, {
       app: input.app,
@@ -54,13 +52,18 @@ export const gateRunOrchestrator: OrchestrationHandler = function* (
       revision: input.green,
       baselineRevision: input.blue,
     })) as GateMeasurement;
-    const verdict = measurementVerdict(gate, m);
-    verdicts.push(verdict);
-    kept.push({ ...m, verdict });
-    if (kept.length > maxKept) kept.shift();
+    const assessed = assessMeasurement(gate, m);
+    verdicts.push(assessed.verdict);
     const run = runVerdict(gate, verdicts);
-    if (run.state !== 'running')
-      return { name: gate.name, state: run.state, message: run.message, measurements: kept };
+    if (run.state !== 'running') {
+      // The run's verdict, and why its last measurement was judged so (a provider's own error included).
+      return {
+        name: gate.name,
+        state: run.state,
+        message: `${run.message}; last: ${assessed.message}`,
+        last: { ...m, verdict: assessed.verdict },
+      };
+    }
     yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + gate.intervalMs));
   }
 };
@@ -75,14 +78,14 @@ export function gateReport(results: GateRunResult[]): GateReport {
   return {
     verdict,
     results: results.map((r) => {
-      const last = r.measurements[r.measurements.length - 1];
+      const { last } = r;
       return {
         name: r.name,
         verdict: r.state,
         message: r.message,
-        ...(last?.value !== undefined ? { value: last.value } : {}),
-        ...(last?.baseline !== undefined ? { baseline: last.baseline } : {}),
-        at: last?.at ?? '',
+        ...(last.value !== undefined ? { value: last.value } : {}),
+        ...(last.baseline !== undefined ? { baseline: last.baseline } : {}),
+        at: last.at,
       };
     }),
   };

@@ -463,6 +463,8 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     const all = context.df.Task.all(runs);
     yield context.df.Task.any([all, signals.abort]);
     signals.throwIfAborted();
+    // A gate run that failed outright (not a failed gate: its instance) stops the rollout with its error.
+    if (all.isFaulted) throw all.result;
     const results = all.result as GateRunResult[];
     recorder.setGates(gateReport(results));
     const failed = results.filter((r) => r.state === 'fail');
@@ -508,7 +510,8 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
         recorder.approvalSkipped(signals.promoted?.by ?? 'an operator');
       } else {
         recorder.approvalTimedOut();
-        if (plan.approval.onTimeout === 'rollback') {
+        // A wait that a gate demanded is never ended by a timeout: nobody judged what the gate could not.
+        if (plan.approval.onTimeout === 'rollback' || approvalDemanded.length > 0) {
           throw new StopRollout(`approval timed out after ${plan.approval.timeoutMs / 1000}s`);
         }
       }

@@ -2,7 +2,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { AppRef, RevisionInfo } from '../adapters/containerApps/port';
 import { assessFlip, type FlipObservation } from '../domain/flag/validation';
-import { measurementVerdict, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
+import { assessMeasurement, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
 import { assessReadiness } from '../domain/rollout/readiness';
 import type {
   FlagStrategyPlan,
@@ -103,20 +103,30 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
       }
     }
     for (const gate of input.gates) {
+      // One measurement per check, over the time since the last check.
       const m = (yield context.df.callActivityWithRetry(Activities.measureGate, stepRetry, {
         app: input.app,
-        gate,
+        gate: { ...gate, intervalMs: input.intervalMs },
         revision: input.green,
         baselineRevision: input.blue,
       })) as GateMeasurement;
-      const verdict = measurementVerdict(gate, m);
-      const run = [...(verdicts[gate.name] ?? []), verdict];
+      const assessed = assessMeasurement(gate, m);
+      const run = [...(verdicts[gate.name] ?? []), assessed.verdict];
       const judged = runVerdict(gate, run);
+      // While a run is open, the status shows how its latest measurement went.
+      const state =
+        judged.state !== 'running'
+          ? judged.state
+          : assessed.verdict === 'success'
+            ? 'pass'
+            : assessed.verdict === 'failure'
+              ? 'fail'
+              : 'inconclusive';
       latest[gate.name] = {
         name: gate.name,
-        state: judged.state === 'running' ? 'pass' : judged.state,
-        message: judged.message,
-        measurements: [{ ...m, verdict }],
+        state,
+        message: `${judged.message}; last: ${assessed.message}`,
+        last: { ...m, verdict: assessed.verdict },
       };
       // Production already runs on green: an inconclusive gate cannot pause, so only 'pass' lets it go.
       const bad =
@@ -124,7 +134,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
       if (bad) {
         return {
           ok: false,
-          reason: `watch gate ${gate.name} ${judged.state === 'fail' ? 'failed' : 'inconclusive'}: ${judged.message}`,
+          reason: `watch gate ${gate.name} ${judged.state === 'fail' ? 'failed' : 'inconclusive'}: ${judged.message}; last: ${assessed.message}`,
           checks,
           gates: gateReport(Object.values(latest)),
         };

@@ -86,7 +86,14 @@ beforeAll(async () => {
       trafficPolicy('g-watch', {
         ...timings,
         watch: { duration: 'PT30S', interval: 'PT1S' },
-        gates: [errorRate(workspaceId, { phases: ['watch'] })],
+        // Blue serves nothing after promotion: a watch gate judges green on its own.
+        gates: [
+          errorRate(workspaceId, {
+            phases: ['watch'],
+            successCondition: 'result <= 0.01',
+            inconclusiveLimit: 5,
+          }),
+        ],
       }),
     ],
     { clock: 'real', emulator: { errorShare: 0.05, slowLatencyMs: 300 } },
@@ -164,7 +171,7 @@ describe('analysis gates (real query clients, emulated Azure Monitor)', () => {
     await untilPhase(e, id, 'Watching', 60_000);
     const done = await untilDone(e, id, 60_000);
     expect(done.outcome).toBe('RolledBack');
-    expect(done.reason).toMatch(/post-promotion watch failed: watch gate error-rate failed/);
+    expect(done.reason).toMatch(/post-promotion watch failed: watch gate error-rate failed: .*last: /);
     expect(done.timeline.map((t) => t.phase)).toEqual(
       expect.arrayContaining(['Promoting', 'Watching', 'RollingBack']),
     );

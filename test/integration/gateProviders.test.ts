@@ -252,6 +252,34 @@ describe('provider failures are typed errors', () => {
     expect(e.message).toMatch(/Log Analytics rejected .*400 BadArgumentError.*operator 'top'/);
   });
 
+  it('a query that answers several rows or series is refused rather than judged by its first', async () => {
+    const rows = await rejectionOf(
+      measure(
+        {
+          provider: 'logAnalytics',
+          query:
+            'AppRequests | where RevisionName == {{revision}} | summarize result = count() by ResultCode',
+          workspaceId: fx.emulator.monitor.workspaceId,
+        },
+        green(),
+      ),
+    );
+    expect(errorCode(rows)).toBe('InvalidRequest');
+    expect(rows.message).toMatch(/returns \d+ rows; aggregate to one row/);
+    const series = await rejectionOf(
+      measure(
+        {
+          provider: 'prometheus',
+          query: 'sum by (code) (increase(http_requests_total{revision={{revision}}}[5m]))',
+          address: fx.emulator.monitor.prometheusUrl,
+        },
+        green(),
+      ),
+    );
+    expect(errorCode(series)).toBe('InvalidRequest');
+    expect(series.message).toMatch(/returns \d+ series; aggregate to one/);
+  });
+
   it('bad PromQL is InvalidRequest quoting the parse error', async () => {
     const e = await rejectionOf(
       measure(

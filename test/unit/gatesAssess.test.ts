@@ -1,6 +1,5 @@
 import {
   assessMeasurement,
-  measurementVerdict,
   runVerdict,
   type GateRunSpec,
   type MeasurementVerdict,
@@ -17,7 +16,7 @@ const errorRate: GateRunSpec = {
 const withBoth: GateRunSpec = { ...errorRate, failureCondition: 'result > 0.05' };
 
 describe('one measurement, judged as Argo Rollouts does', () => {
-  it.each<[string, GateRunSpec, Parameters<typeof measurementVerdict>[1], MeasurementVerdict]>([
+  it.each<[string, GateRunSpec, Parameters<typeof assessMeasurement>[1], MeasurementVerdict]>([
     ['a provider error is an error', errorRate, { value: 0, error: 'HTTP 403' }, 'error'],
     ['no data is inconclusive', errorRate, {}, 'inconclusive'],
     ['NaN is no data', errorRate, { value: Number.NaN }, 'inconclusive'],
@@ -74,7 +73,7 @@ describe('one measurement, judged as Argo Rollouts does', () => {
       { value: 0.5, sampleSize: 100 },
       'failure',
     ],
-  ])('%s', (_, spec, m, verdict) => expect(measurementVerdict(spec, m)).toBe(verdict));
+  ])('%s', (_, spec, m, verdict) => expect(assessMeasurement(spec, m).verdict).toBe(verdict));
 
   it('says why, with the numbers', () => {
     expect(assessMeasurement(errorRate, { value: 0.02, sampleSize: 1200 }).message).toBe(
@@ -190,7 +189,7 @@ describe('a gate run, judged from its measurements in order', () => {
       { error: 'timeout' },
       { value: 0.012, baseline: 0.01 },
       { value: 0.005, baseline: 0.01 },
-    ].map((m) => measurementVerdict(spec, m));
+    ].map((m) => assessMeasurement(spec, m).verdict);
     expect(verdicts).toEqual(['success', 'error', 'success', 'success']);
     expect(runVerdict(spec, verdicts).state).toBe('pass');
   });

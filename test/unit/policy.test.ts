@@ -244,7 +244,33 @@ describe('malformed policies are refused with every problem, field and fix named
       "provider: logAnalytics, workspaceId: 11111111-2222-3333-4444-555555555555, query: 'T | where RevisionName_s == {{revision}}'";
     const gateProblems = (fields: string) => problemsOf(`${minimal}gates:\n  - { name: g, ${fields} }\n`);
 
+    it('leaves the watch out of a baseline gate’s default phases, and keeps pausing gates before promotion', () => {
+      const [p] = parsePolicies(
+        `${minimal}gates:\n  - { name: a, ${logs}, successCondition: 'result <= baseline' }\n  - { name: b, ${logs}, successCondition: 'result < 1' }\n  - { name: c, ${logs}, successCondition: 'result < 1', onInconclusive: pause }\n`,
+      );
+      expect(p!.gates.map((g) => [g.name, g.phases])).toEqual([
+        ['a', ['prePromotion', 'eachStep']],
+        ['b', ['prePromotion', 'eachStep', 'watch']],
+        ['c', ['prePromotion']],
+      ]);
+    });
+
     it.each([
+      [
+        'a baseline comparison in the watch, where blue serves nothing',
+        `${logs}, successCondition: 'result <= baseline * 1.2', phases: [prePromotion, watch]`,
+        "gates.0.phases: a condition that compares with baseline cannot run in the 'watch' phase",
+      ],
+      [
+        'a pause after promotion has begun',
+        `${logs}, successCondition: 'result < 1', onInconclusive: pause, phases: [prePromotion, eachStep]`,
+        "gates.0.onInconclusive: 'pause' waits for an approval before promotion",
+      ],
+      [
+        'an aggregation on a provider that has none',
+        `${logs}, successCondition: 'result < 1', aggregation: Average`,
+        'gates.0.aggregation',
+      ],
       [
         'an unknown name in a condition',
         `${logs}, successCondition: 'latency < 1'`,

@@ -122,6 +122,13 @@ export function readResult(table: LogsTable | undefined, query: GateQuery): Meas
       );
     }
   }
+  // Several rows (a `by` clause) would leave the gate judging whichever came first.
+  if (table.rows.length > 1) {
+    throw new GreenlightError(
+      'InvalidRequest',
+      `the logAnalytics gate's query returns ${table.rows.length} rows; aggregate to one row (summarize without by)`,
+    );
+  }
   const row = table.rows[0];
   if (!row) return {};
   const value = numberOf(row[valueAt]);

@@ -132,6 +132,14 @@ export class PrometheusProvider implements GateProvider {
     const result = envelope.data?.result;
     if (type === 'scalar' && Array.isArray(result)) return sampleValue(result[1]);
     if (type === 'vector' && Array.isArray(result)) {
+      // Several series (per code, per pod) would leave the gate judging whichever came first.
+      if (result.length > 1) {
+        throw new GreenlightError(
+          'InvalidRequest',
+          `${call.service}: ${call.what} returns ${result.length} series; aggregate to one, e.g. sum(...)`,
+          { provider: call.provider },
+        );
+      }
       const first = result[0] as { value?: unknown } | undefined;
       return Array.isArray(first?.value) ? sampleValue(first.value[1]) : undefined;
     }

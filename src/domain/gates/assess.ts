@@ -98,10 +98,6 @@ export function assessMeasurement(
   };
 }
 
-export function measurementVerdict(spec: GateRunSpec, m: GateMeasurementInput): MeasurementVerdict {
-  return assessMeasurement(spec, m).verdict;
-}
-
 /**
  * Judges a run from its measurements' verdicts, in order, as Argo Rollouts' assessMetricStatus does;
  * the first rule crossed ends the run and later verdicts are ignored:

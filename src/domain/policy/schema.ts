@@ -199,15 +199,39 @@ const gateSchema = z
     onInconclusive: z
       .enum(['fail', 'pass', 'pause'], { message: "must be 'fail', 'pass' or 'pause'" })
       .default('fail'),
+    /** Default: everywhere the gate can run (see `defaultPhases`). */
     phases: z
       .array(z.enum(['prePromotion', 'eachStep', 'watch']))
       .min(1)
-      .default(['prePromotion', 'eachStep', 'watch']),
+      .optional(),
   })
   // Runs even when other fields are wrong, so every problem is named in one pass.
   .superRefine((g, ctx) => gateProblems(g, ctx), {
     when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  })
+  .transform((g) => ({ ...g, phases: g.phases ?? defaultPhases(g) }));
+
+type GatePhaseName = 'prePromotion' | 'eachStep' | 'watch';
+
+/**
+ * Where a gate runs when the policy does not say: everywhere, except the watch for a gate that compares
+ * with blue (blue serves nothing after promotion), and before promotion only for one that pauses.
+ */
+function defaultPhases(g: {
+  successCondition: string;
+  failureCondition?: string;
+  onInconclusive: string;
+}): GatePhaseName[] {
+  if (g.onInconclusive === 'pause') return ['prePromotion'];
+  return comparesWithBaseline(g) ? ['prePromotion', 'eachStep'] : ['prePromotion', 'eachStep', 'watch'];
+}
+
+function comparesWithBaseline(g: { successCondition?: unknown; failureCondition?: unknown }): boolean {
+  return [g.successCondition, g.failureCondition].some((text) => {
+    const parsed = parseCondition(typeof text === 'string' ? text : '');
+    return parsed.ok && conditionUses(parsed.condition).has('baseline');
   });
+}
 
 /**
  * Checks across a gate's fields: the query for its provider, the limits against count, and a sample
@@ -223,6 +247,9 @@ function gateProblems(gate: object, ctx: z.RefinementCtx): void {
     const optional = ['filter', 'ratioTo', 'workspaceId', 'address', 'jsonPath', 'sampleSize'] as const;
     const fields: GateQuery = { provider, query };
     for (const key of optional) if (text(key) !== undefined) fields[key] = text(key);
+    // Checked like the others, so a provider that ignores it refuses it.
+    if (text('aggregation') !== undefined)
+      fields.aggregation = text('aggregation') as GateQuery['aggregation'];
     for (const issue of queryIssues(fields)) {
       ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
     }
@@ -234,6 +261,24 @@ function gateProblems(gate: object, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['failureLimit'],
       message: `must be less than count (${count}), or the gate could never fail`,
+    });
+  }
+  // After promotion blue serves nothing: a watch-phase gate could never measure its baseline.
+  const phases: unknown[] = Array.isArray(raw.phases) ? raw.phases : [];
+  if (comparesWithBaseline(raw) && phases.includes('watch')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['phases'],
+      message:
+        "a condition that compares with baseline cannot run in the 'watch' phase (blue serves no traffic after promotion): list the phases without 'watch', or use an absolute condition in a separate watch gate",
+    });
+  }
+  // Pausing means asking for approval, which only happens before promotion.
+  if (raw.onInconclusive === 'pause' && phases.some((p) => p !== 'prePromotion')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['onInconclusive'],
+      message: "'pause' waits for an approval before promotion: use it only with phases: [prePromotion]",
     });
   }
   // A sample size no measurement reports would leave every measurement inconclusive.
