@@ -1,3 +1,4 @@
+import { isRestError, type RestError } from '@azure/arm-appcontainers';
 import { GreenlightError, type GreenlightErrorCode, isGreenlightError } from '../../domain/errors';
 import type { GateProviderKind } from '../../domain/gates/types';
 import { isDeadlineExceeded } from './sdk';
@@ -15,25 +16,17 @@ export interface ProviderCall {
   notFoundHint?: string;
 }
 
-/**
- * Network failures, throttling and 5xx answers: transient, worth retrying. No dedicated code exists for an
- * unavailable monitoring service; `Internal` keeps such failures apart from the caller's own mistakes.
- */
+/** Network failures, throttling and 5xx answers: transient, worth retrying, and not the caller's mistake. */
 export const unavailableCode: GreenlightErrorCode = 'ProviderUnavailable';
 
-/** The parts of an Azure SDK `RestError` this module reads (checked by name, as `isRestError` does). */
-interface RestErrorLike extends Error {
-  statusCode?: number;
-  code?: string;
-  details?: unknown;
-}
-
-export function isRestErrorLike(e: unknown): e is RestErrorLike {
-  return e instanceof Error && e.name === 'RestError';
+/** A service's answer, flattened and cut short for an error message. */
+export function snippet(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat || 'empty answer';
 }
 
 /** The message and its inner errors' messages (Log Analytics puts the useful text in `innererror`). */
-function serviceMessage(e: RestErrorLike): string {
+function serviceMessage(e: RestError): string {
   const messages = [e.message];
   let inner: unknown = (e.details as { error?: unknown } | undefined)?.error;
   for (let depth = 0; depth < 5 && inner && typeof inner === 'object'; depth++) {
@@ -102,7 +95,7 @@ export function timeoutError(call: ProviderCall, timeoutMs: number, cause?: unkn
 export function toProviderError(e: unknown, call: ProviderCall): GreenlightError {
   if (isGreenlightError(e)) return e;
   if (isDeadlineExceeded(e)) return timeoutError(call, e.timeoutMs, e);
-  if (isRestErrorLike(e)) return providerError(call, e.statusCode, e.code, serviceMessage(e), e);
+  if (isRestError(e)) return providerError(call, e.statusCode, e.code, serviceMessage(e), e);
   const message = e instanceof Error ? e.message : String(e);
   return providerError(
     call,

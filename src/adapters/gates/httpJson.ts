@@ -1,7 +1,7 @@
 import { GreenlightError } from '../../domain/errors';
 import { readJsonPath } from '../../domain/gates/query';
 import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
-import { type ProviderCall, providerError, toProviderError } from './errors';
+import { type ProviderCall, providerError, snippet, toProviderError } from './errors';
 import { httpCall } from './http';
 import type { GateProvider } from './port';
 import type { RenderQuery } from './render';
@@ -11,11 +11,6 @@ export interface HttpJsonProviderOptions {
   timeoutMs: number;
   /** PEM of a CA to trust for https URLs (the emulators' certificate). */
   ca?: string;
-}
-
-function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat || 'empty answer';
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { GreenlightError } from '../../domain/errors';
 import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
-import { type ProviderCall, providerError, toProviderError } from './errors';
+import { type ProviderCall, providerError, snippet, toProviderError } from './errors';
 import { httpCall } from './http';
 import type { GateProvider } from './port';
 import { type QueryVars, type RenderQuery, renderField } from './render';
@@ -34,11 +34,6 @@ function sampleValue(text: unknown): number | undefined {
   const n = typeof text === 'string' ? Number(text) : NaN;
   // NaN (0/0, as an error rate without requests) and infinities are no data, not a measurement.
   return Number.isFinite(n) ? n : undefined;
-}
-
-function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat || 'empty answer';
 }
 
 /**
