@@ -15,10 +15,9 @@ export interface SmokeCheck {
   retries: number;
 }
 
-export interface GateSpec {
+/** A gate as the plan carries it: its query (see `GateQuery`), its timing and how runs are judged. */
+export interface GateSpec extends GateQuery {
   name: string;
-  provider: string;
-  query: string;
   intervalMs: number;
   count: number;
   successCondition: string;
@@ -28,14 +27,6 @@ export interface GateSpec {
   consecutiveErrorLimit: number;
   minSampleSize?: number;
   phases: GatePhase[];
-  /** The provider-specific query fields (see `GateQuery`). */
-  aggregation?: GateQuery['aggregation'];
-  filter?: string;
-  ratioTo?: string;
-  workspaceId?: string;
-  address?: string;
-  jsonPath?: string;
-  sampleSize?: string;
   /** What an inconclusive run does: fail the rollout, let it pass, or wait for a person's approval. */
   onInconclusive: 'fail' | 'pass' | 'pause';
 }
