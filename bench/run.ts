@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { Redis } from 'ioredis';
 import { VirtualClock } from '../local/clock';
-import { api, follow } from '../local/demo/flow';
+import { api, follow } from '../local/client';
 import { startLocalRuntime } from '../local/runtime';
 import { provideFunctionsCore } from '../local/runtime/hook';
 import { ensureRedis } from '../local/runtime/redis';

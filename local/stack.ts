@@ -7,11 +7,11 @@ import {
   type ContainerAppsEmulator,
   type ContainerAppsEmulatorOptions,
   type SeedApp,
-} from './emulator';
-import type { GreenlightHttp } from './demo/flow';
+} from './containerapps-emulator';
+import type { GreenlightHttp } from './client';
 import { ensureRedis } from './runtime/redis';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
-import { processorGroup } from './emulator/tcp/worker';
+import { processorGroup } from './workloads/tcp/worker';
 import { Redis } from 'ioredis';
 import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
 

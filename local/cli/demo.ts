@@ -22,7 +22,7 @@ import {
   pushEvents,
   waitForNewRollout,
   type GreenlightHttp,
-} from '../demo/flow';
+} from '../client';
 import type { RolloutView } from '../../src/services/rolloutView';
 
 const subscriptionId = '00000000-0000-0000-0000-0000000000de';

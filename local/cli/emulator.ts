@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { readSeedFile, startContainerAppsEmulator } from '../emulator';
+import { readSeedFile, startContainerAppsEmulator } from '../containerapps-emulator';
 
 function wholeNumber(name: string, max: number) {
   return (value: string): number => {
@@ -29,7 +29,10 @@ async function main(argv: string[]): Promise<void> {
     )
     .option('-p, --port <port>', 'HTTPS port (0 = any free port)', wholeNumber('--port', 65535), 8443)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('-s, --seed <file.json>', 'apps to create at start (see local/emulator/seed.example.json)')
+    .option(
+      '-s, --seed <file.json>',
+      'apps to create at start (see local/containerapps-emulator/seed.example.json)',
+    )
     .option(
       '--ca-file <path>',
       'where to write the CA certificate (PEM) clients must trust',

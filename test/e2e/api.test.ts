@@ -1,5 +1,5 @@
 import { signApprovalToken } from '../../src/domain/approvalToken';
-import { api, imagePushedEvent, listRollouts, pushEvents } from '../../local/demo/flow';
+import { api, imagePushedEvent, listRollouts, pushEvents } from '../../local/client';
 import {
   digestOf,
   push,

@@ -1,5 +1,5 @@
 // A one-hour watch with a gate measured every 30 s: the rollout's history must not grow with the window.
-import { defaultWorkspaceId } from '../../local/emulator';
+import { defaultWorkspaceId } from '../../local/containerapps-emulator';
 import { seed, startE2E, startRollout, trafficPolicy, untilDone, type E2E } from './support';
 
 /**

@@ -54,7 +54,9 @@ let load: NodeJS.Timeout | undefined;
 
 beforeAll(async () => {
   // The workspace id is the emulator's; the policies need it before the stack starts, so use its default.
-  workspaceId = (require('../../local/emulator') as typeof import('../../local/emulator')).defaultWorkspaceId;
+  workspaceId = (
+    require('../../local/containerapps-emulator') as typeof import('../../local/containerapps-emulator')
+  ).defaultWorkspaceId;
   e = await startE2E(
     [
       trafficPolicy('g-errors', { ...timings, gates: [errorRate(workspaceId)] }),

@@ -10,8 +10,8 @@ import {
   imagePushedEvent,
   pushEvents,
   type GreenlightHttp,
-} from '../../local/demo/flow';
-import type { ContainerAppsEmulatorOptions, ResolvedTraffic } from '../../local/emulator';
+} from '../../local/client';
+import type { ContainerAppsEmulatorOptions, ResolvedTraffic } from '../../local/containerapps-emulator';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { RolloutView } from '../../src/services/rolloutView';
 import { testRedisUrl, uniquePrefix } from '../support/redis';

@@ -1,4 +1,4 @@
-import { api, decideThroughPage, listRollouts } from '../../local/demo/flow';
+import { api, decideThroughPage, listRollouts } from '../../local/client';
 import {
   assertTrafficInvariant,
   getRollout,

@@ -1,8 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ContainerAppsEmulator, startContainerAppsEmulator } from '../../local/emulator';
-import { readSeedFile } from '../../local/emulator/seed';
+import { type ContainerAppsEmulator, startContainerAppsEmulator } from '../../local/containerapps-emulator';
+import { readSeedFile } from '../../local/containerapps-emulator/seed';
 import { appPath, emulatorRequest, testResourceGroup, testSubscription } from '../support/emulator';
 
 let emulator: ContainerAppsEmulator;
@@ -101,7 +101,7 @@ describe('admin API', () => {
   });
 
   it('reads the example seed file', async () => {
-    const apps = await readSeedFile(join(__dirname, '../../local/emulator/seed.example.json'));
+    const apps = await readSeedFile(join(__dirname, '../../local/containerapps-emulator/seed.example.json'));
     expect(apps.length).toBeGreaterThan(0);
     emulator = await startContainerAppsEmulator({ seed: apps });
     expect(emulator.state().apps.map((a) => a.name)).toEqual(apps.map((a) => a.name));

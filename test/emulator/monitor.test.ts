@@ -5,7 +5,7 @@ import {
   type LogsQuerySuccessfulResult,
 } from '@azure/monitor-query-logs';
 import { MetricsClient } from '@azure/monitor-query-metrics';
-import { generateLoad } from '../../local/emulator';
+import { generateLoad } from '../../local/containerapps-emulator';
 import { StaticTokenCredential } from '../../src/adapters/credentials';
 import {
   emulatorRequest,

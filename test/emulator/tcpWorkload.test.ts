@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { startContainerAppsEmulator } from '../../local/emulator';
+import { startContainerAppsEmulator } from '../../local/containerapps-emulator';
 import { checkpointKey, prodLogKey } from '../../src/adapters/flags/keys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from '../../src/adapters/flags/redisMockOutputs';

@@ -1,5 +1,5 @@
 import { VirtualClock } from '../../local/clock';
-import { type ContainerAppsEmulator, startContainerAppsEmulator } from '../../local/emulator';
+import { type ContainerAppsEmulator, startContainerAppsEmulator } from '../../local/containerapps-emulator';
 import { appPath, emulatorRequest, testResourceGroup, testSubscription } from '../support/emulator';
 
 let emulator: ContainerAppsEmulator;

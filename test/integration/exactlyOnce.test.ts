@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { checkpointKey, flagKeys, prodLogKey } from '../../src/adapters/flags/keys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { fencedAppend } from '../../src/agent/scripts';
-import { measureFlip } from '../../local/emulator/tcp/measure';
-import { payloadOf, TcpFrameSource } from '../../local/emulator/tcp/source';
-import { TcpWorker } from '../../local/emulator/tcp/worker';
+import { measureFlip } from '../../local/workloads/tcp/measure';
+import { payloadOf, TcpFrameSource } from '../../local/workloads/tcp/source';
+import { TcpWorker } from '../../local/workloads/tcp/worker';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
 import { until } from '../support/until';
 

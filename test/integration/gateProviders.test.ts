@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { generateLoad } from '../../local/emulator';
-import { makeCertificate } from '../../local/emulator/certificate';
+import { generateLoad } from '../../local/containerapps-emulator';
+import { makeCertificate } from '../../local/certificate';
 import { createGateProviders } from '../../src/adapters/gates/factory';
-import type { GateProviders } from '../../src/adapters/gates/port';
+import type { GateProviders } from '../../src/domain/ports/gates';
 import { StaticTokenCredential } from '../../src/adapters/credentials';
 import { errorCode } from '../../src/domain/errors';
 import type { GateQuery, Measurement, MeasureTarget } from '../../src/domain/gates/types';
-import type { AppRef } from '../../src/adapters/containerApps/port';
+import type { AppRef } from '../../src/domain/ports/containerApps';
 import {
   type EmulatorFixture,
   rejectionOf,

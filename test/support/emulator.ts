@@ -5,14 +5,14 @@ import {
   type ContainerAppsEmulatorOptions,
   type SeedApp,
   startContainerAppsEmulator,
-} from '../../local/emulator';
+} from '../../local/containerapps-emulator';
 import type { AzureContainerAppsAdapter } from '../../src/adapters/containerApps/adapter';
 import { createContainerAppsClient } from '../../src/adapters/containerApps/client';
 import {
   type ContainerAppsAdapterOptions,
   createContainerAppsAdapter,
 } from '../../src/adapters/containerApps/factory';
-import type { AppRef, RevisionInfo } from '../../src/adapters/containerApps/port';
+import type { AppRef, RevisionInfo } from '../../src/domain/ports/containerApps';
 import { StaticTokenCredential } from '../../src/adapters/credentials';
 
 export const testSubscription = '00000000-0000-0000-0000-0000000000aa';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../../src/domain/duration';
+import { parseDuration } from '../../src/domain/duration';
 import { type Cell, KqlError, type KqlTable, type KqlType, parseKql } from './kql';
 import type { MonitorSource } from './source';
 

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../clock';
-import { makeCertificate } from './certificate';
+import { makeCertificate } from '../certificate';
 import { FaultInjector } from './faults';
 import { type ArmRequestLogEntry, buildServer } from './server';
 import {
@@ -14,25 +14,29 @@ import {
   type TrafficChange,
 } from './store';
 import { appKey } from '../../src/domain/flag/control';
-import { TcpWorkloads, type TcpWorkloadSettings } from './tcp/host';
-import type { TcpFrameSource } from './tcp/source';
-import type { TcpWorker } from './tcp/worker';
-import type { RequestCounters } from './workload';
-import { type MonitorEmulatorOptions, type MonitorEndpoints, startMonitorEmulator } from './monitor';
+import { TcpWorkloads, type TcpWorkloadSettings } from '../workloads/tcp/host';
+import type { TcpFrameSource } from '../workloads/tcp/source';
+import type { TcpWorker } from '../workloads/tcp/worker';
+import type { RequestCounters } from '../workloads/http';
+import {
+  type MonitorEmulatorOptions,
+  type MonitorEndpoints,
+  startMonitorEmulator,
+} from '../monitor-emulator';
 
 export type { ArmRequestLogEntry } from './server';
 export type { AppView, EmulatorAppRef, ResolvedTraffic, RevisionView, SeedApp, TrafficChange } from './store';
 export type { FaultSpec, ActiveFault } from './faults';
 export { FaultInjector } from './faults';
-export type { RequestCounters } from './workload';
-export type { TcpWorkloadSpec } from './tcp/host';
-export { TcpFrameSource } from './tcp/source';
-export { TcpWorker } from './tcp/worker';
-export { measureFlip } from './tcp/measure';
+export type { RequestCounters } from '../workloads/http';
+export type { TcpWorkloadSpec } from '../workloads/tcp/host';
+export { TcpFrameSource } from '../workloads/tcp/source';
+export { TcpWorker } from '../workloads/tcp/worker';
+export { measureFlip } from '../workloads/tcp/measure';
 export { knownStableApiVersions } from './apiVersion';
 export { parseSeedApps, readSeedFile } from './seed';
-export { defaultWorkspaceId, generateLoad, type LoadOptions, type LoadReport } from './monitor';
-export type { MonitorEmulatorOptions, MonitorEndpoints } from './monitor';
+export { defaultWorkspaceId, generateLoad, type LoadOptions, type LoadReport } from '../monitor-emulator';
+export type { MonitorEmulatorOptions, MonitorEndpoints } from '../monitor-emulator';
 
 export interface ContainerAppsEmulatorOptions {
   /** HTTPS port; default 0 (any free port). */
@@ -77,7 +81,7 @@ export interface ContainerAppsEmulator {
   faults: FaultInjector;
   /**
    * Azure Monitor metrics, Log Analytics and Prometheus over the revisions' real requests, on one HTTPS
-   * port with the same certificate (see local/emulator/README.md).
+   * port with the same certificate (see local/containerapps-emulator/README.md).
    */
   monitor: MonitorEndpoints;
   seedApp(app: SeedApp): Promise<AppView>;

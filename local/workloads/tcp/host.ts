@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { scanPattern } from '../../../src/adapters/flags/keys';
 import { RedisControlPlane } from '../../../src/adapters/flags/redisControlPlane';
-import type { ImageBehaviour } from '../images';
-import type { RevisionPhase } from '../workload';
+import type { ImageBehaviour } from '../../containerapps-emulator/images';
+import type { RevisionPhase } from '../http';
 import { TcpFrameSource } from './source';
 import { TcpWorker, type TcpWorkerOptions } from './worker';
 

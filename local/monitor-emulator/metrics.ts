@@ -1,4 +1,4 @@
-import { parseDuration } from '../../../src/domain/duration';
+import { parseDuration } from '../../src/domain/duration';
 import type { MonitoredApp, MonitoredRevision, MonitorSource } from './source';
 
 /**

@@ -16,9 +16,9 @@ import {
   type WireTemplate,
   type WireTrafficWeight,
 } from './wire';
-import type { TcpWorkloads, TcpWorkloadSpec } from './tcp/host';
-import { EventTimes, RequestLog } from './monitor/requestLog';
-import type { MonitoredApp } from './monitor/source';
+import type { TcpWorkloads, TcpWorkloadSpec } from '../workloads/tcp/host';
+import { EventTimes, RequestLog } from '../monitor-emulator/requestLog';
+import type { MonitoredApp } from '../monitor-emulator/source';
 import {
   LocalHttpServer,
   newCounters,
@@ -27,7 +27,7 @@ import {
   serveRevision,
   type WorkloadRevision,
   type WorkloadSettings,
-} from './workload';
+} from '../workloads/http';
 
 export interface EmulatorAppRef {
   subscriptionId: string;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ImageBehaviour } from './images';
-import type { RequestLog } from './monitor/requestLog';
+import type { ImageBehaviour } from '../containerapps-emulator/images';
+import type { RequestLog } from '../monitor-emulator/requestLog';
 
 /**
  * The sample workload each simulated revision runs, served over plain HTTP on 127.0.0.1 (the local runtime

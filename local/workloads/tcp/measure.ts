@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { mockStream, prodLogKey } from '../../../src/adapters/flags/keys';
-import type { FlagControlPlane } from '../../../src/adapters/flags/port';
+import type { FlagControlPlane } from '../../../src/domain/ports/flags';
 
 export interface MeasureFlipOptions {
   control: FlagControlPlane;
