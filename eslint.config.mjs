@@ -3,6 +3,37 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+/** Packages with I/O or a host behind them: the domain speaks through its ports instead. */
+const hostPackages = ['durable-functions', '@azure/*', 'ioredis', 'fastify'];
+
+/**
+ * One block per folder depth under src/domain, since import paths are relative: at depth n, a path
+ * climbing n levels (`../` n times) has left the domain.
+ */
+function domainImportRules() {
+  return [1, 2, 3, 4].map((depth) => ({
+    files: [`src/domain/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./){${depth}}`,
+              message:
+                'src/domain imports nothing outside src/domain: move the type into src/domain (a port in src/domain/ports) instead.',
+            },
+            {
+              group: hostPackages,
+              message: 'src/domain is pure: reach I/O through a port in src/domain/ports.',
+            },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '*.config.js'] },
   js.configs.recommended,
@@ -32,7 +63,7 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'local/bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -73,6 +104,8 @@ export default tseslint.config(
       ],
     },
   },
+  // The domain is pure and owns its ports: nothing in src/domain imports from outside it.
+  ...domainImportRules(),
   {
     // Orchestrators are replayed: anything non-deterministic or with I/O breaks replay.
     files: ['src/orchestrators/**/*.ts'],

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one test command: lint, type-check, build, jest. Ends with a plain
+// The one test command: lint, type-check, build, deployment package check, jest. Ends with a plain
 // `tests: N passed, N failed, N skipped` line computed from jest's JSON results.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,8 @@ step('lint', bin('eslint'), ['.']);
 step('format', bin('prettier'), ['--check', '.']);
 step('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 step('build', bin('tsc'), ['-p', 'tsconfig.build.json']);
+// What would be deployed: no local/, bench/ or test/ code, and only the dependencies src/ imports.
+step('package', process.execPath, ['scripts/packageList.mjs', '--quiet']);
 
 rmSync(resultsFile, { force: true });
 step('jest', bin('jest'), ['--json', `--outputFile=${resultsFile}`, ...extraJestArgs]);

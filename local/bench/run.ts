@@ -11,21 +11,21 @@
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { Redis } from 'ioredis';
-import { VirtualClock } from '../local/clock';
-import { api, follow } from '../local/client';
-import { startLocalRuntime } from '../local/runtime';
-import { provideFunctionsCore } from '../local/runtime/hook';
-import { ensureRedis } from '../local/runtime/redis';
-import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../local/stack';
-import { prodLogKey } from '../src/adapters/flags/keys';
-import { disposeServices } from '../src/composition';
-import { deleteKeysWithPrefix } from '../src/adapters/redis/deleteKeys';
-import { appKey } from '../src/domain/flag/control';
+import { VirtualClock } from '../clock';
+import { api, follow } from '../client';
+import { startLocalRuntime } from '../runtime';
+import { provideFunctionsCore } from '../runtime/hook';
+import { ensureRedis } from '../runtime/redis';
+import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';
+import { prodLogKey } from '../../src/adapters/flags/keys';
+import { disposeServices } from '../../src/composition';
+import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
+import { appKey } from '../../src/domain/flag/control';
 
 provideFunctionsCore();
 
 // Apps are loaded as the Functions host loads them: synchronously, after the core module is provided.
-const core = require('../local/runtime/functionsCore') as typeof import('../local/runtime/functionsCore');
+const core = require('../runtime/functionsCore') as typeof import('../runtime/functionsCore');
 require('./app');
 
 const redisUrl = process.env.GREENLIGHT_REDIS_URL ?? 'redis://127.0.0.1:6379';
