@@ -95,7 +95,7 @@ describe('one measurement, judged as Argo Rollouts does', () => {
         { value: 0.1, baseline: 0 },
       ).message,
     ).toBe(
-      'successCondition cannot be decided: it divides by zero or leaves the finite numbers (result 0.1, baseline 0)',
+      'successCondition cannot be decided: it divides by zero or its arithmetic gives no number (such as Inf - Inf) (result 0.1, baseline 0)',
     );
     expect(assessMeasurement({ ...errorRate, minSampleSize: 100 }, { value: 0, sampleSize: 3 }).message).toBe(
       'sample of 3 is below minSampleSize (100) (result 0, sampleSize 3)',
@@ -110,7 +110,7 @@ describe('one measurement, judged as Argo Rollouts does', () => {
     expect(assessMeasurement(broken, { value: 0 })).toEqual({
       verdict: 'error',
       message:
-        'successCondition `result <` does not parse: at 9: expected a number, `result`, `baseline`, `sampleSize` or `(`, found the end',
+        'successCondition `result <` does not parse: at 9: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found the end',
     });
   });
 });

@@ -46,16 +46,28 @@ describe('gate conditions parse to a typed tree', () => {
   it.each([
     [
       'latency < 1',
-      'at 1: unknown name `latency`; a condition may use `result`, `baseline` and `sampleSize`',
+      'at 1: unknown name `latency`; a condition may use `result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`',
     ],
     [
       'result <= Baseline',
-      'at 11: unknown name `Baseline`; a condition may use `result`, `baseline` and `sampleSize`',
+      'at 11: unknown name `Baseline`; a condition may use `result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`',
     ],
-    ['result <', 'at 9: expected a number, `result`, `baseline`, `sampleSize` or `(`, found the end'],
-    ['result <= )', 'at 11: expected a number, `result`, `baseline`, `sampleSize` or `(`, found `)`'],
-    ['result < 1 &&', 'at 14: expected a number, `result`, `baseline`, `sampleSize` or `(`, found the end'],
-    ['result * < 2', 'at 10: expected a number, `result`, `baseline`, `sampleSize` or `(`, found `<`'],
+    [
+      'result <',
+      'at 9: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found the end',
+    ],
+    [
+      'result <= )',
+      'at 11: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found `)`',
+    ],
+    [
+      'result < 1 &&',
+      'at 14: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found the end',
+    ],
+    [
+      'result * < 2',
+      'at 10: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found `<`',
+    ],
     ['(result < 1', 'at 12: expected `)` to close the `(` at 1, found the end'],
     ['((result < 1)', 'at 14: expected `)` to close the `(` at 1, found the end'],
     ['result < 1)', 'at 11: expected an operator or the end, found `)` (no `(` opened it)'],
@@ -86,13 +98,13 @@ describe('gate conditions parse to a typed tree', () => {
     ['result < 2e', 'at 10: malformed number `2e`'],
     ['result < 1e999', 'at 10: number `1e999` is too large'],
     ['result > $x', 'at 10: unexpected character `$`'],
-    ['and', 'at 1: expected a number, `result`, `baseline`, `sampleSize` or `(`, found `and`'],
+    ['and', 'at 1: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found `and`'],
     ['', 'at 1: the condition is empty; write one such as `result <= 0.01`'],
   ])('refuses %p: %s', (text, message) => expect(messageOf(text)).toBe(message));
 
   it('refuses code, whatever it looks like', () => {
     expect(messageOf('process.exit(1) || result < 1')).toBe(
-      'at 1: unknown name `process`; a condition may use `result`, `baseline` and `sampleSize`',
+      'at 1: unknown name `process`; a condition may use `result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`',
     );
     expect(messageOf('constructor.constructor("x")()')).toMatch(/^at 1: unknown name `constructor`/);
     expect(messageOf('result < 1; result > 0')).toBe('at 11: unexpected character `;`');
@@ -134,14 +146,65 @@ describe('gate conditions evaluate without ever passing silently', () => {
     expect(evaluate(text, { result: 0.011 })).toBeUndefined();
   });
 
-  it('cannot decide a division by zero or a result out of range', () => {
+  it('cannot decide a division by zero, NaN, or arithmetic that gives no number', () => {
     expect(evaluate('result / baseline < 2', { result: 1, baseline: 0 })).toBeUndefined();
     expect(evaluate('result / 0 < 2', { result: 0 })).toBeUndefined();
-    expect(evaluate('result * 1e308 * 10 > 0', { result: 1 })).toBeUndefined();
     expect(evaluate('result < 1', { result: Number.NaN })).toBeUndefined();
-    expect(evaluate('result < 1', { result: Number.POSITIVE_INFINITY })).toBeUndefined();
+    expect(evaluate('result == result', { result: Number.NaN })).toBeUndefined();
+    expect(evaluate('result - result < 1', { result: Number.POSITIVE_INFINITY })).toBeUndefined();
     expect(evaluate('!(result / 0 < 2)', { result: 1 })).toBeUndefined();
   });
+
+  it('compares infinities as numbers: +Inf is above every threshold, -Inf below', () => {
+    expect(evaluate('result < 0.5', { result: Number.POSITIVE_INFINITY })).toBe(false);
+    expect(evaluate('result > 0.5', { result: Number.POSITIVE_INFINITY })).toBe(true);
+    expect(evaluate('result < 0.5', { result: Number.NEGATIVE_INFINITY })).toBe(true);
+    expect(evaluate('result <= baseline * 1.2', { result: Number.POSITIVE_INFINITY, baseline: 1 })).toBe(
+      false,
+    );
+    // Overflow is an infinity, as in IEEE arithmetic (and Argo's Go), not an unknown.
+    expect(evaluate('result * 1e308 * 10 > 0', { result: 1 })).toBe(true);
+    expect(evaluate('-result < 0', { result: Number.POSITIVE_INFINITY })).toBe(true);
+  });
+
+  it('has isNaN, isInf and default, as Argo templates use them', () => {
+    const nan = { result: Number.NaN };
+    expect(evaluate('isNaN(result)', nan)).toBe(true);
+    expect(evaluate('isNaN(result)', { result: 1 })).toBe(false);
+    expect(evaluate('isNaN(result)', { result: Number.POSITIVE_INFINITY })).toBe(false);
+    expect(evaluate('isInf(result)', { result: Number.POSITIVE_INFINITY })).toBe(true);
+    expect(evaluate('isInf(result)', { result: Number.NEGATIVE_INFINITY })).toBe(true);
+    expect(evaluate('isInf(result)', { result: 1e308 })).toBe(false);
+    expect(evaluate('isInf(result)', nan)).toBe(false);
+    expect(evaluate('default(result, 0) < 0.5', nan)).toBe(true);
+    expect(evaluate('default(result, 1) < 0.5', nan)).toBe(false);
+    expect(evaluate('default(result, 0) < 0.5', { result: 0.7 })).toBe(false);
+    expect(evaluate('isNaN(result) || result < 0.05', nan)).toBe(true);
+    expect(evaluate('!isInf(result) && result < 0.5', { result: Number.POSITIVE_INFINITY })).toBe(false);
+    // An absent variable is NaN to the helpers: no baseline measured.
+    expect(evaluate('isNaN(baseline)', { result: 0 })).toBe(true);
+    expect(evaluate('result <= default(baseline, 0.01) * 1.2', { result: 0.011 })).toBe(true);
+    expect(evaluate('isNaN(result / 0)', { result: 1 })).toBeUndefined();
+    expect([...conditionUses(parsed('default(baseline, 0) > 1'))]).toEqual(['baseline']);
+  });
+
+  it.each([
+    ['isNaN', 'at 1: `isNaN` is a helper; call it, e.g. `isNaN(result)`'],
+    ['isNaN(result, 1)', 'at 1: `isNaN` takes 1 number, got 2; e.g. `isNaN(result)`'],
+    ['default(result) < 1', 'at 1: `default` takes 2 numbers, got 1; e.g. `default(result, 0)`'],
+    ['isNaN(result < 1)', 'at 7: `isNaN` needs a number, but `result < 1` is true or false'],
+    [
+      'default(result, 0)',
+      'at 1: `default(result, 0)` is a number, but a condition must be true or false; compare it, e.g. `default(result, 0) <= 0.01`',
+    ],
+    ['isInf(result) < 1', 'at 1: `<` needs a number, but `isInf(result)` is true or false'],
+    ['isNaN(result', 'at 13: expected `,` or `)` in the call of `isNaN`, found the end'],
+    [
+      'isnan(result)',
+      'at 1: unknown name `isnan`; a condition may use `result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`',
+    ],
+    ['result < 1, 2', 'at 11: expected an operator or the end, found `,`'],
+  ])('refuses the helper misused %p: %s', (text, message) => expect(messageOf(text)).toBe(message));
 
   it('lets an unknown side matter only when the answer depends on it', () => {
     const gated = 'sampleSize >= 100 && result < 0.01';

@@ -1,7 +1,8 @@
 /**
  * Gate conditions: a small expression language over one measurement, e.g. `result <= baseline * 1.2`
  * or `sampleSize >= 100 and result < 0.01`. Parsed by hand into a tree and evaluated by walking it, so a
- * policy can never run code: no `eval`, no `Function`, no property access, no calls.
+ * policy can never run code: no `eval`, no `Function`, no property access; the only calls are the three
+ * helpers Argo Rollouts templates use, `isNaN(x)`, `isInf(x)` and `default(x, value)`.
  *
  *   condition  := or
  *   or         := and (('||' | 'or') and)*
@@ -11,9 +12,14 @@
  *   product    := unary (('*' | '/') unary)*
  *   unary      := ('-' | '!' | 'not') unary | primary
  *   primary    := number | 'result' | 'baseline' | 'sampleSize' | 'true' | 'false' | '(' condition ')'
+ *               | ('isNaN' | 'isInf') '(' or ')' | 'default' '(' or ',' or ')'   (each argument a number)
  *
  * Every node is typed (number or boolean) at parse time, so `result + 1` or `result && true` is refused
  * when the policy loads rather than when a rollout is waiting on it.
+ *
+ * Numbers are IEEE doubles: an infinity is a value (`+Inf` compares greater than any threshold), while
+ * NaN stands for "no data": a variable with no value (nothing measured, or NaN such as 0/0) is NaN, which
+ * only `isNaN` and `default` can see; any comparison that meets it cannot be decided.
  */
 
 export const conditionVariables = ['result', 'baseline', 'sampleSize'] as const;
@@ -21,6 +27,12 @@ export type ConditionVariable = (typeof conditionVariables)[number];
 
 export const maxConditionLength = 500;
 export const maxConditionDepth = 32;
+
+export const conditionFunctions = ['isNaN', 'isInf', 'default'] as const;
+export type ConditionFunction = (typeof conditionFunctions)[number];
+
+/** How many numbers each helper takes. */
+const arity: Record<ConditionFunction, number> = { isNaN: 1, isInf: 1, default: 2 };
 
 type ArithmeticOp = '+' | '-' | '*' | '/';
 type ComparisonOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
@@ -33,7 +45,8 @@ export type ConditionNode =
   | { kind: 'not'; operand: ConditionNode }
   | { kind: 'arithmetic'; op: ArithmeticOp; left: ConditionNode; right: ConditionNode }
   | { kind: 'compare'; op: ComparisonOp; left: ConditionNode; right: ConditionNode }
-  | { kind: 'logical'; op: 'and' | 'or'; left: ConditionNode; right: ConditionNode };
+  | { kind: 'logical'; op: 'and' | 'or'; left: ConditionNode; right: ConditionNode }
+  | { kind: 'call'; fn: ConditionFunction; args: ConditionNode[] };
 
 /** A parsed condition: plain data, so it can be logged or carried as it is. */
 export interface Condition {
@@ -49,7 +62,7 @@ export interface ConditionVars {
   sampleSize?: number;
 }
 
-type TokenKind = 'number' | 'name' | 'op' | '(' | ')' | 'end';
+type TokenKind = 'number' | 'name' | 'op' | '(' | ')' | ',' | 'end';
 
 interface Token {
   kind: TokenKind;
@@ -69,8 +82,11 @@ const operators = ['<=', '>=', '==', '!=', '&&', '||', '<', '>', '+', '-', '*', 
 const numberPattern = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
 const namePattern = /^[A-Za-z_][A-Za-z0-9_]*/;
 const keywords = new Set(['and', 'or', 'not', 'true', 'false']);
-const allowedNames = '`result`, `baseline` and `sampleSize`';
-const operandChoices = 'a number, `result`, `baseline`, `sampleSize` or `(`';
+const allowedNames =
+  '`result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`';
+const operandChoices = 'a number, `result`, `baseline`, `sampleSize`, a helper call or `(`';
+const isFunctionName = (name: string): name is ConditionFunction =>
+  (conditionFunctions as readonly string[]).includes(name);
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -97,14 +113,18 @@ function tokenize(text: string): Token[] {
     }
     const name = namePattern.exec(rest);
     if (name) {
-      if (!keywords.has(name[0]) && !(conditionVariables as readonly string[]).includes(name[0])) {
+      if (
+        !keywords.has(name[0]) &&
+        !isFunctionName(name[0]) &&
+        !(conditionVariables as readonly string[]).includes(name[0])
+      ) {
         fail(at, `unknown name \`${name[0]}\`; a condition may use ${allowedNames}`);
       }
       tokens.push({ kind: 'name', text: name[0], at });
       i += name[0].length;
       continue;
     }
-    if (ch === '(' || ch === ')') {
+    if (ch === '(' || ch === ')' || ch === ',') {
       tokens.push({ kind: ch, text: ch, at });
       i++;
       continue;
@@ -309,6 +329,7 @@ class Parser {
         const name = t.text as ConditionVariable;
         return { node: { kind: 'variable', name }, type: 'number', at: t.at, text: t.text };
       }
+      if (isFunctionName(t.text)) return this.call(t);
       // Names are checked as they are read, so this is a keyword out of place.
       fail(t.at, `expected ${operandChoices}, found \`${t.text}\``);
     }
@@ -323,6 +344,40 @@ class Parser {
       return { ...inner, at: t.at, text: this.source.slice(t.at - 1, close.at).trim() };
     }
     return fail(t.at, `expected ${operandChoices}, found ${shown(t)}`);
+  }
+
+  /** `isNaN(x)`, `isInf(x)` or `default(x, value)`: each argument a number. */
+  private call(name: Token): Typed {
+    const fn = name.text as ConditionFunction;
+    const usage = fn === 'default' ? '`default(result, 0)`' : `\`${fn}(result)\``;
+    const open = this.take();
+    if (open.kind !== '(') fail(name.at, `\`${fn}\` is a helper; call it, e.g. ${usage}`);
+    this.enter(open);
+    const args: Typed[] = [];
+    for (;;) {
+      const arg = this.or();
+      this.expect(arg, 'number', name);
+      args.push(arg);
+      const next = this.take();
+      if (next.kind === ')') {
+        this.depth--;
+        if (args.length !== arity[fn]) {
+          fail(
+            name.at,
+            `\`${fn}\` takes ${arity[fn]} number${arity[fn] > 1 ? 's' : ''}, got ${args.length}; e.g. ${usage}`,
+          );
+        }
+        return {
+          node: { kind: 'call', fn, args: args.map((a) => a.node) },
+          type: fn === 'default' ? 'number' : 'boolean',
+          at: name.at,
+          text: this.source.slice(name.at - 1, next.at).trim(),
+        };
+      }
+      if (next.kind !== ',') {
+        fail(next.at, `expected \`,\` or \`)\` in the call of \`${fn}\`, found ${shown(next)}`);
+      }
+    }
   }
 
   private enter(t: Token): void {
@@ -348,9 +403,10 @@ export function parseCondition(text: string): ParseResult {
 }
 
 /**
- * Evaluates a condition. `undefined` means it cannot be decided: a variable it needs is absent, or the
- * arithmetic divides by zero or leaves the finite numbers. `and`/`or` follow three-valued logic, so an
- * unknown side matters only when the answer depends on it (`false and ?` is false, `true or ?` true).
+ * Evaluates a condition. `undefined` means it cannot be decided: a comparison meets NaN (a variable with
+ * no value, or arithmetic such as `Inf - Inf`), or the arithmetic divides by zero. Infinities compare as
+ * numbers do. `and`/`or` follow three-valued logic, so an unknown side matters only when the answer
+ * depends on it (`false and ?` is false, `true or ?` true).
  */
 export function evaluateCondition(condition: Condition, vars: ConditionVars): boolean | undefined {
   const value = evaluate(condition.root, vars);
@@ -363,8 +419,9 @@ function evaluate(node: ConditionNode, vars: ConditionVars): number | boolean | 
     case 'boolean':
       return node.value;
     case 'variable': {
+      // No value is NaN: only isNaN and default can tell anything from it.
       const v = vars[node.name];
-      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+      return typeof v === 'number' ? v : Number.NaN;
     }
     case 'negate': {
       const v = evaluate(node.operand, vars);
@@ -378,14 +435,17 @@ function evaluate(node: ConditionNode, vars: ConditionVars): number | boolean | 
       const l = evaluate(node.left, vars);
       const r = evaluate(node.right, vars);
       if (typeof l !== 'number' || typeof r !== 'number') return undefined;
+      // A ratio against zero (blue had no errors) says nothing either way: undecided, not +Inf.
       if (node.op === '/' && r === 0) return undefined;
-      const v = node.op === '+' ? l + r : node.op === '-' ? l - r : node.op === '*' ? l * r : l / r;
-      return Number.isFinite(v) ? v : undefined;
+      return node.op === '+' ? l + r : node.op === '-' ? l - r : node.op === '*' ? l * r : l / r;
     }
     case 'compare': {
       const l = evaluate(node.left, vars);
       const r = evaluate(node.right, vars);
       if (l === undefined || r === undefined) return undefined;
+      if (typeof l === 'number' && typeof r === 'number' && (Number.isNaN(l) || Number.isNaN(r))) {
+        return undefined;
+      }
       switch (node.op) {
         case '==':
           return l === r;
@@ -410,6 +470,19 @@ function evaluate(node: ConditionNode, vars: ConditionVars): number | boolean | 
       if (typeof l !== 'boolean' || typeof r !== 'boolean') return undefined;
       return !decisive;
     }
+    case 'call': {
+      const [x, fallback] = node.args.map((a) => evaluate(a, vars));
+      if (typeof x !== 'number') return undefined;
+      switch (node.fn) {
+        case 'isNaN':
+          return Number.isNaN(x);
+        case 'isInf':
+          return x === Infinity || x === -Infinity;
+        case 'default':
+          return Number.isNaN(x) ? (typeof fallback === 'number' ? fallback : undefined) : x;
+      }
+      return undefined;
+    }
   }
 }
 
@@ -430,6 +503,9 @@ export function conditionUses(condition: Condition): Set<ConditionVariable> {
       case 'logical':
         walk(node.left);
         walk(node.right);
+        return;
+      case 'call':
+        node.args.forEach(walk);
         return;
       default:
         return;

@@ -118,6 +118,7 @@ export function gateQueryOf(gate: Omit<GateQuery, 'provider'> & { provider: stri
     ...pick('address'),
     ...pick('jsonPath'),
     ...pick('sampleSize'),
+    ...pick('lagMs'),
   };
 }
 
@@ -314,7 +315,8 @@ function jsonPathProblem(path: string): string | undefined {
 
 /**
  * The number at `path` (`$.a.b[0]['c-d']`) in a parsed JSON answer, or undefined when the path is
- * absent or does not lead to a number. A numeric string counts, as APIs such as Prometheus's send them.
+ * absent or does not lead to a number. A numeric string counts, as APIs such as Prometheus's send them,
+ * infinities included (see `numberFromText`).
  */
 export function readJsonPath(value: unknown, path: string): number | undefined {
   const segments = parseJsonPath(path);
@@ -330,10 +332,23 @@ export function readJsonPath(value: unknown, path: string): number | undefined {
       at = (at as Record<string, unknown>)[seg];
     }
   }
-  if (typeof at === 'number') return Number.isFinite(at) ? at : undefined;
-  if (typeof at === 'string' && /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(at)) {
-    const n = Number(at);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
+  if (typeof at === 'number') return Number.isNaN(at) ? undefined : at;
+  return typeof at === 'string' ? numberFromText(at) : undefined;
+}
+
+const decimalPattern = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const infinityPattern = /^([+-]?)(?:inf|infinity)$/i;
+
+/**
+ * A number written as text, as monitoring APIs send them: decimals, and the infinities Prometheus (`+Inf`,
+ * `-Inf`) and Log Analytics (`Infinity`, `-Infinity`) write. An infinity is a measurement (a latency
+ * quantile beyond the top bucket); `NaN` (0/0, no requests) and anything else is no data: undefined.
+ */
+export function numberFromText(text: string): number | undefined {
+  const t = text.trim();
+  const inf = infinityPattern.exec(t);
+  if (inf) return inf[1] === '-' ? -Infinity : Infinity;
+  if (!decimalPattern.test(t)) return undefined;
+  // A decimal too large for a double is +-Inf in Go and Prometheus too.
+  return Number(t);
 }

@@ -33,6 +33,29 @@ export interface GateQuery {
    * PromQL query; azureMonitorMetrics uses the unfiltered Requests total. Absent: the sample size is unknown.
    */
   sampleSize?: string;
+  /**
+   * How long before now the measured window ends, so a gate never judges data that has not arrived yet
+   * (Azure Monitor metrics land a minute or two late, Log Analytics rows 20 s to 3 min late). Absent:
+   * `defaultLagMs` of the provider.
+   */
+  lagMs?: number;
+}
+
+/**
+ * Where a window ends when the gate does not say: 2 minutes before now for Azure Monitor metrics (their
+ * latest points read 0 until the data arrives), 3 for Log Analytics (ingestion takes up to 3 minutes);
+ * none for Prometheus (evaluated at now, as Argo Rollouts does) and httpJson (the service has no window).
+ */
+export const defaultLagMs: Record<GateProviderKind, number> = {
+  azureMonitorMetrics: 120_000,
+  logAnalytics: 180_000,
+  prometheus: 0,
+  httpJson: 0,
+};
+
+/** The lag of a gate's window: its own, or its provider's default. */
+export function windowLagMs(query: Pick<GateQuery, 'provider' | 'lagMs'>): number {
+  return query.lagMs ?? defaultLagMs[query.provider];
 }
 
 /** Which revision to measure, over which window ending now. */
@@ -44,9 +67,54 @@ export interface MeasureTarget {
   windowMs: number;
 }
 
-/** One measurement. `value` undefined with no `error` means there was no data (inconclusive). */
+/**
+ * One measurement. `value` undefined (or NaN, as 0/0 gives) with no `error` means there was no data.
+ * An infinity is a value: Prometheus's `histogram_quantile` answers +Inf when requests fall beyond the
+ * top bucket, which is very slow, not missing.
+ */
 export interface Measurement {
   value?: number;
   sampleSize?: number;
   error?: string;
+}
+
+/**
+ * A measured number as it crosses JSON (activity results, orchestration state, status): JSON has no
+ * infinities (`JSON.stringify(Infinity)` is `null`), so they travel as the strings Prometheus and Log
+ * Analytics use. NaN is no data and travels as an absent value.
+ */
+export type MeasuredNumber = number | 'Infinity' | '-Infinity';
+
+/** A number for JSON: infinities as strings, NaN (no data) as undefined. */
+export function toMeasuredNumber(v: number | undefined): MeasuredNumber | undefined {
+  if (v === undefined || Number.isNaN(v)) return undefined;
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return v;
+}
+
+/** The number a `MeasuredNumber` stands for; `null` (a NaN or infinity that went through JSON raw) is no data. */
+export function fromMeasuredNumber(v: MeasuredNumber | null | undefined): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return typeof v === 'number' && !Number.isNaN(v) ? v : undefined;
+}
+
+/** A measurement safe to return from an activity or keep in orchestration state. */
+export interface WireMeasurement {
+  value?: MeasuredNumber;
+  sampleSize?: number;
+  error?: string;
+}
+
+/** `m` with its infinities as strings and NaN dropped, so it survives JSON unchanged. */
+export function toWireMeasurement(m: Measurement): WireMeasurement {
+  const value = toMeasuredNumber(m.value);
+  const sampleSize = m.sampleSize !== undefined && Number.isFinite(m.sampleSize) ? m.sampleSize : undefined;
+  return {
+    ...(value !== undefined ? { value } : {}),
+    ...(sampleSize !== undefined ? { sampleSize } : {}),
+    ...(m.error !== undefined ? { error: m.error } : {}),
+  };
 }
