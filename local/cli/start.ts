@@ -4,6 +4,7 @@
  * (apps seeded from the policies) and Redis (a throwaway one when none answers). Prints every endpoint
  * and one line per invocation and orchestration step; Ctrl-C stops everything.
  */
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadPolicies } from '../../src/domain/policy';
 import { startLocalStack } from '../stack';
@@ -71,6 +72,12 @@ async function main(): Promise<void> {
       : {}),
   });
   const gl = stack.http;
+  // `greenlight --local` reads where this runtime listens, and its function key, from here.
+  writeFileSync(
+    '.greenlight/local.json',
+    `${JSON.stringify({ url: gl.baseUrl, functionKey: gl.functionKey }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   const out = (s = ''): void => void process.stdout.write(`${s}\n`);
   out('\nGreenlight is running locally');
   out(`  Function App        ${gl.baseUrl}`);
@@ -91,6 +98,10 @@ async function main(): Promise<void> {
   );
   out(`  policies            ${policies.map((p) => `${p.name} (${p.strategy.type})`).join(', ')}`);
   out('\nTry:');
+  out(
+    `  node dist/src/cli/index.js --local rollout --app ${policies[0]?.name ?? 'web'} --image ${seed[0]?.image.replace(/:v1$/, ':v2') ?? ''}`,
+  );
+  out('  node dist/src/cli/index.js --local status <id> --watch        (or, with curl:)');
   out(
     `  curl -s -X POST '${gl.baseUrl}/api/rollouts' -H 'x-functions-key: ${gl.functionKey}' -H 'content-type: application/json' \\`,
   );
