@@ -274,12 +274,12 @@ describe('malformed policies are refused with every problem, field and fix named
       [
         'an unknown name in a condition',
         `${logs}, successCondition: 'latency < 1'`,
-        'gates.0.successCondition: at 1: unknown name `latency`; a condition may use `result`, `baseline` and `sampleSize`',
+        'gates.0.successCondition: at 1: unknown name `latency`; a condition may use `result`, `baseline`, `sampleSize` and the helpers `isNaN(x)`, `isInf(x)`, `default(x, value)`',
       ],
       [
         'a trailing operator',
         `${logs}, successCondition: 'result <= 0.01', failureCondition: 'result >'`,
-        'gates.0.failureCondition: at 9: expected a number, `result`, `baseline`, `sampleSize` or `(`, found the end',
+        'gates.0.failureCondition: at 9: expected a number, `result`, `baseline`, `sampleSize`, a helper call or `(`, found the end',
       ],
       [
         'a condition that is a number',
