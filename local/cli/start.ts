@@ -5,8 +5,10 @@
  * and one line per invocation and orchestration step; Ctrl-C stops everything.
  */
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadPolicies } from '../../src/domain/policy';
+import { loadSecret } from '../runtime/keys';
 import { startLocalStack } from '../stack';
 
 function port(value: string): number {
@@ -59,7 +61,10 @@ async function main(): Promise<void> {
   const workspaceId = policies.flatMap((p) =>
     p.gates.flatMap((g) => (g.workspaceId ? [g.workspaceId] : [])),
   )[0];
+  // Kept in .greenlight/ like the host keys: approval links shown before a restart keep working after it.
+  const signingKey = await loadSecret(resolve('.greenlight/approval-signing-key'));
   const stack = await startLocalStack({
+    env: { GREENLIGHT_APPROVAL_SIGNING_KEY: signingKey },
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
     ...(workspaceId ? { emulator: { monitor: { workspaceId } } } : {}),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { HttpRequest, HttpResponse, InvocationContext } from '@azure/functions';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DurableEngine, Outcome } from './engine';
@@ -39,8 +39,26 @@ function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 
 /** Webhooks and the Durable API take the system key (or the master key), as on the Functions host. */
 function hasSystemKey(req: FastifyRequest, keys: HostKeys): boolean {
-  const key = keyOf(req);
-  return key !== undefined && (key === keys.system || key === keys.master);
+  const key = keyOf(req) ?? basicPassword(req);
+  return key !== undefined && (safeEqual(key, keys.system) || safeEqual(key, keys.master));
+}
+
+/**
+ * The password of HTTP basic authentication: the app's DurableClient reaches the internal Durable API
+ * at a base URL with the system key as its userinfo, and axios sends that as basic authentication.
+ */
+function basicPassword(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function malformedJson(reply: FastifyReply, what: string, message: string): FastifyReply {
@@ -150,12 +168,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         detail: `the body exceeds ${deps.bodyLimit} bytes; send a smaller payload`,
       });
     }
-    deps.log(`runtime error: ${error.message}`);
+    deps.log(`runtime error: ${error.stack ?? error.message}`);
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     return sendProblem(reply, {
-      status: error.statusCode && error.statusCode >= 400 ? error.statusCode : 500,
-      type: 'runtime-error',
-      title: 'Runtime error',
-      detail: error.message,
+      status,
+      type: status < 500 ? 'bad-request' : 'runtime-error',
+      title: status < 500 ? 'Bad request' : 'Runtime error',
+      // A 4xx from the framework says what was wrong with the request; a 5xx stays in the log.
+      detail: status < 500 ? error.message : 'the runtime failed; the error is in its log',
     });
   });
 
@@ -170,8 +191,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   registerHttpTriggers(app, deps);
   registerEventGrid(app, deps);
-  registerDurableApi(app, deps, '/runtime/webhooks/durabletask', true);
-  registerDurableApi(app, deps, `/_rpc/${deps.rpcToken}/durabletask`, false);
+  registerDurableApi(app, deps, '/runtime/webhooks/durabletask');
+  registerDurableApi(app, deps, `/_rpc/${deps.rpcToken}/durabletask`);
   return app;
 }
 
@@ -249,7 +270,8 @@ function registerHttpTriggers(app: FastifyInstance, deps: ServerDeps): void {
       const key = keyOf(req);
       const ok =
         key !== undefined &&
-        (key === deps.keys.master || (h.authLevel === 'function' && key === deps.keys.function));
+        (safeEqual(key, deps.keys.master) ||
+          (h.authLevel === 'function' && safeEqual(key, deps.keys.function)));
       if (!ok) {
         return sendProblem(reply, {
           status: 401,
@@ -279,11 +301,12 @@ function registerHttpTriggers(app: FastifyInstance, deps: ServerDeps): void {
       return reply.code(result.status).send(result.body);
     } catch (e) {
       deps.log(`http  ${req.method} ${req.url.split('?')[0]} → 500 (${h.fn.name} threw: ${String(e)})`);
+      // As the Functions host: the caller learns that it failed, the log learns why.
       return sendProblem(reply, {
         status: 500,
         type: 'function-failed',
         title: 'Function failed',
-        detail: `function '${h.fn.name}' threw: ${e instanceof Error ? e.message : String(e)}`,
+        detail: `function '${h.fn.name}' failed; the error is in the runtime log`,
       });
     }
   });
@@ -349,34 +372,40 @@ function registerEventGrid(app: FastifyInstance, deps: ServerDeps): void {
     const validation = events.find(
       (e) => (e as { eventType?: string }).eventType === 'Microsoft.EventGrid.SubscriptionValidationEvent',
     ) as { data?: { validationCode?: string } } | undefined;
-    if (validation || req.headers['aeg-event-type'] === 'SubscriptionValidation') {
-      const code = validation?.data?.validationCode;
-      if (!code) {
-        return sendProblem(reply, {
-          status: 400,
-          type: 'invalid-validation',
-          title: 'Validation code missing',
-          detail: 'a SubscriptionValidationEvent must carry data.validationCode',
-        });
-      }
-      deps.log(`eventgrid subscription validated for ${fn.name}`);
-      return reply.code(200).send({ validationResponse: code });
+    const code = validation?.data?.validationCode;
+    if (
+      (validation || req.headers['aeg-event-type'] === 'SubscriptionValidation') &&
+      typeof code !== 'string'
+    ) {
+      return sendProblem(reply, {
+        status: 400,
+        type: 'invalid-validation',
+        title: 'Validation code missing',
+        detail: 'a SubscriptionValidationEvent must carry data.validationCode (a string)',
+      });
     }
+    // The handshake answers the validation event; every other event in the batch still runs.
+    const others = validation ? events.filter((e) => e !== validation) : events;
     const started = Date.now();
-    for (const event of events) {
+    for (const event of others) {
       try {
         await fn.callback(event, invocationContext(fn, deps));
       } catch (e) {
         deps.log(`eventgrid ${fn.name} failed: ${String(e)} (Event Grid will redeliver)`);
-        return sendProblem(reply, {
-          status: 500,
+        // 503: Event Grid retries the delivery; the cause stays in the log.
+        return sendProblem(reply.header('retry-after', '10'), {
+          status: 503,
           type: 'function-failed',
           title: 'Function failed',
-          detail: `function '${fn.name}' threw: ${e instanceof Error ? e.message : String(e)}; Event Grid retries the delivery`,
+          detail: `function '${fn.name}' could not process the batch; Event Grid retries the delivery`,
         });
       }
     }
-    deps.log(`eventgrid ${events.length} event(s) → ${fn.name} (${Date.now() - started} ms)`);
+    if (validation) {
+      deps.log(`eventgrid subscription validated for ${fn.name}`);
+      return reply.code(200).send({ validationResponse: code });
+    }
+    deps.log(`eventgrid ${others.length} event(s) → ${fn.name} (${Date.now() - started} ms)`);
     return reply.code(202).send();
   });
 }
@@ -428,10 +457,10 @@ export function statusPayload(
   return out;
 }
 
-function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: string, needsKey: boolean): void {
+/** The documented Durable API, and the same API at the internal base URL the app's client uses: both keyed. */
+function registerDurableApi(app: FastifyInstance, deps: ServerDeps, prefix: string): void {
   const { engine } = deps;
   const guard = (req: FastifyRequest, reply: FastifyReply): boolean => {
-    if (!needsKey) return true;
     if (hasSystemKey(req, deps.keys)) return true;
     void unauthorizedWebhook(reply);
     return false;

@@ -34,7 +34,15 @@ export function durableClientData(at: DurableEndpoint, rpcToken: string) {
     managementUrls: managementUrls(at, 'INSTANCEID'),
     baseUrl: api,
     requiredQueryStringParameters: `code=${at.systemKey}`,
-    rpcBaseUrl: `${at.baseUrl}/_rpc/${rpcToken}/durabletask/`,
+    // The key travels as the URL's userinfo: the client sends it as basic authentication on every call.
+    rpcBaseUrl: withUserInfo(`${at.baseUrl}/_rpc/${rpcToken}/durabletask/`, at.systemKey),
     httpBaseUrl: api,
   };
+}
+
+function withUserInfo(url: string, key: string): string {
+  const u = new URL(url);
+  u.username = 'durabletask';
+  u.password = key;
+  return u.href;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
 import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
+import { approvalEventSchema } from '../domain/events';
 import { Events, Orchestrators } from '../names';
 import { tryGetStatus } from '../services/admission';
 import {
@@ -15,7 +16,8 @@ import {
 } from '../services/approvals';
 import { toRolloutView } from '../services/rolloutView';
 import { problem } from './http/problem';
-import { approverOf, readJson, type Parsed } from './http/request';
+import { guarded } from './http/guard';
+import { approverOf, badId, readJson, type Parsed } from './http/request';
 
 function html(status: number, body: string): HttpResponseInit {
   return {
@@ -52,6 +54,8 @@ const unknownRollout = (id: string) => ({
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
 async function showApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
+  const invalid = badId(id);
+  if (invalid) return invalid;
   const { config, store } = services();
   const check = checkApprovalToken(config.approval.signingKey, request.query.get('token'), id, Date.now());
   if (!check.ok) return fail(request, check);
@@ -99,6 +103,8 @@ async function readForm(request: HttpRequest): Promise<Parsed<DecisionForm>> {
 /** POST /api/approvals/{id}: records the decision once (the token's nonce is spent) and tells the rollout. */
 async function decideApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
+  const invalid = badId(id);
+  if (invalid) return invalid;
   const { config, store } = services();
   const body = await readForm(request);
   if (!body.ok) return body.response;
@@ -149,12 +155,13 @@ async function decideApproval(request: HttpRequest, client: DurableClient) {
     });
   }
   const comment = form.comment?.trim().slice(0, 500) || undefined;
-  const decision: ApprovalDecision = {
+  // Built with the schema the rollout reads its events with: what is raised is what it accepts.
+  const decision: ApprovalDecision = approvalEventSchema.parse({
     decision: check.decision,
     approver,
     decidedAt: new Date().toISOString(),
     ...(comment ? { comment } : {}),
-  };
+  });
   await client.raiseEvent(id, Events.approval, decision);
   const title = check.decision === 'approve' ? 'Approved' : 'Rejected';
   const message =
@@ -174,11 +181,11 @@ df.app.client.http('showApproval', {
   route: 'approvals/{id}',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: showApproval,
+  handler: guarded(showApproval),
 });
 df.app.client.http('decideApproval', {
   route: 'approvals/{id}',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: decideApproval,
+  handler: guarded(decideApproval),
 });

@@ -2,16 +2,15 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
-import { errorMessage, isGreenlightError } from '../domain/errors';
-import { parseImagePushed } from '../domain/imagePushed';
+import { parseImagePushed, pushedImage, pushKey } from '../domain/imagePushed';
 import { findPoliciesForImage } from '../domain/policy';
-import { admitRollout } from '../services/admission';
-import { buildRolloutInput } from '../services/rolloutRequest';
+import { requestRollout } from '../services/rolloutRequest';
 
 /**
- * ACR `ImagePushed` from Event Grid (either schema). Thin: parse, match policies, admit. A failure throws
- * so Event Grid redelivers (and dead-letters after its retries): no push is lost. Admission is idempotent
- * by image digest, so a redelivered event starts nothing new.
+ * ACR `ImagePushed` from Event Grid (either schema). Thin: parse, match policies, request a rollout per
+ * policy. A failure throws so Event Grid redelivers (and dead-letters after its retries): no push is lost.
+ * A redelivered event (same id, or for an event without id the same content for a few minutes) starts
+ * nothing new; a later push of an image already rolled out is a new rollout.
  */
 async function onImagePushed(
   event: unknown,
@@ -25,50 +24,55 @@ async function onImagePushed(
     return;
   }
   const push = parsed.push;
-  const image = `${push.registry}/${push.repository}${push.tag ? `:${push.tag}` : ''}${push.digest ? `@${push.digest}` : ''}`;
-  const policies = findPoliciesForImage(await s.policies(), {
-    registry: push.registry,
-    repository: push.repository,
-    tag: push.tag,
-  });
+  const image = pushedImage(push);
+  const text = `${push.registry}/${push.repository}${push.tag ? `:${push.tag}` : ''}${push.digest ? `@${push.digest}` : ''}`;
+  const eventLabel = push.eventId ?? '(no id)';
+  const policies = findPoliciesForImage(await s.policies(), push);
   // Every push is recorded in the trigger ledger with what was decided, so none is lost silently.
-  const record = (app: string, decision: string, rolloutId?: string) =>
+  const recordRefusal = (app: string, decision: string, detail?: string) =>
     s.store.recordTrigger({
       at: new Date().toISOString(),
       source: 'eventGrid',
-      eventId: push.eventId,
+      ...(push.eventId !== undefined ? { eventId: push.eventId } : {}),
       app,
-      image,
-      digest: push.digest,
+      image: text,
+      ...(push.digest ? { digest: push.digest } : {}),
       decision,
-      ...(rolloutId ? { rolloutId } : {}),
+      ...(detail ? { detail } : {}),
     });
   if (policies.length === 0) {
-    context.log(`ignored push ${image} (event ${push.eventId}): no policy matches this repository and tag`);
-    await record('-', 'unmatched');
+    context.log(`ignored push ${text} (event ${eventLabel}): no policy matches this repository and tag`);
+    await recordRefusal('-', 'unmatched');
     return;
   }
+  const delivery = pushKey(push);
   for (const policy of policies) {
-    const seen = await s.store.eventOutcome(`${push.eventId}:${policy.name}`);
+    const seenKey = `${delivery.key}:${policy.name}`;
+    const seen = await s.store.eventOutcome(seenKey);
     if (seen) {
-      context.log(`duplicate delivery of event ${push.eventId} for ${policy.app.name}: rollout ${seen}`);
+      context.log(`duplicate delivery of event ${eventLabel} for ${policy.app.name}: rollout ${seen}`);
       continue;
     }
-    let input;
-    try {
-      input = buildRolloutInput(policy, image, push.digest, { kind: 'eventGrid', eventId: push.eventId });
-    } catch (e) {
+    if (!image.ok) {
       // A push this policy cannot roll out is recorded and not retried: redelivery would fail the same way.
-      if (!isGreenlightError(e)) throw e;
-      context.warn(`push ${image} → ${policy.app.name}: not started: ${errorMessage(e)}`);
-      await record(policy.app.name, 'invalid');
+      context.warn(`push ${text} → ${policy.app.name}: not started: ${image.message}`);
+      await recordRefusal(policy.app.name, 'invalid', image.message);
       continue;
     }
-    const admission = await admitRollout({ client, store: s.store }, input, policy.concurrency);
-    // Remembered for a week only once admitted: a failed admission must be retried by Event Grid.
-    await s.store.rememberEvent(`${push.eventId}:${policy.name}`, admission.rolloutId);
-    await record(policy.app.name, admission.kind, admission.rolloutId);
-    context.log(`push ${image} → ${policy.app.name}: ${admission.kind} ${admission.rolloutId}`);
+    const outcome = await requestRollout(
+      { client, store: s.store },
+      {
+        policy,
+        image: image.image,
+        trigger: { kind: 'eventGrid', ...(push.eventId !== undefined ? { eventId: push.eventId } : {}) },
+        checkAllowed: false,
+      },
+      { source: 'eventGrid', ...(push.eventId !== undefined ? { eventId: push.eventId } : {}) },
+    );
+    if (outcome.kind === 'refused') continue;
+    // Remembered only once admitted: a failed admission must be retried by Event Grid.
+    await s.store.rememberEvent(seenKey, outcome.rolloutId, delivery.ttlSeconds);
+    context.log(`push ${text} → ${policy.app.name}: ${outcome.kind} ${outcome.rolloutId}`);
   }
 }
 

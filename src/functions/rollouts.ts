@@ -3,14 +3,16 @@ import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
 import { services } from '../composition';
-import { errorMessage, isGreenlightError } from '../domain/errors';
+import { abortEventSchema, promoteEventSchema } from '../domain/events';
+import { parseImage } from '../domain/image';
 import { findPolicyByApp } from '../domain/policy';
 import { Events, Orchestrators, watchInstanceId } from '../names';
-import { admitRollout, raiseQuietly, tryGetStatus, type Admission } from '../services/admission';
+import { raiseQuietly, tryGetStatus, type Admission } from '../services/admission';
 import { toRolloutView } from '../services/rolloutView';
-import { buildRolloutInput } from '../services/rolloutRequest';
+import { requestRollout } from '../services/rolloutRequest';
 import { json, problem } from './http/problem';
-import { actorOf, readJson } from './http/request';
+import { guarded } from './http/guard';
+import { actorOf, badId, readJson } from './http/request';
 
 const startBody = z
   .object({
@@ -39,38 +41,46 @@ async function startRollout(request: HttpRequest, client: DurableClient, context
       status: 404,
       type: 'unknown-app',
       title: 'No policy for that app',
-      detail: `no rollout policy targets '${body.value.app}'; known policies: ${known}. Add a policy for the app or fix the name.`,
+      detail: `no rollout policy targets '${body.value.app.slice(0, 200)}'; known policies: ${known}. Add a policy for the app or fix the name.`,
     });
   }
-  let input;
-  try {
-    input = buildRolloutInput(policy, body.value.image, body.value.digest, {
-      kind: 'http',
-      requestedBy: actorOf(request),
-    });
-  } catch (e) {
-    if (isGreenlightError(e)) {
-      return problem({ status: 400, type: 'invalid-image', title: 'Invalid image', detail: errorMessage(e) });
-    }
-    throw e;
+  const image = parseImage(body.value.image, body.value.digest);
+  if (!image.ok) {
+    return problem({ status: 400, type: 'invalid-image', title: 'Invalid image', detail: image.message });
   }
-  const admission = await admitRollout({ client, store: s.store }, input, policy.concurrency);
-  await s.store.recordTrigger({
-    at: new Date().toISOString(),
-    source: 'http',
-    app: policy.app.name,
-    image: input.image,
-    digest: input.digest,
-    decision: admission.kind,
-    rolloutId: admission.rolloutId,
-  });
-  context.log(
-    `rollout request for ${policy.app.name} ${input.image}: ${admission.kind} ${admission.rolloutId}`,
+  const outcome = await requestRollout(
+    { client, store: s.store },
+    {
+      policy,
+      image: image.image,
+      trigger: { kind: 'http', requestedBy: actorOf(request, s.config.approval.trustClientPrincipal) },
+      checkAllowed: true,
+    },
+    { source: 'http' },
   );
-  return admissionReply(request, client, admission);
+  if (outcome.kind === 'refused') {
+    context.warn(
+      `rollout request for ${policy.app.name} ${image.image.reference}: refused by ${outcome.rule}`,
+    );
+    return problem({
+      status: 403,
+      type: 'image-not-allowed',
+      title: 'Image not allowed by the policy',
+      detail: outcome.detail,
+      rule: outcome.rule,
+    });
+  }
+  context.log(
+    `rollout request for ${policy.app.name} ${image.image.reference}: ${outcome.kind} ${outcome.rolloutId}`,
+  );
+  return admissionReply(request, outcome);
 }
 
-export function admissionReply(request: HttpRequest, client: DurableClient, a: Admission): HttpResponseInit {
+/**
+ * The reply to a rollout request: Greenlight's own status URL and the admission, nothing else. The
+ * Durable management URLs carry the system key, which raises any event on any instance: never hand out.
+ */
+export function admissionReply(request: HttpRequest, a: Admission): HttpResponseInit {
   if (a.kind === 'rejected') {
     return problem({
       status: 409,
@@ -81,9 +91,8 @@ export function admissionReply(request: HttpRequest, client: DurableClient, a: A
       runningStatusUri: statusUrl(request, a.running),
     });
   }
-  const management = client.createHttpManagementPayload(a.rolloutId);
   const greenlightStatusUri = statusUrl(request, a.rolloutId);
-  const body = { ...management, greenlightStatusUri, admission: a };
+  const body = { id: a.rolloutId, greenlightStatusUri, admission: a };
   const status = a.kind === 'duplicate' ? 200 : 202;
   return json(status, body, { location: greenlightStatusUri, 'retry-after': '10' });
 }
@@ -91,6 +100,8 @@ export function admissionReply(request: HttpRequest, client: DurableClient, a: A
 /** GET /api/rollouts/{id} */
 async function getRollout(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
+  const invalid = badId(id);
+  if (invalid) return invalid;
   const status = await tryGetStatus(client, id);
   if (!status || status.name !== Orchestrators.rollout) {
     return problem({
@@ -145,9 +156,11 @@ async function controlRollout(request: HttpRequest, client: DurableClient) {
       status: 404,
       type: 'unknown-action',
       title: 'Unknown action',
-      detail: `'${action}' is not an action; use POST /api/rollouts/${id}/abort or /promote`,
+      detail: `'${String(action).slice(0, 100)}' is not an action; use POST /api/rollouts/{id}/abort or /promote`,
     });
   }
+  const invalid = badId(id);
+  if (invalid) return invalid;
   const body = await readJson(request, controlBody, { optional: true });
   if (!body.ok) return body.response;
   const status = await tryGetStatus(client, id);
@@ -168,7 +181,13 @@ async function controlRollout(request: HttpRequest, client: DurableClient) {
       detail: `rollout ${id} is ${view.phase}${view.outcome ? ` (${view.outcome})` : ''}; only a running rollout can be ${action === 'abort' ? 'aborted' : 'promoted'}`,
     });
   }
-  const data = { by: actorOf(request), reason: body.value?.reason };
+  const by = actorOf(request, services().config.approval.trustClientPrincipal);
+  const reason = body.value?.reason;
+  // Built with the schema the rollout reads its events with: what is raised is what it accepts.
+  const data =
+    action === 'abort'
+      ? abortEventSchema.parse({ by, ...(reason !== undefined ? { reason } : {}) })
+      : promoteEventSchema.parse({ by, ...(reason !== undefined ? { reason } : {}) });
   const event = action === 'abort' ? Events.abort : Events.promote;
   await client.raiseEvent(id, event, data);
   if (action === 'abort') await raiseQuietly(client, watchInstanceId(id), Events.abort, data);
@@ -179,23 +198,23 @@ df.app.client.http('startRollout', {
   route: 'rollouts',
   methods: ['POST'],
   authLevel: 'function',
-  handler: startRollout,
+  handler: guarded(startRollout),
 });
 df.app.client.http('listRollouts', {
   route: 'rollouts',
   methods: ['GET'],
   authLevel: 'function',
-  handler: listRollouts,
+  handler: guarded(listRollouts),
 });
 df.app.client.http('getRollout', {
   route: 'rollouts/{id}',
   methods: ['GET'],
   authLevel: 'function',
-  handler: getRollout,
+  handler: guarded(getRollout),
 });
 df.app.client.http('controlRollout', {
   route: 'rollouts/{id}/{action}',
   methods: ['POST'],
   authLevel: 'function',
-  handler: controlRollout,
+  handler: guarded(controlRollout),
 });

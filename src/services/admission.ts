@@ -15,9 +15,10 @@ const finished = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 export async function tryGetStatus(
   client: DurableClient,
   instanceId: string,
+  options: { showInput?: boolean } = {},
 ): Promise<DurableOrchestrationStatus | undefined> {
   try {
-    return await client.getStatus(instanceId);
+    return await client.getStatus(instanceId, options);
   } catch (e) {
     // The client throws on 404; anything else is a real failure.
     if (e instanceof Error && /\b404\b|not found/i.test(e.message)) return undefined;

@@ -1,97 +1,34 @@
-import { createHash } from 'node:crypto';
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import type { RolloutStore } from '../adapters/redis/rolloutStore';
 import { GreenlightError } from '../domain/errors';
+import { parseImage, type ImageRef } from '../domain/image';
 import type { Policy } from '../domain/policy';
-import { isFullyQualifiedImage, parseImageReference, revisionSuffixFor } from '../domain/revisionSuffix';
-import type { MockSpec } from '../domain/flag/validation';
-import type { RolloutInput, RolloutPlan, RolloutTrigger } from '../domain/rollout/types';
+import { imageAllowed } from '../domain/request/allowed';
+import { duplicateOf, type PriorRollout } from '../domain/request/duplicate';
+import {
+  buildRolloutInput as buildInput,
+  planFromPolicy,
+  rolloutIdFor as idFor,
+} from '../domain/request/plan';
+import type { RolloutInput, RolloutStatus, RolloutTrigger } from '../domain/rollout/types';
+import { Orchestrators } from '../names';
+import { admitRollout, tryGetStatus, type Admission } from './admission';
 
-/** The plan the orchestration carries: the policy frozen at admission, durations in milliseconds. */
-export function planFromPolicy(policy: Policy): RolloutPlan {
-  const v = policy.validation;
-  const strategy: RolloutPlan['strategy'] =
-    policy.strategy.type === 'traffic'
-      ? {
-          type: 'traffic',
-          steps: policy.strategy.steps,
-          stepPauseMs: policy.strategy.stepPause,
-          recheckSmokeEachStep: policy.strategy.recheckSmokeEachStep,
-        }
-      : {
-          type: 'flag',
-          prodUrlSetting: policy.strategy.bindings.prod.urlSetting,
-          tempUrlSetting: policy.strategy.bindings.temp.urlSetting,
-          keyPrefix: policy.strategy.keyPrefix,
-          flipDeadlineMs: policy.strategy.flipDeadline,
-          mock: mockSpec(policy),
-        };
-  return {
-    policyName: policy.name,
-    app: {
-      subscriptionId: policy.app.subscriptionId,
-      resourceGroup: policy.app.resourceGroup,
-      name: policy.app.name,
-    },
-    ...(policy.app.container ? { containerName: policy.app.container } : {}),
-    strategy,
-    readiness: { timeoutMs: v.readiness.timeout, pollIntervalMs: v.readiness.pollInterval },
-    smoke: v.smoke.map((c, i) => ({
-      name: c.name ?? `${c.method} ${c.path}#${i + 1}`,
-      path: c.path,
-      method: c.method,
-      expectStatus: c.expectStatus,
-      ...(c.bodyContains !== undefined ? { bodyContains: c.bodyContains } : {}),
-      latencyBudgetMs: c.latencyBudget,
-      retries: c.retries,
-    })),
-    ...(v.dependencies ? { dependencies: v.dependencies } : {}),
-    gates: policy.gates.map((g) => ({
-      name: g.name,
-      provider: g.provider,
-      query: g.query,
-      intervalMs: g.interval,
-      count: g.count,
-      successCondition: g.successCondition,
-      ...(g.failureCondition !== undefined ? { failureCondition: g.failureCondition } : {}),
-      failureLimit: g.failureLimit,
-      inconclusiveLimit: g.inconclusiveLimit,
-      consecutiveErrorLimit: g.consecutiveErrorLimit,
-      ...(g.minSampleSize !== undefined ? { minSampleSize: g.minSampleSize } : {}),
-      phases: g.phases,
-      ...(g.aggregation !== undefined ? { aggregation: g.aggregation } : {}),
-      ...(g.filter !== undefined ? { filter: g.filter } : {}),
-      ...(g.ratioTo !== undefined ? { ratioTo: g.ratioTo } : {}),
-      ...(g.workspaceId !== undefined ? { workspaceId: g.workspaceId } : {}),
-      ...(g.address !== undefined ? { address: g.address } : {}),
-      ...(g.jsonPath !== undefined ? { jsonPath: g.jsonPath } : {}),
-      ...(g.sampleSize !== undefined ? { sampleSize: g.sampleSize } : {}),
-      onInconclusive: g.onInconclusive,
-    })),
-    approval: {
-      required: policy.approval.required,
-      timeoutMs: policy.approval.timeout,
-      onTimeout: policy.approval.onTimeout,
-      approvers: policy.approval.approvers,
-    },
-    bakeMs: policy.bake,
-    watch: { durationMs: policy.watch.duration, intervalMs: policy.watch.interval },
-    cleanup: {
-      deactivateAfterMs: policy.cleanup.deactivateAfter,
-      keepRevisions: policy.cleanup.keepRevisions,
-    },
-  };
+export { planFromPolicy };
+
+/** Parses the image text a caller gave; a `GreenlightError('InvalidRequest')` names what is wrong. */
+export function imageOrThrow(text: string, digest?: string): ImageRef {
+  const parsed = parseImage(text, digest);
+  if (!parsed.ok) throw new GreenlightError('InvalidRequest', parsed.message, { image: text });
+  return parsed.image;
 }
 
-/**
- * The rollout id is derived from the app and the image digest (or the reference when no digest is known),
- * so the same image for the same app always names the same orchestration instance: a redelivered event or
- * a repeated CI call joins the existing rollout instead of starting another.
- */
-export function rolloutIdFor(policy: Policy, image: string, digest?: string): string {
-  const ref = parseImageReference(image);
-  const key = `${policy.app.subscriptionId}/${policy.app.resourceGroup}/${policy.app.name}|${digest ?? ref?.digest ?? image}`;
-  return `${policy.app.name}-${createHash('sha256').update(key.toLowerCase()).digest('hex').slice(0, 12)}`;
+/** The rollout id for an image given as text (see `rolloutIdFor` in the domain). */
+export function rolloutIdFor(policy: Policy, image: string, digest?: string, after?: string): string {
+  return idFor(policy, imageOrThrow(image, digest), after);
 }
 
+/** The orchestration input for an image given as text; throws InvalidRequest for a bad image or digest. */
 export function buildRolloutInput(
   policy: Policy,
   image: string,
@@ -99,49 +36,118 @@ export function buildRolloutInput(
   trigger: RolloutTrigger,
   requestedAt: Date = new Date(),
 ): RolloutInput {
-  if (!isFullyQualifiedImage(image)) {
-    throw new GreenlightError(
-      'InvalidRequest',
-      `image must name a registry, a repository and a tag or digest, e.g. contoso.azurecr.io/web:1.4.2; got '${image}'`,
-      { image },
-    );
-  }
-  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw new GreenlightError(
-      'InvalidRequest',
-      `digest must be sha256: followed by 64 lower-case hex digits; got '${digest}'`,
-      { digest },
-    );
-  }
-  return {
-    rolloutId: rolloutIdFor(policy, image, digest),
-    plan: planFromPolicy(policy),
-    image,
-    ...(digest ? { digest } : {}),
-    revisionSuffix: revisionSuffixFor(image, digest),
-    trigger,
-    requestedAt: requestedAt.toISOString(),
-  };
+  return buildInput(policy, imageOrThrow(image, digest), trigger, { requestedAt });
 }
 
-function mockSpec(policy: Policy): MockSpec {
-  const m = policy.validation.mock;
-  if (!m) {
-    // The schema requires it for strategy 'flag'; this guards a hand-built policy object.
-    throw new GreenlightError(
-      'InvalidRequest',
-      `policy '${policy.name}' has strategy 'flag' but no validation.mock`,
-      {
-        policy: policy.name,
-      },
-    );
+export interface RolloutRequest {
+  policy: Policy;
+  image: ImageRef;
+  trigger: RolloutTrigger;
+  /** HTTP requests must stay within the images the policy allows; pushes were matched by its trigger. */
+  checkAllowed: boolean;
+}
+
+export type RequestOutcome = { kind: 'refused'; rule: string; detail: string } | Admission;
+
+export interface RequestDeps {
+  client: DurableClient;
+  store: RolloutStore;
+  now?: () => number;
+}
+
+const finished = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+
+/**
+ * Request a rollout, for both triggers: check the image against the policy, treat a repeat of a running
+ * or just-succeeded image as the same rollout, else admit a new one (start, queue, supersede or reject
+ * per the policy) and record it as the app's latest. Every outcome goes to the trigger ledger.
+ */
+export async function requestRollout(
+  deps: RequestDeps,
+  req: RolloutRequest,
+  ledger: { source: 'eventGrid' | 'http'; eventId?: string },
+): Promise<RequestOutcome> {
+  const { client, store } = deps;
+  const now = deps.now?.() ?? Date.now();
+  const { policy, image } = req;
+  const app = policy.app;
+  const record = (decision: string, rolloutId?: string, detail?: string) =>
+    store.recordTrigger({
+      at: new Date(now).toISOString(),
+      source: ledger.source,
+      ...(ledger.eventId !== undefined ? { eventId: ledger.eventId } : {}),
+      app: app.name,
+      image: image.reference,
+      ...(image.digest ? { digest: image.digest } : {}),
+      decision,
+      ...(rolloutId ? { rolloutId } : {}),
+      ...(detail ? { detail } : {}),
+    });
+
+  if (req.checkAllowed) {
+    const verdict = imageAllowed(policy, image);
+    if (!verdict.allowed) {
+      await record('refused', undefined, `${verdict.rule}: ${verdict.detail}`);
+      return { kind: 'refused', rule: verdict.rule, detail: verdict.detail };
+    }
   }
+
+  const latest = await store.latestRollout(app);
+  const holder = await store.activeRollout(app);
+  const active: PriorRollout[] = [];
+  if (holder) {
+    const prior = await priorOf(client, holder);
+    if (prior) active.push(prior);
+  }
+  for (const q of await store.queued(app)) {
+    const input = q.input as Partial<RolloutInput> | undefined;
+    const parsed = input?.image ? parseImage(input.image, input.digest) : undefined;
+    if (parsed?.ok) active.push({ rolloutId: q.rolloutId, image: parsed.image, state: 'queued' });
+  }
+  let latestPrior: PriorRollout | undefined;
+  if (latest) {
+    latestPrior =
+      active.find((p) => p.rolloutId === latest.rolloutId) ?? (await priorOf(client, latest.rolloutId));
+  }
+  const same = duplicateOf(image, { active, ...(latestPrior ? { latest: latestPrior } : {}) }, now);
+  if (same) {
+    await record('duplicate', same);
+    return { kind: 'duplicate', rolloutId: same };
+  }
+
+  const input = buildInput(policy, image, req.trigger, {
+    ...(latest ? { after: latest.rolloutId } : {}),
+    requestedAt: new Date(now),
+  });
+  const admission = await admitRollout({ client, store }, input, policy.concurrency);
+  if (admission.kind !== 'rejected' && admission.kind !== 'duplicate') {
+    await store.setLatestRollout(app, {
+      rolloutId: admission.rolloutId,
+      image: image.reference,
+      ...(image.digest ? { digest: image.digest } : {}),
+    });
+  }
+  await record(admission.kind, admission.rolloutId);
+  return admission;
+}
+
+/** What a rollout instance is doing, with its image, from the durable status (undefined when unknown). */
+async function priorOf(client: DurableClient, rolloutId: string): Promise<PriorRollout | undefined> {
+  const status = await tryGetStatus(client, rolloutId, { showInput: true });
+  if (!status || status.name !== Orchestrators.rollout) return undefined;
+  const input = status.input as Partial<RolloutInput> | undefined;
+  const parsed = input?.image ? parseImage(input.image, input.digest) : undefined;
+  if (!parsed?.ok) return undefined;
+  return { rolloutId, image: parsed.image, ...stateOf(status) };
+}
+
+function stateOf(status: DurableOrchestrationStatus): Pick<PriorRollout, 'state' | 'finishedAt'> {
+  const runtime = String(status.runtimeStatus);
+  if (!finished.has(runtime)) return { state: 'running' };
+  const custom = status.customStatus as Partial<RolloutStatus> | undefined;
+  const succeeded = runtime === 'Completed' && custom?.outcome === 'Succeeded';
   return {
-    deadlineMs: m.deadline,
-    minRecords: m.minRecords,
-    requiredFields: m.requiredFields,
-    ...(m.consumerGroup !== undefined ? { consumerGroup: m.consumerGroup } : {}),
-    maxLag: m.maxLag,
-    maxErrors: m.maxErrors,
+    state: succeeded ? 'succeeded' : 'failed',
+    finishedAt: new Date(status.lastUpdatedTime).getTime(),
   };
 }

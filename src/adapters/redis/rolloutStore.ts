@@ -15,6 +15,12 @@ export interface TriggerRecord {
   detail?: string;
 }
 
+export interface LatestRollout {
+  rolloutId: string;
+  image: string;
+  digest?: string;
+}
+
 export interface QueuedRollout {
   rolloutId: string;
   /** The orchestration input, ready to start. */
@@ -133,6 +139,16 @@ export class RolloutStore {
 
   async eventOutcome(eventId: string): Promise<string | undefined> {
     return (await this.redis.get(this.k('event', eventId))) ?? undefined;
+  }
+
+  /** The app's most recently admitted rollout and its image, which a repeated request is compared with. */
+  async latestRollout(app: AppRef): Promise<LatestRollout | undefined> {
+    const raw = await this.redis.get(this.k('app', appKey(app), 'latest'));
+    return raw ? (JSON.parse(raw) as LatestRollout) : undefined;
+  }
+
+  async setLatestRollout(app: AppRef, latest: LatestRollout): Promise<void> {
+    await this.redis.set(this.k('app', appKey(app), 'latest'), JSON.stringify(latest));
   }
 
   /** Spends an approval token nonce; false when it was already spent. */
