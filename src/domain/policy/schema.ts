@@ -188,13 +188,37 @@ const gateSchema = z
     jsonPath: z.string().min(1).optional(),
     sampleSize: z.string().min(1).optional(),
     interval: positiveDuration('PT1M').prefault('PT1M'),
+    /** After a provider error, the next try comes this soon, not a whole interval later (Argo: 10 s). */
+    errorInterval: positiveDuration('PT10S')
+      .refine((ms) => ms <= 3_600_000, { message: 'must be at most PT1H' })
+      .prefault('PT10S'),
+    /** Before a run's first measurement, so green can warm up. */
+    initialDelay: duration('PT30S').prefault('PT0S'),
+    /** How long before now the window ends (data not yet ingested); default per provider (see `defaultLagMs`). */
+    lag: duration('PT2M')
+      .refine((ms) => ms <= 3_600_000, { message: 'must be at most PT1H' })
+      .optional(),
     count: z.number().int('must be a whole number').min(1, 'must be at least 1').default(1),
     successCondition: condition('result <= 0.01'),
     failureCondition: condition('result > 0.05').optional(),
-    failureLimit: z.number().int().min(0).default(0),
+    /** -1 turns the limit off, for a gate judged by consecutiveSuccessLimit alone (as in Argo Rollouts). */
+    failureLimit: z
+      .number()
+      .int()
+      .min(-1, 'must be at least 0, or -1 to turn it off (with consecutiveSuccessLimit)')
+      .default(0),
     inconclusiveLimit: z.number().int().min(0).default(0),
     consecutiveErrorLimit: z.number().int().min(0).default(4),
+    /** Successes in a row that pass the run at once; 0: off. */
+    consecutiveSuccessLimit: z.number().int().min(0, 'must be at least 0 (0: off)').default(0),
     minSampleSize: z.number().int().min(0).optional(),
+    /** Measured and shown, never deciding: the way to trial a new query. */
+    dryRun: z.boolean().default(false),
+    /**
+     * In the watch: whether verdicts add up over the whole watch (default, as Argo's background analysis)
+     * or each run of `count` measurements is judged afresh once the previous one passed.
+     */
+    accumulate: z.boolean().optional(),
     /** What an inconclusive run does: fail the rollout, let it pass, or wait for a person's approval. */
     onInconclusive: z
       .enum(['fail', 'pass', 'pause'], { message: "must be 'fail', 'pass' or 'pause'" })
@@ -256,11 +280,27 @@ function gateProblems(gate: object, ctx: z.RefinementCtx): void {
   }
   const count = num('count');
   const failureLimit = num('failureLimit');
+  const streak = num('consecutiveSuccessLimit') ?? 0;
   if (count !== undefined && count >= 1 && failureLimit !== undefined && failureLimit >= count) {
     ctx.addIssue({
       code: 'custom',
       path: ['failureLimit'],
       message: `must be less than count (${count}), or the gate could never fail`,
+    });
+  }
+  if (failureLimit === -1 && streak <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['failureLimit'],
+      message:
+        'may be -1 (off) only with a consecutiveSuccessLimit above 0: otherwise nothing could end the run but count',
+    });
+  }
+  if (count !== undefined && count >= 1 && streak > 0 && count < streak + Math.max(failureLimit ?? 0, 0)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['consecutiveSuccessLimit'],
+      message: `count (${count}) must be at least failureLimit + consecutiveSuccessLimit (${Math.max(failureLimit ?? 0, 0)} + ${streak}), or the run could neither fail nor pass by them`,
     });
   }
   // After promotion blue serves nothing: a watch-phase gate could never measure its baseline.
@@ -271,6 +311,13 @@ function gateProblems(gate: object, ctx: z.RefinementCtx): void {
       path: ['phases'],
       message:
         "a condition that compares with baseline cannot run in the 'watch' phase (blue serves no traffic after promotion): list the phases without 'watch', or use an absolute condition in a separate watch gate",
+    });
+  }
+  if (raw.accumulate !== undefined && Array.isArray(raw.phases) && !phases.includes('watch')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['accumulate'],
+      message: "applies only to a gate that runs in the 'watch' phase; add 'watch' to phases or remove it",
     });
   }
   // Pausing means asking for approval, which only happens before promotion.
