@@ -1,4 +1,4 @@
-import { parseImageReference } from '../../src/domain/revisionSuffix';
+import { parseImage } from './rules';
 
 /** How a simulated revision behaves, chosen by words in its image tag (e.g. `web:v2-crash`). */
 export interface ImageBehaviour {
@@ -21,7 +21,7 @@ export interface ImageBehaviour {
 }
 
 export function imageTag(image: string): string {
-  const ref = parseImageReference(image);
+  const ref = parseImage(image);
   return ref?.tag ?? ref?.digest ?? 'latest';
 }
 
@@ -42,7 +42,7 @@ export function behaviourOf(image: string): ImageBehaviour {
 /** Why ACA would refuse this image reference, or undefined. */
 export function imageProblem(image: unknown): string | undefined {
   if (typeof image !== 'string' || image === '') return 'image is required';
-  if (!parseImageReference(image)) {
+  if (!parseImage(image)) {
     return `'${image}' is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lowercase)`;
   }
   return undefined;

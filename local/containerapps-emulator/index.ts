@@ -94,8 +94,13 @@ export interface ContainerAppsEmulator {
   /** Where requests go now (`latestRevision: true` resolved). */
   traffic(ref: EmulatorAppRef): ResolvedTraffic[];
   revisionCounters(ref: EmulatorAppRef, revisionName: string): RequestCounters | undefined;
-  /** Every traffic change of the app, oldest first (for invariant checks). */
+  /** The app's traffic after every accepted write, oldest first (where requests went over time). */
   trafficHistory(ref: EmulatorAppRef): TrafficChange[];
+  /**
+   * Every traffic write the app received, accepted or refused, oldest first: invariant checks read these,
+   * so a write the emulator refused (weights not summing to 100, weight on an inactive revision) still fails.
+   */
+  trafficWrites(ref: EmulatorAppRef): TrafficChange[];
   /** Makes a running revision report Unhealthy (or healthy again), as a revision that goes bad later. */
   setRevisionHealth(ref: EmulatorAppRef, revisionName: string, health: 'Healthy' | 'Unhealthy'): void;
   /** The TCP source the emulator started for a TCP-worker app (pause, play, `emitted`). */
@@ -206,6 +211,7 @@ export async function startContainerAppsEmulator(
       return rev ? structuredClone(rev.counters) : undefined;
     },
     trafficHistory: (ref) => store.trafficHistory(ref),
+    trafficWrites: (ref) => store.trafficWrites(ref),
     setRevisionHealth: (ref, revisionName, health) => store.setRevisionHealth(ref, revisionName, health),
     tcpSource: (ref) => tcp?.source(appKey(ref)),
     tcpWorker: (ref, revisionName) => tcp?.worker(appKey(ref), revisionName.toLowerCase()),

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock';
-import { revisionNameProblem } from '../../src/domain/revisionSuffix';
 import { ArmHttpError, badRequest } from './armError';
 import type { FaultInjector } from './faults';
 import { behaviourOf, imageProblem, imageTag } from './images';
+import { labelProblem, revisionNameProblem } from './rules';
 import {
   canonicalJson,
   clone,
@@ -149,8 +149,6 @@ export interface AppView {
   revisions: RevisionView[];
 }
 
-const labelPattern = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
-
 function keyOf(ref: EmulatorAppRef): string {
   return `${ref.subscriptionId}/${ref.resourceGroup}/${ref.name}`.toLowerCase();
 }
@@ -186,21 +184,36 @@ function appNotFound(ref: EmulatorAppRef): ArmHttpError {
   );
 }
 
-/** The emulated control plane: apps, revisions, traffic and operations, with ACA's rules. */
-/** One change of an app's ingress traffic, as stored (revision names pinned at the time of the change). */
+/**
+ * One write of an app's ingress traffic, accepted or refused, as the client sent it (`latestRevision`
+ * resolved to a revision name at the time of the write).
+ */
 export interface TrafficChange {
   at: number;
   traffic: ResolvedTraffic[];
-  /** Revisions that were ready (provisioned, running, healthy) when the change was made. */
+  /** Revisions that were ready (provisioned, running, healthy) when the write arrived. */
   ready: string[];
+  /** False when the emulator refused the write, as ACA would; the app's traffic then did not change. */
+  accepted: boolean;
+  /** Why the write was refused (the ARM error's code and message). */
+  refusal?: string;
 }
 
+/** The emulated control plane: apps, revisions, traffic and operations, with ACA's rules. */
 export class ContainerAppsStore {
   private readonly apps = new Map<string, AppState>();
   private readonly history = new Map<string, TrafficChange[]>();
 
-  /** Every traffic change of an app since it was seeded, oldest first. */
+  /** The app's traffic after every accepted write since it was seeded, oldest first. */
   trafficHistory(ref: EmulatorAppRef): TrafficChange[] {
+    return structuredClone((this.history.get(keyOf(ref)) ?? []).filter((c) => c.accepted));
+  }
+
+  /**
+   * Every traffic write the app received, accepted or refused, oldest first: what a client tried to do,
+   * for invariant checks that must see a bad write even though ACA (and the emulator) refuse it.
+   */
+  trafficWrites(ref: EmulatorAppRef): TrafficChange[] {
     return structuredClone(this.history.get(keyOf(ref)) ?? []);
   }
 
@@ -211,13 +224,51 @@ export class ContainerAppsStore {
     else delete rev.healthOverride;
   }
 
-  private recordTraffic(app: AppState): void {
-    const list = this.history.get(app.key) ?? [];
-    const ready = app.revisions
+  private readyRevisions(app: AppState | undefined): string[] {
+    return (app?.revisions ?? [])
       .filter((r) => r.active && this.status(r).healthState === 'Healthy')
       .map((r) => r.name);
-    list.push({ at: this.now(), traffic: this.effectiveTraffic(app), ready });
+  }
+
+  private recordTraffic(app: AppState): void {
+    const list = this.history.get(app.key) ?? [];
+    list.push({
+      at: this.now(),
+      traffic: this.effectiveTraffic(app),
+      ready: this.readyRevisions(app),
+      accepted: true,
+    });
     this.history.set(app.key, list);
+  }
+
+  /** Records a refused write that carried traffic, with `latestRevision` read as the app's latest revision. */
+  private recordRefusedTraffic(ref: EmulatorAppRef, rawBody: unknown, error: unknown): void {
+    const requested = (
+      rawBody as { properties?: { configuration?: { ingress?: { traffic?: unknown } } } } | null
+    )?.properties?.configuration?.ingress?.traffic;
+    if (!Array.isArray(requested)) return;
+    const existing = this.find(ref);
+    const latest = existing ? (this.latestReady(existing)?.name ?? existing.latestRevisionName) : undefined;
+    const traffic: ResolvedTraffic[] = [];
+    for (const entry of requested as WireTrafficWeight[]) {
+      const name = entry?.latestRevision ? latest : entry?.revisionName?.toLowerCase();
+      const weight = typeof entry?.weight === 'number' ? entry.weight : 0;
+      traffic.push({
+        revisionName: name ?? '(none)',
+        weight,
+        ...(entry?.label ? { label: entry.label } : {}),
+      });
+    }
+    const refusal =
+      error instanceof ArmHttpError
+        ? `${error.code}: ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    const key = keyOf(ref);
+    const list = this.history.get(key) ?? [];
+    list.push({ at: this.now(), traffic, ready: this.readyRevisions(existing), accepted: false, refusal });
+    this.history.set(key, list);
   }
   private readonly operations = new Map<string, OperationState>();
 
@@ -521,14 +572,31 @@ export class ContainerAppsStore {
     ref: EmulatorAppRef,
     rawBody: unknown,
   ): Promise<{ app: AppState; created: boolean; op: OperationState }> {
-    const body = parseAppBody(rawBody);
-    const existing = this.find(ref);
-    const requestedSuffix = body.properties?.template?.revisionSuffix;
-    return this.apply(ref, existing, body, requestedSuffix);
+    try {
+      const body = parseAppBody(rawBody);
+      const existing = this.find(ref);
+      const requestedSuffix = body.properties?.template?.revisionSuffix;
+      return await this.apply(ref, existing, body, requestedSuffix);
+    } catch (e) {
+      this.recordRefusedTraffic(ref, rawBody, e);
+      throw e;
+    }
   }
 
   /** PATCH: JSON merge patch onto the app's settable state. */
   async patch(ref: EmulatorAppRef, rawBody: unknown): Promise<{ app: AppState; op: OperationState }> {
+    try {
+      return await this.patchApp(ref, rawBody);
+    } catch (e) {
+      this.recordRefusedTraffic(ref, rawBody, e);
+      throw e;
+    }
+  }
+
+  private async patchApp(
+    ref: EmulatorAppRef,
+    rawBody: unknown,
+  ): Promise<{ app: AppState; op: OperationState }> {
     const existing = this.require(ref);
     const patchBody = parseAppBody(rawBody);
     const current = {
@@ -736,11 +804,8 @@ export class ContainerAppsStore {
         }
       }
       if (t.label !== undefined) {
-        if (!labelPattern.test(t.label) || t.label.includes('--')) {
-          problems.push(
-            `${at}.label '${t.label}' must be lowercase letters, digits and single hyphens, starting with a letter`,
-          );
-        }
+        const problem = labelProblem(t.label);
+        if (problem) problems.push(`${at}.${problem}`);
         if (labels.has(t.label)) problems.push(`label '${t.label}' is used by more than one traffic entry`);
         labels.add(t.label);
       }

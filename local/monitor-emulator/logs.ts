@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/domain/duration';
+import { isoDurationMs } from './duration';
 import { type Cell, KqlError, type KqlTable, type KqlType, parseKql } from './kql';
 import type { MonitorSource } from './source';
 
@@ -41,7 +41,7 @@ export function parseTimespan(text: string, now: number): { from: number; to: nu
     );
   const parts = text.split('/');
   if (parts.length === 1) {
-    const ms = parseDuration(text);
+    const ms = isoDurationMs(text);
     if (ms === undefined) throw bad();
     return { from: now - ms, to: now };
   }
@@ -49,8 +49,8 @@ export function parseTimespan(text: string, now: number): { from: number; to: nu
   const [a, b] = parts as [string, string];
   const ta = Date.parse(a);
   const tb = Date.parse(b);
-  const da = parseDuration(a);
-  const db = parseDuration(b);
+  const da = isoDurationMs(a);
+  const db = isoDurationMs(b);
   if (Number.isFinite(ta) && Number.isFinite(tb)) return { from: ta, to: tb };
   if (Number.isFinite(ta) && db !== undefined) return { from: ta, to: ta + db };
   if (da !== undefined && Number.isFinite(tb)) return { from: tb - da, to: tb };

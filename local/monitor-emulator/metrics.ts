@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/domain/duration';
+import { isoDurationMs } from './duration';
 import type { MonitoredApp, MonitoredRevision, MonitorSource } from './source';
 
 /**
@@ -224,7 +224,7 @@ export function metricsBatch(source: MonitorSource, req: MetricsBatchRequest): R
   const start = parseTime(q.starttime, 'starttime') ?? end - 3_600_000;
   if (start >= end) throw new MetricsHttpError(400, 'BadRequest', 'starttime must be before endtime');
   const interval = q.interval ?? 'PT1M';
-  const step = interval.toUpperCase() === 'FULL' ? end - start : parseDuration(interval);
+  const step = interval.toUpperCase() === 'FULL' ? end - start : isoDurationMs(interval);
   if (!step || step <= 0) {
     throw new MetricsHttpError(
       400,

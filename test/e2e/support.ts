@@ -15,6 +15,7 @@ import type { ContainerAppsEmulatorOptions, ResolvedTraffic } from '../../local/
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { RolloutView } from '../../src/services/rolloutView';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
+import { trafficInvariantProblems } from '../support/trafficInvariant';
 
 export const sub = '00000000-0000-0000-0000-0000000000e2';
 export const rg = 'rg-e2e';
@@ -168,20 +169,13 @@ export function untilPhase(e: E2E, id: string, phase: string, timeoutMs = 30_000
 export { getRollout };
 
 /**
- * The invariant every rollout keeps: after each traffic change the weights sum to 100 and no weight
- * points at a revision that was not ready; a green that failed its checks never gets traffic.
+ * The invariant every rollout keeps (see ../support/trafficInvariant.ts), over every traffic write the app
+ * received, refused ones included.
  */
 export function assertTrafficInvariant(e: E2E, name: string, opts: { greenNeverServed?: string } = {}): void {
-  for (const change of e.stack.emulator.trafficHistory(refOf(name))) {
-    const sum = change.traffic.reduce((n, t) => n + t.weight, 0);
-    if (sum !== 100) throw new Error(`traffic summed to ${sum} at ${new Date(change.at).toISOString()}`);
-    for (const t of change.traffic) {
-      if (t.weight > 0 && !change.ready.includes(t.revisionName)) {
-        throw new Error(`${t.revisionName} got ${t.weight}% while not ready`);
-      }
-      if (opts.greenNeverServed && t.revisionName === opts.greenNeverServed && t.weight > 0) {
-        throw new Error(`${t.revisionName} failed its checks but got ${t.weight}%`);
-      }
-    }
-  }
+  const writes = e.stack.emulator.trafficWrites(refOf(name));
+  if (writes.length === 0) throw new Error(`no traffic write recorded for ${name}: nothing to check`);
+  const problems = trafficInvariantProblems(writes, opts);
+  if (problems.length > 0)
+    throw new Error(`traffic invariant broken for ${name}:\n- ${problems.join('\n- ')}`);
 }
