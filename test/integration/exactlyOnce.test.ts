@@ -59,6 +59,20 @@ interface Audit {
   writers: Record<string, number>;
 }
 
+async function serverMs(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+function entryMs(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+function fieldOf(flat: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
 /** Reads a production log back and counts what exactly-once forbids. */
 async function audit(log: string, last: number): Promise<Audit> {
   const rows = await redis.xrange(prodLogKey(prefix, app, log), '-', '+');
@@ -104,12 +118,15 @@ describe('exactly once across a flip and a flip back', () => {
     source.play();
 
     await until('blue has put 200 frames through', async () => (await checkpoint('sink')) >= 200);
+    const beforeThere = await serverMs();
     const there = await measureFlip({ control, redis, keyPrefix: prefix, app, to: green, by: 'rollout-1' });
+    const afterThere = await serverMs();
     const atFlip = await checkpoint('sink');
     await until(
       'green has put 300 more frames through',
       async () => (await checkpoint('sink')) >= atFlip + 300,
     );
+    const beforeBack = await serverMs();
     const back = await measureFlip({
       control,
       redis,
@@ -118,6 +135,7 @@ describe('exactly once across a flip and a flip back', () => {
       to: blue,
       by: 'rollout-1:back',
     });
+    const afterBack = await serverMs();
     const atFlipBack = await checkpoint('sink');
     await until(
       'blue has put 300 more frames through',
@@ -156,9 +174,26 @@ describe('exactly once across a flip and a flip back', () => {
     expect(reports.reduce((s, r) => s + (r.duplicates ?? 0), 0)).toBeGreaterThanOrEqual(50);
     expect(reports.map((r) => r.gaps)).toEqual([0, 0]);
     expect(g.agent.report().writes.temp).toBeGreaterThan(0);
-    for (const m of [there, back]) {
-      expect(Number.isFinite(m.gapMs) && m.gapMs >= 0).toBe(true);
-      expect(Number.isFinite(m.flipMs) && m.flipMs >= 0).toBe(true);
+    // Each flip's figures are what the production log itself shows: the gap is the distance between the
+    // new writer's first entry (at the new epoch) and the entry before it, and the flip started between the
+    // calls around it (Redis server time, the clock of the entry ids).
+    const flips = [
+      { m: there, to: green, from: blue, epoch: 2, after: beforeThere, before: afterThere },
+      { m: back, to: blue, from: green, epoch: 3, after: beforeBack, before: afterBack },
+    ];
+    const rows = await redis.xrange(prodLogKey(prefix, app, 'stream'), '-', '+');
+    for (const { m, to, from, epoch, after, before } of flips) {
+      const i = rows.findIndex(
+        ([, f]) => fieldOf(f, 'revision') === to && fieldOf(f, 'epoch') === String(epoch),
+      );
+      expect(i).toBeGreaterThan(0);
+      const firstMs = entryMs(rows[i]![0]);
+      expect(m.gapMs).toBe(firstMs - entryMs(rows[i - 1]![0]));
+      expect(fieldOf(rows[i - 1]![1], 'revision')).toBe(from);
+      const startedMs = firstMs - m.flipMs;
+      expect(startedMs).toBeGreaterThanOrEqual(after);
+      expect(startedMs).toBeLessThanOrEqual(before);
+      expect(m.from).toBe(from);
     }
     expect([there.epoch, back.epoch]).toEqual([2, 3]);
 
