@@ -21,6 +21,8 @@ const errorRate = (workspaceId: string, over: Record<string, unknown> = {}) => (
   sampleSize: 'total',
   minSampleSize: 20,
   interval: 'PT1S',
+  // The emulator's rows are there at once: no ingestion lag to wait out.
+  lag: 'PT0S',
   count: 2,
   // A revision that just became ready has served little yet: its first look may be under-sampled.
   inconclusiveLimit: 2,
@@ -35,6 +37,7 @@ const latency = {
   query: 'ResponseTime',
   aggregation: 'Average',
   interval: 'PT1S',
+  lag: 'PT0S',
   count: 2,
   inconclusiveLimit: 2,
   successCondition: 'result <= baseline * 1.5 + 50',

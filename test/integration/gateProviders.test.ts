@@ -121,8 +121,9 @@ function latencyGates(revisionUrl: string): GateQuery[] {
   ];
 }
 
+/** Measures with no window lag: the emulators' data is there at once (unless told to delay it). */
 function measure(query: GateQuery, t: MeasureTarget): Promise<Measurement> {
-  return providers[query.provider].measure(query, t);
+  return providers[query.provider].measure({ lagMs: 0, ...query }, t);
 }
 
 /** Measures until the sample covers `requests` (the emulators answer at once; the wait is only a guard). */
@@ -396,6 +397,137 @@ describe('provider failures are typed errors', () => {
   });
 });
 
+describe('infinities are measurements, NaN is no data', () => {
+  const green = () => target(web, 'green');
+
+  it('reads Prometheus +Inf and -Inf as infinities and NaN as no data', async () => {
+    let sample = '+Inf';
+    const server = await local((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: {}, value: [1_700_000_000, sample] }] },
+        }),
+      );
+    });
+    try {
+      const prom = providersOn(server, { prometheusAuth: 'none' }).prometheus;
+      const gate: GateQuery = {
+        provider: 'prometheus',
+        query: 'histogram_quantile(0.99, x)',
+        address: server.url,
+      };
+      expect(await prom.measure(gate, green())).toEqual({ value: Infinity });
+      sample = '-Inf';
+      expect(await prom.measure(gate, green())).toEqual({ value: -Infinity });
+      sample = 'NaN';
+      expect(await prom.measure(gate, green())).toEqual({});
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reads Log Analytics "Infinity" as an infinity and "NaN" as no data', async () => {
+    let cell: unknown = 'Infinity';
+    const server = await local((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          tables: [
+            {
+              name: 'PrimaryResult',
+              columns: [
+                { name: 'result', type: 'real' },
+                { name: 'total', type: 'long' },
+              ],
+              rows: [[cell, 12]],
+            },
+          ],
+        }),
+      );
+    });
+    try {
+      const logs = providersOn(server).logAnalytics;
+      const gate: GateQuery = {
+        provider: 'logAnalytics',
+        query: 'AppRequests | where RevisionName == {{revision}} | summarize result = max(DurationMs) / 0.0',
+        workspaceId: fx.emulator.monitor.workspaceId,
+        sampleSize: 'total',
+        lagMs: 0,
+      };
+      expect(await logs.measure(gate, green())).toEqual({ value: Infinity, sampleSize: 12 });
+      cell = '-Infinity';
+      expect(await logs.measure(gate, green())).toEqual({ value: -Infinity, sampleSize: 12 });
+      cell = 'NaN';
+      expect(await logs.measure(gate, green())).toEqual({ sampleSize: 12 });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('windows end at the gate’s lag, so data still being ingested is never judged', () => {
+  const green = () => target(web, 'green');
+
+  it('asks each provider for a window ending the lag before now, with per-provider defaults', async () => {
+    const seen: { url: string; body: string }[] = [];
+    const server = await local((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ url: req.url ?? '', body });
+        const answer = req.url?.includes('getBatch')
+          ? { values: [] }
+          : req.url?.includes('/query') && req.url.includes('workspaces')
+            ? { tables: [{ name: 'PrimaryResult', columns: [{ name: 'result', type: 'real' }], rows: [] }] }
+            : { status: 'success', data: { resultType: 'vector', result: [] } };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    const last = () => seen[seen.length - 1]!;
+    const near = (actualMs: number, expectedMs: number) =>
+      expect(Math.abs(actualMs - expectedMs)).toBeLessThan(15_000);
+    try {
+      const p = providersOn(server, { prometheusAuth: 'none' });
+      // Log Analytics: by default 3 minutes; the window is an ISO interval start/end.
+      const workspaceId = fx.emulator.monitor.workspaceId;
+      const kql = 'AppRequests | where RevisionName == {{revision}} | summarize result = count()';
+      await p.logAnalytics.measure({ provider: 'logAnalytics', query: kql, workspaceId }, green());
+      const [start, end] = (JSON.parse(last().body) as { timespan: string }).timespan.split('/');
+      near(Date.now() - Date.parse(end!), 180_000);
+      expect(Date.parse(end!) - Date.parse(start!)).toBe(windowMs);
+      // No lag: the plain duration, ending at the service's now.
+      await p.logAnalytics.measure({ provider: 'logAnalytics', query: kql, workspaceId, lagMs: 0 }, green());
+      expect((JSON.parse(last().body) as { timespan: string }).timespan).toBe('PT10M');
+
+      // Azure Monitor metrics: by default 2 minutes.
+      await p.azureMonitorMetrics.measure({ provider: 'azureMonitorMetrics', query: 'Requests' }, green());
+      const metricsUrl = new URL(last().url, server.url);
+      const metricsEnd = Date.parse(metricsUrl.searchParams.get('endtime') ?? '');
+      near(Date.now() - metricsEnd, 120_000);
+      expect(metricsEnd - Date.parse(metricsUrl.searchParams.get('starttime') ?? '')).toBe(windowMs);
+      await p.azureMonitorMetrics.measure(
+        { provider: 'azureMonitorMetrics', query: 'Requests', lagMs: 300_000 },
+        green(),
+      );
+      near(
+        Date.now() - Date.parse(new URL(last().url, server.url).searchParams.get('endtime') ?? ''),
+        300_000,
+      );
+
+      // Prometheus: none by default (evaluated at now, as Argo does); a gate may set one.
+      const prom: GateQuery = { provider: 'prometheus', query: 'vector(1)', address: server.url };
+      await p.prometheus.measure(prom, green());
+      near(Date.now() - 1000 * Number(new URLSearchParams(last().body).get('time')), 0);
+      await p.prometheus.measure({ ...prom, lagMs: 90_000 }, green());
+      near(Date.now() - 1000 * Number(new URLSearchParams(last().body).get('time')), 90_000);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 async function unusedPort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -427,7 +559,10 @@ async function local(handler: (req: IncomingMessage, res: ServerResponse) => voi
 }
 
 /** Providers whose every endpoint is `server`. */
-function providersOn(server: LocalServer, extra: { timeoutMs?: number } = {}): GateProviders {
+function providersOn(
+  server: LocalServer,
+  extra: { timeoutMs?: number; prometheusAuth?: 'none' } = {},
+): GateProviders {
   return createGateProviders({
     credential: new StaticTokenCredential(testToken),
     metricsEndpoint: server.url,

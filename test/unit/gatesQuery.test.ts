@@ -2,6 +2,7 @@ import { errorCode } from '../../src/domain/errors';
 import {
   gateQueryOf,
   kqlString,
+  numberFromText,
   odataString,
   promqlString,
   queryIssues,
@@ -250,6 +251,28 @@ describe('reading a number from a JSON answer', () => {
   });
 });
 
+describe('numbers written as text, as monitoring APIs send them', () => {
+  it.each<[string, number | undefined]>([
+    ['0.5', 0.5],
+    [' -1e3 ', -1000],
+    ['+Inf', Infinity],
+    ['-Inf', -Infinity],
+    ['Inf', Infinity],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['1e999', Infinity],
+    ['NaN', undefined],
+    ['', undefined],
+    ['0x10', undefined],
+    ['12ms', undefined],
+  ])('%p is %p', (text, value) => expect(numberFromText(text)).toBe(value));
+
+  it('reads an infinity at a JSON path: a p99 beyond the top bucket is a measurement', () => {
+    expect(readJsonPath({ p99: '+Inf' }, '$.p99')).toBe(Infinity);
+    expect(readJsonPath({ p99: 'NaN' }, '$.p99')).toBeUndefined();
+  });
+});
+
 describe("a plan's gate as a query", () => {
   it('picks the query fields and checks the provider', () => {
     expect(
@@ -261,6 +284,11 @@ describe("a plan's gate as a query", () => {
         jsonPath: undefined,
       }),
     ).toEqual({ provider: 'logAnalytics', query: 'q', workspaceId });
+    expect(gateQueryOf({ provider: 'prometheus', query: 'q', lagMs: 0 })).toEqual({
+      provider: 'prometheus',
+      query: 'q',
+      lagMs: 0,
+    });
     expect(() => gateQueryOf({ provider: 'datadog', query: 'q' })).toThrow(
       /gate provider 'datadog' is not one of/,
     );

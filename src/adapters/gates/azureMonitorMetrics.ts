@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type Metric, MetricsClient } from '@azure/monitor-query-metrics';
 import { GreenlightError } from '../../domain/errors';
 import { odataString } from '../../domain/gates/query';
-import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
+import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, toProviderError } from './errors';
 import type { GateProvider } from './port';
 import { type QueryVars, type RenderQuery, renderField } from './render';
@@ -77,7 +77,8 @@ export interface AzureMonitorMetricsProviderOptions {
 }
 
 /**
- * A Container Apps platform metric of one revision over the window: `query` names the metric, the filter
+ * A Container Apps platform metric of one revision over the window (ending the gate's lag before now,
+ * default 2 minutes): `query` names the metric, the filter
  * `revisionName eq '<revision>'` is always added to the gate's own `filter`, and with `ratioTo` the value is
  * the filtered aggregate divided by the aggregate under `ratioTo` (an error rate: 5xx Requests over all).
  */
@@ -94,7 +95,8 @@ export class AzureMonitorMetricsProvider implements GateProvider {
     }
     const vars: QueryVars = { revision: target.revision, app: target.appName };
     const aggregation = query.aggregation ?? 'Total';
-    const end = new Date();
+    // The latest points read 0 until their data arrives: the window ends the gate's lag before now.
+    const end = new Date(Date.now() - windowLagMs(query));
     const start = new Date(end.getTime() - target.windowMs);
     const revisionFilter = `revisionName eq ${odataString(target.revision)}`;
     const withRevision = (extra: string | undefined): string => {

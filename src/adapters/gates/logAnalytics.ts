@@ -7,7 +7,8 @@ import {
 } from '@azure/monitor-query-logs';
 import { formatDuration } from '../../domain/duration';
 import { GreenlightError } from '../../domain/errors';
-import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
+import { numberFromText } from '../../domain/gates/query';
+import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, toProviderError } from './errors';
 import type { GateProvider } from './port';
 import type { RenderQuery } from './render';
@@ -36,11 +37,13 @@ export function createLogsClient(s: LogsClientSettings): LogsQueryClient {
 
 const numericTypes = new Set(['int', 'long', 'real', 'decimal']);
 
-/** A cell as a number: decimals arrive as strings, NaN and infinities as the strings "NaN", "Infinity". */
+/**
+ * A cell as a number: decimals arrive as strings, NaN and infinities as the strings "NaN", "Infinity",
+ * "-Infinity". An infinity is a measurement; NaN (0/0) is no data.
+ */
 function numberOf(cell: unknown): number | undefined {
-  const n =
-    typeof cell === 'number' ? cell : typeof cell === 'string' && cell.trim() !== '' ? Number(cell) : NaN;
-  return Number.isFinite(n) ? n : undefined;
+  if (typeof cell === 'number') return Number.isNaN(cell) ? undefined : cell;
+  return typeof cell === 'string' ? numberFromText(cell) : undefined;
 }
 
 function columnIndex(table: LogsTable, name: string): number {
@@ -56,7 +59,8 @@ export interface LogAnalyticsProviderOptions {
 }
 
 /**
- * A KQL query on a Log Analytics workspace over the window. The value is the first row's `result` column
+ * A KQL query on a Log Analytics workspace over the window (ending the gate's lag before now, default
+ * 3 minutes). The value is the first row's `result` column
  * if there is one, else its first numeric column; the sample size is the column `query.sampleSize` names.
  */
 export class LogAnalyticsProvider implements GateProvider {
@@ -82,12 +86,9 @@ export class LogAnalyticsProvider implements GateProvider {
     try {
       result = await this.opts
         .client()
-        .queryWorkspace(
-          workspaceId,
-          kql,
-          { duration: formatDuration(target.windowMs) },
-          { serverTimeoutInSeconds: Math.max(1, Math.ceil(this.opts.timeoutMs / 1000)) },
-        );
+        .queryWorkspace(workspaceId, kql, logsWindow(target.windowMs, windowLagMs(query), new Date()), {
+          serverTimeoutInSeconds: Math.max(1, Math.ceil(this.opts.timeoutMs / 1000)),
+        });
     } catch (e) {
       throw toProviderError(e, call);
     }
@@ -98,6 +99,20 @@ export class LogAnalyticsProvider implements GateProvider {
     }
     return readResult(result.tables[0], query);
   }
+}
+
+/**
+ * The query's time range: the window, ending `lagMs` before now so rows still being ingested are not
+ * judged missing. With no lag, the plain duration (ending at the service's now).
+ */
+export function logsWindow(
+  windowMs: number,
+  lagMs: number,
+  now: Date,
+): { duration: string } | { startTime: Date; endTime: Date } {
+  if (lagMs <= 0) return { duration: formatDuration(windowMs) };
+  const endTime = new Date(now.getTime() - lagMs);
+  return { startTime: new Date(endTime.getTime() - windowMs), endTime };
 }
 
 /** The gate's number and sample size from the primary table. */

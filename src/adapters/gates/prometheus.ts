@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { GreenlightError } from '../../domain/errors';
-import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
+import { numberFromText } from '../../domain/gates/query';
+import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, providerError, snippet, toProviderError } from './errors';
 import { httpCall } from './http';
 import type { GateProvider } from './port';
@@ -30,15 +31,17 @@ interface PromEnvelope {
   data?: { resultType?: string; result?: unknown };
 }
 
+/**
+ * A sample's value: `+Inf` / `-Inf` are measurements (histogram_quantile beyond the top bucket: very slow,
+ * not missing); `NaN` (0/0, an error rate without requests) is no data.
+ */
 function sampleValue(text: unknown): number | undefined {
-  const n = typeof text === 'string' ? Number(text) : NaN;
-  // NaN (0/0, as an error rate without requests) and infinities are no data, not a measurement.
-  return Number.isFinite(n) ? n : undefined;
+  return typeof text === 'string' ? numberFromText(text) : undefined;
 }
 
 /**
- * An instant PromQL query on a Prometheus-compatible server (`/api/v1/query`) at now; the value is the first
- * sample's. The range the query aggregates over is in the query itself (`[5m]`).
+ * An instant PromQL query on a Prometheus-compatible server (`/api/v1/query`) at now minus the gate's lag;
+ * the value is the first sample's. The range the query aggregates over is in the query itself (`[5m]`).
  */
 export class PrometheusProvider implements GateProvider {
   constructor(private readonly opts: PrometheusProviderOptions) {}
@@ -48,7 +51,8 @@ export class PrometheusProvider implements GateProvider {
     if (!address)
       throw new GreenlightError('InvalidRequest', "a prometheus gate needs address (the server's base URL)");
     const vars: QueryVars = { revision: target.revision, app: target.appName };
-    const at = Date.now() / 1000;
+    // Evaluated at now minus the gate's lag (none by default): data not yet ingested is never judged.
+    const at = (Date.now() - windowLagMs(query)) / 1000;
     const [value, sampleSize] = await Promise.all([
       this.instant(address, this.opts.render(query, vars), at, 'query'),
       query.sampleSize

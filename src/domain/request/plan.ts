@@ -65,6 +65,7 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       ...(g.address !== undefined ? { address: g.address } : {}),
       ...(g.jsonPath !== undefined ? { jsonPath: g.jsonPath } : {}),
       ...(g.sampleSize !== undefined ? { sampleSize: g.sampleSize } : {}),
+      ...(g.lag !== undefined ? { lagMs: g.lag } : {}),
       onInconclusive: g.onInconclusive,
     })),
     approval: {
