@@ -28,6 +28,12 @@ export function clock(iso: string | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(11, 19)}Z`;
 }
 
+/** Date and time in UTC, `2026-12-04 14:20:01Z`, for what may be a day or more away. */
+export function dateTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
 /** A span for people: `45s`, `12m`, `1h05m`, `2d3h`. */
 export function span(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -1,5 +1,5 @@
 import type { RolloutView } from '../services/rolloutView';
-import { bar, clock, padEnd, span, table, type Paint } from './format';
+import { bar, clock, dateTime, padEnd, span, table, type Paint } from './format';
 
 export interface RenderOptions {
   paint: Paint;
@@ -12,10 +12,9 @@ export interface RenderOptions {
 type Verdict = string;
 
 function verdict(paint: Paint, v: Verdict): string {
-  const word = padEnd(v, 12);
-  if (v === 'pass') return paint('green', `✓ ${word}`);
-  if (v === 'fail') return paint('red', `✗ ${word}`);
-  return paint('yellow', `… ${word}`);
+  if (v === 'pass') return paint('green', `✓ ${v}`);
+  if (v === 'fail') return paint('red', `✗ ${v}`);
+  return paint('yellow', `… ${v}`);
 }
 
 function phaseStyle(phase: string): Parameters<Paint>[0] {
@@ -78,7 +77,7 @@ export function renderStatus(v: RolloutView, o: RenderOptions): string[] {
 
   const c = v.checks;
   if (c.readiness)
-    row('readiness', `${verdict(paint, c.readiness.ok ? 'pass' : 'fail')}${c.readiness.message}`);
+    row('readiness', `${verdict(paint, c.readiness.ok ? 'pass' : 'fail')}  ${c.readiness.message}`);
   if (c.smoke) {
     const results = c.smoke.results.map((r) => [
       verdict(paint, r.ok ? 'pass' : 'fail'),
@@ -100,10 +99,10 @@ export function renderStatus(v: RolloutView, o: RenderOptions): string[] {
       ...(m.errors !== undefined ? [`${m.errors} errors`] : []),
       ...(m.holdsLease !== undefined ? [m.holdsLease ? 'holds its lease' : 'no lease'] : []),
     ].join(', ');
-    row('mock', `${verdict(paint, m.verdict)}${facts}  ${paint('dim', clock(m.at))}`);
+    row('mock', `${verdict(paint, m.verdict)}  ${facts}  ${paint('dim', clock(m.at))}`);
     if (m.verdict !== 'pass') more(m.message);
   }
-  if (c.flip) row('flip', `${verdict(paint, c.flip.ok ? 'pass' : 'fail')}${c.flip.message}`);
+  if (c.flip) row('flip', `${verdict(paint, c.flip.ok ? 'pass' : 'fail')}  ${c.flip.message}`);
   if (v.gates.length > 0) {
     const gates = table(
       v.gates.map((g) => [
@@ -122,7 +121,7 @@ export function renderStatus(v: RolloutView, o: RenderOptions): string[] {
   if (a.state !== 'notRequired') {
     const who = a.decidedBy ? ` by ${a.decidedBy}${a.decidedAt ? ` at ${clock(a.decidedAt)}` : ''}` : '';
     const expires = a.expiresAt
-      ? `  expires ${clock(a.expiresAt)} (${Date.parse(a.expiresAt) > o.now ? `in ${span(Date.parse(a.expiresAt) - o.now)}` : 'expired'})`
+      ? `  expires ${dateTime(a.expiresAt)} (${Date.parse(a.expiresAt) > o.now ? `in ${span(Date.parse(a.expiresAt) - o.now)}` : 'expired'})`
       : '';
     const state = a.state === 'pending' ? paint(['bold', 'magenta'], a.state) : a.state;
     row('approval', `${state}${who}${expires}${a.comment ? `  “${a.comment}”` : ''}`);
