@@ -1,10 +1,11 @@
 // Three projects, so the fast tests run alone (`npm run test:unit`, `test:integration`, `test:e2e`);
 // `npm test` and plain `npx jest` run all three.
-//   unit:        pure code and in-memory fakes, no server, no Redis: every test folder not named below
-//   integration: real Redis, the emulators over HTTPS, the local runtime's parts, packaging checks
-//   e2e:         the whole local stack driven over HTTP, as the demo does
-const integrationFolders = ['integration', 'adapters', 'emulator', 'runtime', 'support', 'packaging'];
-const folderPattern = (folders) => `<rootDir>/test/(${folders.join('|')})/`;
+//   unit:        pure code and in-memory fakes, no server, no Redis (the folders below)
+//   e2e:         the whole local stack driven over HTTP, as the demo does (and the CLI against it)
+//   integration: everything else: real Redis, the emulators over HTTPS, the local runtime's parts, so a new
+//                folder is never taken for a fast one
+const unitFolders = ['unit', 'infra', 'fuzz', 'scenarios', 'cli'];
+const e2eFiles = ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/cli/cli.test.ts'];
 
 const shared = {
   testEnvironment: 'node',
@@ -26,14 +27,15 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testPathIgnorePatterns: ['/node_modules/', folderPattern([...integrationFolders, 'e2e'])],
+      testMatch: [`<rootDir>/test/{${unitFolders.join(',')}}/**/*.test.ts`],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/cli\\.test\\.ts$'],
     },
     {
       ...shared,
       displayName: 'integration',
-      testMatch: integrationFolders.map((folder) => `<rootDir>/test/${folder}/**/*.test.ts`),
+      testPathIgnorePatterns: ['/node_modules/', `<rootDir>/test/(${[...unitFolders, 'e2e'].join('|')})/`],
     },
-    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: e2eFiles },
   ],
   // One Redis for the run: the machine's when it answers, else one started here (cheap when it answers).
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
