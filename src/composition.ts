@@ -1,19 +1,25 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { createContainerAppsAdapter } from './adapters/containerApps/factory';
-import type { ContainerAppsPort } from './adapters/containerApps/port';
-import { FetchSmokeProber, type SmokeProber } from './adapters/http/smokeProber';
+import { FetchSmokeProber } from './adapters/http/smokeProber';
 import { createRedisClient } from './adapters/redis/client';
 import { RolloutStore } from './adapters/redis/rolloutStore';
 import { loadConfig, type GreenlightConfig } from './config';
-import type { FlagControlPlane, MockOutputs } from './adapters/flags/port';
 import { createGateProviders } from './adapters/gates/factory';
-import type { GateProviders } from './adapters/gates/port';
 import { RedisControlPlane } from './adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
 import { GreenlightError } from './domain/errors';
 import { loadPolicies, type Policy } from './domain/policy';
+import type {
+  ContainerAppsPort,
+  FlagControlPlane,
+  GateProviders,
+  MockOutputs,
+  RolloutPorts,
+  SmokeProber,
+} from './domain/ports';
 import type { FlagStrategyPlan } from './domain/rollout/types';
+import { createApprovalLinks } from './services/approvals';
 
 /** Everything with a side effect, built once per process from validated configuration. */
 export interface Services {
@@ -96,10 +102,41 @@ export function services(): Services {
   return current;
 }
 
+let ports: RolloutPorts | undefined;
+
+/** What the activities are built from: the same clients as `services()`, seen through the domain's ports. */
+export function rolloutPorts(): RolloutPorts {
+  if (ports) return ports;
+  const s = services();
+  const { approval } = s.config;
+  ports = {
+    containerApps: s.containerApps,
+    flags: (strategy) => s.flags(strategy),
+    gateProviders: () => s.gateProviders(),
+    smoke: s.smoke,
+    revisionUrlScheme: s.config.revisionUrlScheme,
+    approvalLinks: {
+      create: (rolloutId, expiresAt) => {
+        if (!approval.publicBaseUrl) {
+          throw new GreenlightError(
+            'InvalidConfiguration',
+            'cannot build an approval link: set GREENLIGHT_PUBLIC_BASE_URL (or run where WEBSITE_HOSTNAME is set)',
+          );
+        }
+        return createApprovalLinks(approval.publicBaseUrl, approval.signingKey, rolloutId, expiresAt);
+      },
+    },
+    slots: s.store,
+    now: () => new Date(),
+  };
+  return ports;
+}
+
 /** Closes connections (local runtime shutdown and tests). */
 export async function disposeServices(): Promise<void> {
   const s = current;
   current = undefined;
+  ports = undefined;
   if (!s) return;
   await Promise.all([s.redis, ...s.closers()].map((r) => r.quit().catch(() => undefined)));
 }

@@ -1,3 +1,5 @@
+import type { ActivityName } from './activities/contract';
+
 /** Every durable name in one place, so a typo is a compile error rather than a stuck instance. */
 export const Orchestrators = {
   rollout: 'rolloutOrchestrator',
@@ -25,7 +27,7 @@ export const Activities = {
   observeFlip: 'observeFlip',
   restoreFlags: 'restoreFlags',
   dropMockOutputs: 'dropMockOutputs',
-} as const;
+} as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */
 export const Events = {

@@ -1,16 +1,21 @@
-import * as df from 'durable-functions';
-import type { AppRef } from '../adapters/containerApps/port';
-import { services } from '../composition';
-import { Activities } from '../names';
-import { startNextQueued } from '../services/admission';
+import type { RolloutPorts } from '../domain/ports';
+import type { ActivityHandlers } from './contract';
 
-/** Releases the app and starts whatever rollout was queued behind this one. Idempotent. */
-df.app.activity(Activities.finishRollout, {
-  extraInputs: [df.input.durableClient()],
-  handler: async (input: { rolloutId: string; app: AppRef; outcome: string }, context) => {
-    const { store } = services();
-    await store.releaseApp(input.app, input.rolloutId);
-    const next = await startNextQueued(df.getClient(context), store, input.app);
-    return { released: true, started: next ?? null };
-  },
-});
+export function finishActivities({ slots }: RolloutPorts): Pick<ActivityHandlers, 'finishRollout'> {
+  return {
+    /** Releases the app and starts whatever rollout was queued behind this one. Idempotent. */
+    finishRollout: async (input, invocation) => {
+      await slots.releaseApp(input.app, input.rolloutId);
+      const next = await slots.claimNext(input.app);
+      if (!next) return { released: true, started: null };
+      try {
+        await invocation.startRollout(next.rolloutId, next.input);
+      } catch (e) {
+        // Its caller was told "queued": put it back first in line, for the next finish (or a retry) to start.
+        await slots.unclaimNext(input.app, next);
+        throw e;
+      }
+      return { released: true, started: next.rolloutId };
+    },
+  };
+}

@@ -1,9 +1,7 @@
-import * as df from 'durable-functions';
-import { services } from '../composition';
-import { appKey, flagsOf, type ControlRecord } from '../domain/flag/control';
-import type { FlipObservation, MockObservation } from '../domain/flag/validation';
+import { appKey, flagsOf } from '../domain/flag/control';
+import type { RolloutPorts } from '../domain/ports';
 import type { FlagActivityInput } from '../domain/rollout/types';
-import { Activities } from '../names';
+import type { ActivityHandlers } from './contract';
 
 // The flag strategy's side effects. Changes are compare-and-set on the epoch and recognise their own
 // earlier attempt by `by` (the rollout id), so a retried activity changes nothing twice.
@@ -11,97 +9,96 @@ import { Activities } from '../names';
 /** Agents heartbeat every second or so; older reports are from revisions that stopped. */
 const reportMaxAgeMs = 10_000;
 
-const portsOf = (input: FlagActivityInput) => services().flags(input.strategy);
+type FlagActivities = Pick<
+  ActivityHandlers,
+  | 'snapshotFlags'
+  | 'setRevisionFlags'
+  | 'observeMock'
+  | 'flipFlags'
+  | 'observeFlip'
+  | 'restoreFlags'
+  | 'dropMockOutputs'
+>;
 
-df.app.activity(Activities.snapshotFlags, {
-  handler: (input: FlagActivityInput & { blue: string }): Promise<ControlRecord> =>
-    portsOf(input).control.ensure(appKey(input.app), input.blue, input.rolloutId),
-});
+export function flagActivities(ports: RolloutPorts): FlagActivities {
+  const portsOf = (input: FlagActivityInput) => ports.flags(input.strategy);
+  return {
+    snapshotFlags: (input) => portsOf(input).control.ensure(appKey(input.app), input.blue, input.rolloutId),
 
-df.app.activity(Activities.setRevisionFlags, {
-  handler: (input: FlagActivityInput & { revision: string; mode: 'mock' | 'standby'; expectEpoch: number }) =>
-    portsOf(input).control.setRevision(
-      appKey(input.app),
-      input.revision,
-      { mode: input.mode, binding: input.mode === 'mock' ? 'temp' : 'prod' },
-      input.expectEpoch,
-      input.rolloutId,
-    ),
-});
+    setRevisionFlags: (input) =>
+      portsOf(input).control.setRevision(
+        appKey(input.app),
+        input.revision,
+        { mode: input.mode, binding: input.mode === 'mock' ? 'temp' : 'prod' },
+        input.expectEpoch,
+        input.rolloutId,
+      ),
 
-df.app.activity(Activities.observeMock, {
-  handler: async (input: FlagActivityInput & { revision: string }): Promise<MockObservation> => {
-    const { control, mock } = portsOf(input);
-    const app = appKey(input.app);
-    const [record, reports, written] = await Promise.all([
-      control.read(app),
-      control.reports(app, reportMaxAgeMs),
-      mock.records(app, input.revision, 50),
-    ]);
-    const lag = input.strategy.mock.consumerGroup
-      ? await mock.consumerLag(app, input.revision, input.strategy.mock.consumerGroup)
-      : undefined;
-    const malformed = written.sample
-      .map((rec, index) => ({
-        index,
-        missing: input.strategy.mock.requiredFields.filter((f) => !(f in rec)),
-      }))
-      .filter((m) => m.missing.length > 0);
-    const report = reports.find((r) => r.revision === input.revision);
-    return {
-      ...(report ? { report } : {}),
-      flags: flagsOf(record, input.revision),
-      records: written.count,
-      sampled: written.sample.length,
-      malformed,
-      ...(lag ? { lag } : {}),
-    };
-  },
-});
+    observeMock: async (input) => {
+      const { control, mock } = portsOf(input);
+      const app = appKey(input.app);
+      const [record, reports, written] = await Promise.all([
+        control.read(app),
+        control.reports(app, reportMaxAgeMs),
+        mock.records(app, input.revision, 50),
+      ]);
+      const lag = input.strategy.mock.consumerGroup
+        ? await mock.consumerLag(app, input.revision, input.strategy.mock.consumerGroup)
+        : undefined;
+      const malformed = written.sample
+        .map((rec, index) => ({
+          index,
+          missing: input.strategy.mock.requiredFields.filter((f) => !(f in rec)),
+        }))
+        .filter((m) => m.missing.length > 0);
+      const report = reports.find((r) => r.revision === input.revision);
+      return {
+        ...(report ? { report } : {}),
+        flags: flagsOf(record, input.revision),
+        records: written.count,
+        sampled: written.sample.length,
+        malformed,
+        ...(lag ? { lag } : {}),
+      };
+    },
 
-df.app.activity(Activities.flipFlags, {
-  handler: (input: FlagActivityInput & { to: string; expectEpoch: number }) =>
-    portsOf(input).control.flip(appKey(input.app), input.to, input.expectEpoch, input.rolloutId),
-});
+    flipFlags: (input) =>
+      portsOf(input).control.flip(appKey(input.app), input.to, input.expectEpoch, input.rolloutId),
 
-df.app.activity(Activities.observeFlip, {
-  handler: async (input: FlagActivityInput): Promise<FlipObservation> => {
-    const { control } = portsOf(input);
-    const app = appKey(input.app);
-    const [record, lease, lastWrite, reports] = await Promise.all([
-      control.read(app),
-      control.leaseHolder(app),
-      control.lastWrite(app),
-      control.reports(app, reportMaxAgeMs),
-    ]);
-    return {
-      epoch: record?.epoch ?? 0,
-      active: record?.active ?? null,
-      ...(lease ? { lease } : {}),
-      ...(lastWrite ? { lastWrite } : {}),
-      reports,
-    };
-  },
-});
+    observeFlip: async (input) => {
+      const { control } = portsOf(input);
+      const app = appKey(input.app);
+      const [record, lease, lastWrite, reports] = await Promise.all([
+        control.read(app),
+        control.leaseHolder(app),
+        control.lastWrite(app),
+        control.reports(app, reportMaxAgeMs),
+      ]);
+      return {
+        epoch: record?.epoch ?? 0,
+        active: record?.active ?? null,
+        ...(lease ? { lease } : {}),
+        ...(lastWrite ? { lastWrite } : {}),
+        reports,
+      };
+    },
 
-df.app.activity(Activities.restoreFlags, {
-  handler: async (input: FlagActivityInput & { snapshot: ControlRecord }): Promise<ControlRecord> => {
-    const { control } = portsOf(input);
-    const app = appKey(input.app);
-    const current = await control.read(app);
-    // Compensation restores whatever the rollout left, so it compares against the epoch it finds;
-    // `by` still makes a retried restore a no-op.
-    return control.restore(
-      app,
-      input.snapshot,
-      current?.epoch ?? input.snapshot.epoch,
-      `${input.rolloutId}:restore`,
-    );
-  },
-});
+    restoreFlags: async (input) => {
+      const { control } = portsOf(input);
+      const app = appKey(input.app);
+      const current = await control.read(app);
+      // Compensation restores whatever the rollout left, so it compares against the epoch it finds;
+      // `by` still makes a retried restore a no-op.
+      return control.restore(
+        app,
+        input.snapshot,
+        current?.epoch ?? input.snapshot.epoch,
+        `${input.rolloutId}:restore`,
+      );
+    },
 
-df.app.activity(Activities.dropMockOutputs, {
-  handler: async (input: FlagActivityInput & { revision: string }) => ({
-    deleted: await portsOf(input).mock.drop(appKey(input.app), input.revision),
-  }),
-});
+    dropMockOutputs: async (input) => ({
+      deleted: await portsOf(input).mock.drop(appKey(input.app), input.revision),
+    }),
+  };
+}

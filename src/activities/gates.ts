@@ -1,13 +1,10 @@
-import * as df from 'durable-functions';
-import type { AppRef } from '../adapters/containerApps/port';
-import { services } from '../composition';
 import { errorMessage } from '../domain/errors';
 import { conditionUses, parseCondition } from '../domain/gates/condition';
 import { gateQueryOf } from '../domain/gates/query';
 import type { MeasureTarget } from '../domain/gates/types';
+import type { AppRef, RolloutPorts } from '../domain/ports';
 import type { GateSpec } from '../domain/rollout/types';
-import { Activities } from '../names';
-import type { GateMeasurement } from '../orchestrators/gateRun';
+import type { ActivityHandlers } from './contract';
 
 /** The gate's conditions compare against blue: then blue is measured the same way, over the same window. */
 function needsBaseline(gate: GateSpec): boolean {
@@ -27,36 +24,33 @@ function targetOf(app: AppRef, revision: string, windowMs: number): MeasureTarge
   };
 }
 
-/**
- * One measurement of one gate for green (and blue as the baseline). A provider failure is a measurement
- * with an error, not a failed activity: the gate's consecutiveErrorLimit decides what errors mean.
- */
-df.app.activity(Activities.measureGate, {
-  handler: async (input: {
-    app: AppRef;
-    gate: GateSpec;
-    revision: string;
-    baselineRevision: string;
-  }): Promise<GateMeasurement> => {
-    const at = new Date().toISOString();
-    try {
-      const query = gateQueryOf(input.gate);
-      const provider = services().gateProviders()[query.provider];
-      const [green, blue] = await Promise.all([
-        provider.measure(query, targetOf(input.app, input.revision, input.gate.intervalMs)),
-        needsBaseline(input.gate)
-          ? provider.measure(query, targetOf(input.app, input.baselineRevision, input.gate.intervalMs))
-          : undefined,
-      ]);
-      return {
-        ...(green.value !== undefined ? { value: green.value } : {}),
-        ...(green.sampleSize !== undefined ? { sampleSize: green.sampleSize } : {}),
-        ...(green.error !== undefined ? { error: green.error } : {}),
-        ...(blue?.value !== undefined ? { baseline: blue.value } : {}),
-        at,
-      };
-    } catch (e) {
-      return { error: errorMessage(e).split('\n')[0] ?? 'measurement failed', at };
-    }
-  },
-});
+export function gateActivities(ports: RolloutPorts): Pick<ActivityHandlers, 'measureGate'> {
+  return {
+    /**
+     * One measurement of one gate for green (and blue as the baseline). A provider failure is a measurement
+     * with an error, not a failed activity: the gate's consecutiveErrorLimit decides what errors mean.
+     */
+    measureGate: async (input) => {
+      const at = ports.now().toISOString();
+      try {
+        const query = gateQueryOf(input.gate);
+        const provider = ports.gateProviders()[query.provider];
+        const [green, blue] = await Promise.all([
+          provider.measure(query, targetOf(input.app, input.revision, input.gate.intervalMs)),
+          needsBaseline(input.gate)
+            ? provider.measure(query, targetOf(input.app, input.baselineRevision, input.gate.intervalMs))
+            : undefined,
+        ]);
+        return {
+          ...(green.value !== undefined ? { value: green.value } : {}),
+          ...(green.sampleSize !== undefined ? { sampleSize: green.sampleSize } : {}),
+          ...(green.error !== undefined ? { error: green.error } : {}),
+          ...(blue?.value !== undefined ? { baseline: blue.value } : {}),
+          at,
+        };
+      } catch (e) {
+        return { error: errorMessage(e).split('\n')[0] ?? 'measurement failed', at };
+      }
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import type { OrchestrationContext } from 'durable-functions';
-import type { TrafficEntry } from '../adapters/containerApps/port';
+import type { TrafficEntry } from '../domain/ports/containerApps';
 import type { ControlRecord } from '../domain/flag/control';
 import type { MockReport } from '../domain/flag/validation';
 import type { RolloutPhase } from '../domain/rollout/phase';

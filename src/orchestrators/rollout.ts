@@ -1,19 +1,10 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type {
-  AppSnapshot,
-  DeployGreenResult,
-  RevisionInfo,
-  TrafficEntry,
-} from '../adapters/containerApps/port';
+import { call } from '../activities/contract';
+import type { AppSnapshot, RevisionInfo, TrafficEntry } from '../domain/ports';
 import { errorMessage } from '../domain/errors';
 import type { ControlRecord } from '../domain/flag/control';
-import {
-  assessFlip,
-  assessMock,
-  type FlipObservation,
-  type MockObservation,
-} from '../domain/flag/validation';
+import { assessFlip, assessMock } from '../domain/flag/validation';
 import { assessReadiness, nextPollDelay } from '../domain/rollout/readiness';
 import type {
   ApprovalDecision,
@@ -23,11 +14,11 @@ import type {
   GatePhase,
   RolloutInput,
   RolloutResult,
-  SmokeReport,
 } from '../domain/rollout/types';
 import { stepTraffic, withLabel } from '../domain/rollout/traffic';
-import { Activities, Events, Labels, Orchestrators, gateRunInstanceId, watchInstanceId } from '../names';
-import { gateReport, type GateRunInput, type GateRunResult } from './gateRun';
+import { gateReport, type GateRunResult } from '../domain/gates/report';
+import { Events, Labels, Orchestrators, gateRunInstanceId, watchInstanceId } from '../names';
+import type { GateRunInput } from './gateRun';
 import { RolloutRecorder } from './recorder';
 import { compensationRetry, stepRetry } from './retry';
 import type { WatchInput, WatchResult } from './watch';
@@ -136,11 +127,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
 
   try {
     // 1. Snapshot: the exact point rollback returns to.
-    snapshot = (yield context.df.callActivityWithRetry(
-      Activities.snapshotApp,
-      stepRetry,
-      app,
-    )) as AppSnapshot;
+    snapshot = yield* call(context, 'snapshotApp', app, stepRetry);
     const baseline: TrafficEntry[] = snapshot.traffic;
     let blueRevision: string;
     let flagSnapshot: ControlRecord | undefined;
@@ -148,10 +135,15 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       // The control record, not traffic, says who processes: it is the rollback point of a flag rollout.
       const candidate = snapshot.latestReadyRevisionName ?? heaviest(baseline);
       if (!candidate) throw new StopRollout(`app '${app.name}' has no ready revision to keep processing`);
-      flagSnapshot = (yield context.df.callActivityWithRetry(Activities.snapshotFlags, stepRetry, {
-        ...flag,
-        blue: candidate,
-      })) as ControlRecord;
+      flagSnapshot = yield* call(
+        context,
+        'snapshotFlags',
+        {
+          ...flag,
+          blue: candidate,
+        },
+        stepRetry,
+      );
       recorder.setFlags(flagSnapshot);
       if (!flagSnapshot.active) {
         throw new StopRollout(
@@ -175,13 +167,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 2. Multiple revision mode, so blue and green can be active together.
     // Not undone on rollback: switching back to Single would deactivate the restored blue's peers, and
     // Multiple mode with the snapshot's exact traffic serves exactly what was served before.
-    const mode = (yield context.df.callActivityWithRetry(
-      Activities.ensureMultipleRevisionMode,
-      stepRetry,
-      app,
-    )) as {
-      changed: boolean;
-    };
+    const mode = yield* call(context, 'ensureMultipleRevisionMode', app, stepRetry);
     if (mode.changed) recorder.note(`revision mode changed from ${snapshot.revisionMode} to Multiple`);
 
     // 3. Deploy green at 0%. Undo is registered before the call: a retried or half-done deploy still gets undone.
@@ -196,24 +182,34 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
       compensations.unshift({ kind: 'deactivateRevision', revisionName: green });
       compensations.unshift({ kind: 'restoreTraffic', traffic: baseline });
     }
-    const deployed = (yield context.df.callActivityWithRetry(Activities.deployGreen, stepRetry, {
-      app,
-      request: {
-        image: input.image,
-        revisionSuffix: input.revisionSuffix,
-        containerName: plan.containerName,
+    const deployed = yield* call(
+      context,
+      'deployGreen',
+      {
+        app,
+        request: {
+          image: input.image,
+          revisionSuffix: input.revisionSuffix,
+          containerName: plan.containerName,
+        },
       },
-    })) as DeployGreenResult;
+      stepRetry,
+    );
     green = deployed.revisionName;
     recorder.setGreen(green);
     if (flag) {
       // Green starts in standby (no entry); mock mode points it at the temporary Redis only.
-      const record = (yield context.df.callActivityWithRetry(Activities.setRevisionFlags, stepRetry, {
-        ...flag,
-        revision: green,
-        mode: 'mock',
-        expectEpoch: epoch,
-      })) as ControlRecord;
+      const record = yield* call(
+        context,
+        'setRevisionFlags',
+        {
+          ...flag,
+          revision: green,
+          mode: 'mock',
+          expectEpoch: epoch,
+        },
+        stepRetry,
+      );
       recorder.setFlags(record);
     } else {
       const labelled = withLabel(withLabel(baseline, Labels.blue, blueRevision), Labels.green, green);
@@ -238,11 +234,16 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     const steps = trafficPlan?.steps ?? [];
     if (flag) {
       // One fenced flip: epoch + 1, green prod/prod, blue standby. The restore compensation is the flip back.
-      const flipped = (yield context.df.callActivityWithRetry(Activities.flipFlags, stepRetry, {
-        ...flag,
-        to: green,
-        expectEpoch: epoch,
-      })) as ControlRecord;
+      const flipped = yield* call(
+        context,
+        'flipFlags',
+        {
+          ...flag,
+          to: green,
+          expectEpoch: epoch,
+        },
+        stepRetry,
+      );
       epoch = flipped.epoch;
       recorder.setFlags(flipped);
       yield* verifyFlip(green, epoch, flag.strategy.flipDeadlineMs, 'flip');
@@ -305,20 +306,30 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     const leftToDo: string[] = [];
     if (flag) {
       try {
-        yield context.df.callActivityWithRetry(Activities.dropMockOutputs, stepRetry, {
-          ...flag,
-          revision: green,
-        });
+        yield* call(
+          context,
+          'dropMockOutputs',
+          {
+            ...flag,
+            revision: green,
+          },
+          stepRetry,
+        );
       } catch (e) {
         leftToDo.push(`delete ${green}'s keys on the temporary Redis: ${firstLine(errorMessage(e))}`);
       }
     }
     try {
-      yield context.df.callActivityWithRetry(Activities.retireRevisions, stepRetry, {
-        app,
-        keep: plan.cleanup.keepRevisions,
-        protect: [green],
-      });
+      yield* call(
+        context,
+        'retireRevisions',
+        {
+          app,
+          keep: plan.cleanup.keepRevisions,
+          protect: [green],
+        },
+        stepRetry,
+      );
     } catch (e) {
       // Promotion stands; an old revision left active costs money, not correctness.
       leftToDo.push(`retire old revisions: ${firstLine(errorMessage(e))}`);
@@ -336,27 +347,37 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     result = yield* rollback(reason);
   }
 
-  yield context.df.callActivityWithRetry(Activities.finishRollout, compensationRetry, {
-    rolloutId: input.rolloutId,
-    app,
-    outcome: result.outcome,
-  });
+  yield* call(
+    context,
+    'finishRollout',
+    {
+      rolloutId: input.rolloutId,
+      app,
+      outcome: result.outcome,
+    },
+    compensationRetry,
+  );
   return result;
 
   // ---- steps ----
 
   function* setTraffic(traffic: TrafficEntry[]): Generator<Task, void, unknown> {
-    yield context.df.callActivityWithRetry(Activities.setTraffic, stepRetry, { app, traffic });
+    yield* call(context, 'setTraffic', { app, traffic }, stepRetry);
     recorder.setTraffic(traffic);
   }
 
   function* waitUntilReady(revisionName: string): Generator<Task, RevisionInfo, unknown> {
     const deadline = context.df.currentUtcDateTime.getTime() + plan.readiness.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const rev = (yield context.df.callActivityWithRetry(Activities.getRevision, stepRetry, {
-        app,
-        revisionName,
-      })) as RevisionInfo;
+      const rev = yield* call(
+        context,
+        'getRevision',
+        {
+          app,
+          revisionName,
+        },
+        stepRetry,
+      );
       const readiness = assessReadiness(rev);
       if (readiness.state === 'ready') {
         recorder.setReadiness({ name: 'readiness', ok: true, message: `${revisionName} is ready` });
@@ -380,10 +401,15 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     const spec = flagInput.strategy.mock;
     const deadline = context.df.currentUtcDateTime.getTime() + spec.deadlineMs;
     for (let attempt = 0; ; attempt++) {
-      const obs = (yield context.df.callActivityWithRetry(Activities.observeMock, stepRetry, {
-        ...flagInput,
-        revision: revisionName,
-      })) as MockObservation;
+      const obs = yield* call(
+        context,
+        'observeMock',
+        {
+          ...flagInput,
+          revision: revisionName,
+        },
+        stepRetry,
+      );
       const report = assessMock(spec, obs, context.df.currentUtcDateTime.toISOString());
       recorder.setMock(report);
       if (report.verdict === 'pass') return;
@@ -411,13 +437,10 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     deadlineMs: number,
     what: 'flip' | 'flip back',
   ): Generator<Task, void, unknown> {
+    if (!flag) return;
     const deadline = context.df.currentUtcDateTime.getTime() + deadlineMs;
     for (let attempt = 0; ; attempt++) {
-      const obs = (yield context.df.callActivityWithRetry(
-        Activities.observeFlip,
-        stepRetry,
-        flag,
-      )) as FlipObservation;
+      const obs = yield* call(context, 'observeFlip', flag, stepRetry);
       const check = assessFlip({ active, epoch: atEpoch }, obs);
       recorder.setFlip({ name: what, ok: check.verdict === 'pass', message: check.message });
       if (check.verdict === 'pass') return;
@@ -434,11 +457,16 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
 
   function* smoke(revision: RevisionInfo): Generator<Task, void, unknown> {
     if (plan.smoke.length === 0 && !plan.dependencies) return;
-    const report = (yield context.df.callActivityWithRetry(Activities.runSmokeChecks, stepRetry, {
-      fqdn: revision.fqdn,
-      checks: plan.smoke,
-      dependencies: plan.dependencies,
-    })) as SmokeReport;
+    const report = yield* call(
+      context,
+      'runSmokeChecks',
+      {
+        fqdn: revision.fqdn,
+        checks: plan.smoke,
+        dependencies: plan.dependencies,
+      },
+      stepRetry,
+    );
     recorder.setSmoke(report);
     if (!report.passed) {
       const failed = report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
@@ -488,10 +516,15 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     if (approvalDemanded.length > 0) recorder.note(`approval needed: ${approvalDemanded.join('; ')}`);
     if (plan.approval.required || approvalDemanded.length > 0) {
       const expiresAt = context.df.currentUtcDateTime.getTime() + plan.approval.timeoutMs;
-      const links = (yield context.df.callActivityWithRetry(Activities.createApprovalLinks, stepRetry, {
-        rolloutId: input.rolloutId,
-        expiresAt,
-      })) as { pageUrl: string };
+      const links = yield* call(
+        context,
+        'createApprovalLinks',
+        {
+          rolloutId: input.rolloutId,
+          expiresAt,
+        },
+        stepRetry,
+      );
       // Enter the phase only with the link in hand: a reader never sees a wait it cannot act on.
       recorder.enter('WaitingApproval');
       recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
@@ -546,24 +579,40 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
   function* compensate(step: Compensation): Generator<Task, void, unknown> {
     switch (step.kind) {
       case 'restoreTraffic':
-        yield context.df.callActivityWithRetry(Activities.setTraffic, compensationRetry, {
-          app,
-          traffic: step.traffic,
-        });
+        yield* call(
+          context,
+          'setTraffic',
+          {
+            app,
+            traffic: step.traffic,
+          },
+          compensationRetry,
+        );
         recorder.setTraffic(step.traffic);
         return;
       case 'deactivateRevision':
-        yield context.df.callActivityWithRetry(Activities.deactivateRevision, compensationRetry, {
-          app,
-          revisionName: step.revisionName,
-          missingOk: true,
-        });
+        yield* call(
+          context,
+          'deactivateRevision',
+          {
+            app,
+            revisionName: step.revisionName,
+            missingOk: true,
+          },
+          compensationRetry,
+        );
         return;
       case 'restoreFlags': {
-        const restored = (yield context.df.callActivityWithRetry(Activities.restoreFlags, compensationRetry, {
-          ...flag,
-          snapshot: step.snapshot,
-        })) as ControlRecord;
+        if (!flag) return;
+        const restored = yield* call(
+          context,
+          'restoreFlags',
+          {
+            ...flag,
+            snapshot: step.snapshot,
+          },
+          compensationRetry,
+        );
         epoch = restored.epoch;
         recorder.setFlags(restored);
         // Symmetric to the flip: blue must be seen processing again, not just told to.
@@ -573,10 +622,16 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
         return;
       }
       case 'dropMockOutputs':
-        yield context.df.callActivityWithRetry(Activities.dropMockOutputs, compensationRetry, {
-          ...flag,
-          revision: step.revisionName,
-        });
+        if (!flag) return;
+        yield* call(
+          context,
+          'dropMockOutputs',
+          {
+            ...flag,
+            revision: step.revisionName,
+          },
+          compensationRetry,
+        );
         return;
     }
   }

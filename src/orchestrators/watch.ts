@@ -1,18 +1,13 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { AppRef, RevisionInfo } from '../adapters/containerApps/port';
-import { assessFlip, type FlipObservation } from '../domain/flag/validation';
-import { assessMeasurement, runVerdict, type MeasurementVerdict } from '../domain/gates/assess';
+import type { AppRef } from '../domain/ports';
+import { assessFlip } from '../domain/flag/validation';
+import type { MeasurementVerdict } from '../domain/gates/assess';
+import { gateReport, judgeGateRun, type GateRunResult } from '../domain/gates/report';
 import { assessReadiness } from '../domain/rollout/readiness';
-import type {
-  FlagStrategyPlan,
-  GateReport,
-  GateSpec,
-  SmokeCheck,
-  SmokeReport,
-} from '../domain/rollout/types';
-import { Activities, Events, Orchestrators } from '../names';
-import { gateReport, type GateMeasurement, type GateRunResult } from './gateRun';
+import type { FlagStrategyPlan, GateReport, GateSpec, SmokeCheck } from '../domain/rollout/types';
+import { call } from '../activities/contract';
+import { Events, Orchestrators } from '../names';
 import { stepRetry } from './retry';
 
 export interface WatchInput {
@@ -77,26 +72,41 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
       return { ok: false, reason: 'aborted by an operator', checks };
     }
     checks++;
-    const rev = (yield context.df.callActivityWithRetry(Activities.getRevision, stepRetry, {
-      app: input.app,
-      revisionName: input.green,
-    })) as RevisionInfo;
+    const rev = yield* call(
+      context,
+      'getRevision',
+      {
+        app: input.app,
+        revisionName: input.green,
+      },
+      stepRetry,
+    );
     const readiness = assessReadiness(rev);
     if (readiness.state !== 'ready') return { ok: false, reason: readiness.message, checks };
     if (input.flag) {
-      const obs = (yield context.df.callActivityWithRetry(Activities.observeFlip, stepRetry, {
-        app: input.app,
-        strategy: input.flag.strategy,
-        rolloutId: input.rolloutId,
-      })) as FlipObservation;
+      const obs = yield* call(
+        context,
+        'observeFlip',
+        {
+          app: input.app,
+          strategy: input.flag.strategy,
+          rolloutId: input.rolloutId,
+        },
+        stepRetry,
+      );
       const flip = assessFlip({ active: input.green, epoch: input.flag.epoch }, obs);
       if (flip.verdict !== 'pass') return { ok: false, reason: flip.message, checks };
     }
     if (input.smoke.length > 0) {
-      const report = (yield context.df.callActivityWithRetry(Activities.runSmokeChecks, stepRetry, {
-        fqdn: rev.fqdn ?? input.fqdn,
-        checks: input.smoke,
-      })) as SmokeReport;
+      const report = yield* call(
+        context,
+        'runSmokeChecks',
+        {
+          fqdn: rev.fqdn ?? input.fqdn,
+          checks: input.smoke,
+        },
+        stepRetry,
+      );
       if (!report.passed) {
         const failed = report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
         return { ok: false, reason: `smoke checks failed on ${input.green}: ${failed.join('; ')}`, checks };
@@ -104,42 +114,31 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     }
     for (const gate of input.gates) {
       // One measurement per check, over the time since the last check.
-      const m = (yield context.df.callActivityWithRetry(Activities.measureGate, stepRetry, {
-        app: input.app,
-        gate: { ...gate, intervalMs: input.intervalMs },
-        revision: input.green,
-        baselineRevision: input.blue,
-      })) as GateMeasurement;
-      const assessed = assessMeasurement(gate, m);
-      const run = [...(verdicts[gate.name] ?? []), assessed.verdict];
-      const judged = runVerdict(gate, run);
-      // While a run is open, the status shows how its latest measurement went.
-      const state =
-        judged.state !== 'running'
-          ? judged.state
-          : assessed.verdict === 'success'
-            ? 'pass'
-            : assessed.verdict === 'failure'
-              ? 'fail'
-              : 'inconclusive';
-      latest[gate.name] = {
-        name: gate.name,
-        state,
-        message: `${judged.message}; last: ${assessed.message}`,
-        last: { ...m, verdict: assessed.verdict },
-      };
+      const m = yield* call(
+        context,
+        'measureGate',
+        {
+          app: input.app,
+          gate: { ...gate, intervalMs: input.intervalMs },
+          revision: input.green,
+          baselineRevision: input.blue,
+        },
+        stepRetry,
+      );
+      const judged = judgeGateRun(gate, verdicts[gate.name] ?? [], m);
+      latest[gate.name] = judged.result;
       // Production already runs on green: an inconclusive gate cannot pause, so only 'pass' lets it go.
       const bad =
         judged.state === 'fail' || (judged.state === 'inconclusive' && gate.onInconclusive !== 'pass');
       if (bad) {
         return {
           ok: false,
-          reason: `watch gate ${gate.name} ${judged.state === 'fail' ? 'failed' : 'inconclusive'}: ${judged.message}; last: ${assessed.message}`,
+          reason: `watch gate ${gate.name} ${judged.state === 'fail' ? 'failed' : 'inconclusive'}: ${judged.result.message}`,
           checks,
           gates: gateReport(Object.values(latest)),
         };
       }
-      verdicts[gate.name] = judged.state === 'running' ? run : [];
+      verdicts[gate.name] = judged.state === 'running' ? judged.verdicts : [];
     }
   }
   // Done exactly at a generation's end: finish here rather than start an empty generation.

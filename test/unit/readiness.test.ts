@@ -1,4 +1,4 @@
-import type { RevisionInfo } from '../../src/adapters/containerApps/port';
+import type { RevisionInfo } from '../../src/domain/ports/containerApps';
 import { assessReadiness, nextPollDelay } from '../../src/domain/rollout/readiness';
 
 const healthy: RevisionInfo = {

@@ -1,4 +1,4 @@
-import type { TrafficEntry } from '../../src/adapters/containerApps/port';
+import type { TrafficEntry } from '../../src/domain/ports/containerApps';
 import { stepTraffic, trafficShapeProblems, withLabel, withoutLabel } from '../../src/domain/rollout/traffic';
 
 const blue: TrafficEntry[] = [{ revisionName: 'web--v1', weight: 100 }];

@@ -17,7 +17,7 @@ import type {
   DeployGreenResult,
   RevisionInfo,
   TrafficEntry,
-} from './port';
+} from '../../domain/ports/containerApps';
 import { labelProblem, trafficShapeProblems, withLabel, withoutLabel } from '../../domain/rollout/traffic';
 import {
   hasLatestRevisionEntry,

@@ -1,6 +1,6 @@
 import { isRestError } from '@azure/arm-appcontainers';
 import { GreenlightError, isGreenlightError } from '../../domain/errors';
-import type { AppRef } from './port';
+import type { AppRef } from '../../domain/ports/containerApps';
 
 /** What was being done, for messages: `PATCH app 'web'`. */
 export interface ArmCall {

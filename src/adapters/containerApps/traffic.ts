@@ -1,6 +1,6 @@
 import type { TrafficWeight } from '@azure/arm-appcontainers';
 import { trafficShapeProblems } from '../../domain/rollout/traffic';
-import type { RevisionInfo, TrafficEntry } from './port';
+import type { RevisionInfo, TrafficEntry } from '../../domain/ports/containerApps';
 
 /** ARM traffic with `latestRevision: true` resolved to `latestName`; labels kept, order kept. */
 export function normalizeTraffic(

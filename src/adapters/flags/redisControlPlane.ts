@@ -9,7 +9,7 @@ import { EpochConflictError } from '../../domain/flag/errors';
 import { GreenlightError } from '../../domain/errors';
 import { decodeRecord, encodeRecord, flagKeys, parseStamp, recordFields } from './keys';
 import { LuaScript } from '../redis/luaScript';
-import type { FlagControlPlane } from './port';
+import type { FlagControlPlane } from '../../domain/ports/flags';
 
 // Swap the record only if nobody changed it since it was read, and tell the agents in the same step.
 const swapScript = new LuaScript(`

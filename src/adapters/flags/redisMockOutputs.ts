@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { deleteKeysWithPrefix } from '../redis/deleteKeys';
 import { mockKey, mockPrefix, mockSink, mockStream } from './keys';
-import type { MockOutputs } from './port';
+import type { MockOutputs } from '../../domain/ports/flags';
 
 const lagCountCap = 10_000;
 

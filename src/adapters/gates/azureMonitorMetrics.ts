@@ -4,7 +4,7 @@ import { GreenlightError } from '../../domain/errors';
 import { odataString } from '../../domain/gates/query';
 import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, toProviderError } from './errors';
-import type { GateProvider } from './port';
+import type { GateProvider } from '../../domain/ports/gates';
 import { type QueryVars, type RenderQuery, renderField } from './render';
 import { sdkClientOptions, type SdkTransportOptions } from './sdk';
 

@@ -6,7 +6,7 @@ import { type CredentialConfig, createCredential } from '../credentials';
 import { AzureMonitorMetricsProvider, createMetricsClient } from './azureMonitorMetrics';
 import { HttpJsonProvider } from './httpJson';
 import { createLogsClient, LogAnalyticsProvider } from './logAnalytics';
-import type { GateProviders } from './port';
+import type { GateProviders } from '../../domain/ports/gates';
 import { type PrometheusAuth, PrometheusProvider } from './prometheus';
 import { defaultRender, type RenderQuery } from './render';
 

@@ -3,7 +3,7 @@ import { readJsonPath } from '../../domain/gates/query';
 import type { GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
 import { type ProviderCall, providerError, snippet, toProviderError } from './errors';
 import { httpCall } from './http';
-import type { GateProvider } from './port';
+import type { GateProvider } from '../../domain/ports/gates';
 import type { RenderQuery } from './render';
 
 export interface HttpJsonProviderOptions {

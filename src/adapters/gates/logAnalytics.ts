@@ -10,7 +10,7 @@ import { GreenlightError } from '../../domain/errors';
 import { numberFromText } from '../../domain/gates/query';
 import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, toProviderError } from './errors';
-import type { GateProvider } from './port';
+import type { GateProvider } from '../../domain/ports/gates';
 import type { RenderQuery } from './render';
 import { sdkClientOptions, type SdkTransportOptions } from './sdk';
 

@@ -4,7 +4,7 @@ import { numberFromText } from '../../domain/gates/query';
 import { type GateQuery, type Measurement, type MeasureTarget, windowLagMs } from '../../domain/gates/types';
 import { type ProviderCall, providerError, snippet, toProviderError } from './errors';
 import { httpCall } from './http';
-import type { GateProvider } from './port';
+import type { GateProvider } from '../../domain/ports/gates';
 import { type QueryVars, type RenderQuery, renderField } from './render';
 
 /** Scope of Azure Monitor managed Prometheus query endpoints. */

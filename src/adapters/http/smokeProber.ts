@@ -1,12 +1,5 @@
+import type { SmokeProber } from '../../domain/ports/smoke';
 import type { CheckResult, SmokeCheck, SmokeReport } from '../../domain/rollout/types';
-
-export interface SmokeProber {
-  run(
-    baseUrl: string,
-    checks: SmokeCheck[],
-    dependencies?: { path: string; expectStatus: number[] },
-  ): Promise<SmokeReport>;
-}
 
 const maxBodyBytes = 64 * 1024;
 

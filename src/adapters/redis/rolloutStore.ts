@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { appKey } from '../../domain/flag/control';
 import { LuaScript } from './luaScript';
-import type { AppRef } from '../containerApps/port';
+import type { AppRef, QueuedRollout, RolloutSlots } from '../../domain/ports';
 
 export interface TriggerRecord {
   at: string;
@@ -21,11 +21,7 @@ export interface LatestRollout {
   digest?: string;
 }
 
-export interface QueuedRollout {
-  rolloutId: string;
-  /** The orchestration input, ready to start. */
-  input: unknown;
-}
+export type { QueuedRollout };
 
 // Compare-and-delete: only the rollout holding the app releases it.
 const releaseScript = new LuaScript(
@@ -53,7 +49,7 @@ return 1`);
  * Greenlight's own bookkeeping in Redis: which rollout holds each app, what waits behind it, which
  * events were seen, which approval tokens were spent, and a ledger of every trigger.
  */
-export class RolloutStore {
+export class RolloutStore implements RolloutSlots {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,

@@ -1,4 +1,4 @@
-import type { RevisionInfo } from '../../adapters/containerApps/port';
+import type { RevisionInfo } from '../ports/containerApps';
 
 export type Readiness =
   { state: 'ready' } | { state: 'pending'; message: string } | { state: 'failed'; message: string };

@@ -1,4 +1,4 @@
-import type { TrafficEntry } from '../../adapters/containerApps/port';
+import type { TrafficEntry } from '../ports/containerApps';
 
 /**
  * Traffic for one promotion step: green gets `greenWeight`, the rest is spread over the baseline's

@@ -1,4 +1,4 @@
-import type { AppRef, TrafficEntry } from '../../adapters/containerApps/port';
+import type { AppRef, TrafficEntry } from '../ports/containerApps';
 import type { ControlRecord, RevisionFlags } from '../flag/control';
 import type { MockReport, MockSpec } from '../flag/validation';
 import type { GateQuery } from '../gates/types';

@@ -1,6 +1,6 @@
 import { isRestError } from '@azure/arm-appcontainers';
 import { toGreenlightError } from '../../../src/adapters/containerApps/errors';
-import type { TrafficEntry } from '../../../src/adapters/containerApps/port';
+import type { TrafficEntry } from '../../../src/domain/ports/containerApps';
 import { errorCode } from '../../../src/domain/errors';
 import { revisionSuffixFor } from '../../../src/domain/revisionSuffix';
 import {

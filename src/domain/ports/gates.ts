@@ -1,4 +1,4 @@
-import type { GateProviderKind, GateQuery, Measurement, MeasureTarget } from '../../domain/gates/types';
+import type { GateProviderKind, GateQuery, Measurement, MeasureTarget } from '../gates/types';
 
 /**
  * Measures one gate query for one revision. A provider failure (auth, network, bad query) rejects with a

@@ -1,4 +1,4 @@
-import type { ControlRecord, RevisionFlags, RevisionReport } from '../../domain/flag/control';
+import type { ControlRecord, RevisionFlags, RevisionReport } from '../flag/control';
 
 /**
  * The control plane as the orchestration's activities see it. Every change is atomic and

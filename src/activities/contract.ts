@@ -1,0 +1,95 @@
+import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import type { ControlRecord } from '../domain/flag/control';
+import type { FlipObservation, MockObservation } from '../domain/flag/validation';
+import type { GateMeasurement } from '../domain/gates/report';
+import type {
+  AppRef,
+  AppSnapshot,
+  ApprovalLinks,
+  DeployGreenRequest,
+  DeployGreenResult,
+  RevisionInfo,
+  RolloutStarter,
+  TrafficEntry,
+} from '../domain/ports';
+import type {
+  FlagActivityInput,
+  GateSpec,
+  RolloutOutcome,
+  SmokeCheck,
+  SmokeReport,
+} from '../domain/rollout/types';
+
+/**
+ * Every activity by name, with what it takes and what it returns: the one contract between the
+ * orchestrators and the side effects. Orchestrators call through `call`, activities are built to it by
+ * `createActivities`, so a changed input or output is a compile error on both sides.
+ */
+export interface ActivityContract {
+  snapshotApp: { input: AppRef; output: AppSnapshot };
+  ensureMultipleRevisionMode: { input: AppRef; output: { changed: boolean } };
+  deployGreen: { input: { app: AppRef; request: DeployGreenRequest }; output: DeployGreenResult };
+  getRevision: { input: { app: AppRef; revisionName: string }; output: RevisionInfo };
+  setTraffic: { input: { app: AppRef; traffic: TrafficEntry[] }; output: { ok: true } };
+  /** `missingOk`: a revision that was never created counts as deactivated (compensation of a failed deploy). */
+  deactivateRevision: {
+    input: { app: AppRef; revisionName: string; missingOk?: boolean };
+    output: { deactivated: boolean };
+  };
+  retireRevisions: {
+    input: { app: AppRef; keep: number; protect: string[] };
+    output: { deactivated: string[] };
+  };
+  runSmokeChecks: {
+    input: { fqdn?: string; checks: SmokeCheck[]; dependencies?: { path: string; expectStatus: number[] } };
+    output: SmokeReport;
+  };
+  measureGate: {
+    input: { app: AppRef; gate: GateSpec; revision: string; baselineRevision: string };
+    output: GateMeasurement;
+  };
+  createApprovalLinks: { input: { rolloutId: string; expiresAt: number }; output: ApprovalLinks };
+  finishRollout: {
+    input: { rolloutId: string; app: AppRef; outcome: RolloutOutcome };
+    output: { released: true; started: string | null };
+  };
+  // Flag strategy
+  snapshotFlags: { input: FlagActivityInput & { blue: string }; output: ControlRecord };
+  setRevisionFlags: {
+    input: FlagActivityInput & { revision: string; mode: 'mock' | 'standby'; expectEpoch: number };
+    output: ControlRecord;
+  };
+  observeMock: { input: FlagActivityInput & { revision: string }; output: MockObservation };
+  flipFlags: { input: FlagActivityInput & { to: string; expectEpoch: number }; output: ControlRecord };
+  observeFlip: { input: FlagActivityInput; output: FlipObservation };
+  restoreFlags: { input: FlagActivityInput & { snapshot: ControlRecord }; output: ControlRecord };
+  dropMockOutputs: { input: FlagActivityInput & { revision: string }; output: { deleted: number } };
+}
+
+export type ActivityName = keyof ActivityContract;
+export type ActivityInput<N extends ActivityName> = ActivityContract[N]['input'];
+export type ActivityOutput<N extends ActivityName> = ActivityContract[N]['output'];
+
+/** What the host gives one invocation beyond its input: the durable client, as far as activities use it. */
+export type ActivityInvocation = RolloutStarter;
+
+export type ActivityHandler<N extends ActivityName> = (
+  input: ActivityInput<N>,
+  invocation: ActivityInvocation,
+) => Promise<ActivityOutput<N>>;
+
+export type ActivityHandlers = { [N in ActivityName]: ActivityHandler<N> };
+
+/**
+ * Calls activity `name` with retries and hands back its typed output. The one place where the durable
+ * boundary (JSON in history) is given its type: the output is what the handler of the same name returned.
+ */
+export function* call<N extends ActivityName>(
+  context: OrchestrationContext,
+  name: N,
+  input: ActivityInput<N>,
+  retry: RetryOptions,
+): Generator<Task, ActivityOutput<N>, unknown> {
+  const output: unknown = yield context.df.callActivityWithRetry(name, retry, input);
+  return output as ActivityOutput<N>;
+}

@@ -1,0 +1,22 @@
+import type { RolloutPorts } from '../domain/ports';
+import { approvalActivities } from './approval';
+import { containerAppsActivities } from './containerApps';
+import type { ActivityHandlers } from './contract';
+import { finishActivities } from './finish';
+import { flagActivities } from './flags';
+import { gateActivities } from './gates';
+import { smokeActivities } from './smoke';
+
+export type { ActivityContract, ActivityHandlers, ActivityInvocation, ActivityName } from './contract';
+
+/** Every activity, built from the ports it reaches the world through (real ones or in-memory ones). */
+export function createActivities(ports: RolloutPorts): ActivityHandlers {
+  return {
+    ...containerAppsActivities(ports),
+    ...smokeActivities(ports),
+    ...gateActivities(ports),
+    ...approvalActivities(ports),
+    ...finishActivities(ports),
+    ...flagActivities(ports),
+  };
+}

@@ -1,0 +1,43 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import type { RolloutPorts } from '../domain/ports';
+import { Activities, Orchestrators } from '../names';
+import type {
+  ActivityHandler,
+  ActivityHandlers,
+  ActivityInput,
+  ActivityInvocation,
+  ActivityName,
+} from './contract';
+import { createActivities } from './index';
+
+/** Activities that start orchestrations get the durable client as an extra input. */
+const needsClient: ReadonlySet<ActivityName> = new Set([Activities.finishRollout]);
+
+/**
+ * Registers every activity with the Functions host. `ports` is called on the first invocation, not at
+ * registration: the host loads the app before any configuration problem could be reported through a call.
+ */
+export function registerActivities(ports: () => RolloutPorts): void {
+  let handlers: ActivityHandlers | undefined;
+  const handlersNow = (): ActivityHandlers => (handlers ??= createActivities(ports()));
+  for (const name of Object.values(Activities)) register(name, handlersNow);
+}
+
+function register<N extends ActivityName>(name: N, handlers: () => ActivityHandlers): void {
+  df.app.activity(name, {
+    ...(needsClient.has(name) ? { extraInputs: [df.input.durableClient()] } : {}),
+    handler: (input: ActivityInput<N>, context: InvocationContext) => {
+      const handler: ActivityHandler<N> = handlers()[name];
+      return handler(input, invocationOf(context));
+    },
+  });
+}
+
+function invocationOf(context: InvocationContext): ActivityInvocation {
+  return {
+    startRollout: async (rolloutId, input) => {
+      await df.getClient(context).startNew(Orchestrators.rollout, { instanceId: rolloutId, input });
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { AppRef } from './containerApps';
+
+/** A rollout waiting for its app, with the orchestration input it starts with. */
+export interface QueuedRollout {
+  rolloutId: string;
+  /** The orchestration input, ready to start. */
+  input: unknown;
+}
+
+/** One rollout per app: the app's slot and the queue behind it, as a finishing rollout sees them. */
+export interface RolloutSlots {
+  /** Frees the app when `rolloutId` holds it (compare-and-delete); true when it did. */
+  releaseApp(app: AppRef, rolloutId: string): Promise<boolean>;
+  /** Atomically hands a free app to the first queued rollout and returns it. */
+  claimNext(app: AppRef): Promise<QueuedRollout | undefined>;
+  /** Undoes `claimNext` for a rollout that could not be started: frees the app, back at the head of the queue. */
+  unclaimNext(app: AppRef, item: QueuedRollout): Promise<void>;
+}
+
+/** Starts a rollout orchestration (the durable client, in the Function App). */
+export interface RolloutStarter {
+  startRollout(rolloutId: string, input: unknown): Promise<void>;
+}
