@@ -1,9 +1,12 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseDuration } from '../duration';
+import { changeControlField } from '../changeControl/global';
+import { guardrailsSchema } from '../guardrails/settings';
 import { conditionUses, parseCondition } from '../gates/condition';
 import { queryIssues } from '../gates/query';
 import type { GateQuery } from '../gates/types';
+import { notificationsSchema } from '../notify/channels';
 
 /**
  * The rollout policy an operator writes per app. Objects are strict so a misspelt field is an error
@@ -387,6 +390,8 @@ export const policySchema = z
     validation: validationSchema.prefault({}),
     gates: z.array(gateSchema).default([]),
     approval: approvalSchema.prefault({}),
+    /** Where to tell people about this app's rollouts (Teams, Slack, signed webhooks); URLs stay in app settings. */
+    notifications: notificationsSchema,
     bake: duration('PT10M').prefault('PT0S'),
     watch: z
       .strictObject({
@@ -400,6 +405,10 @@ export const policySchema = z
         keepRevisions: z.number().int().min(1, 'keep at least 1 previous revision').max(100).default(2),
       })
       .prefault({}),
+    /** Deploy windows, freezes and what a rollout does when production is closed (see domain/changeControl). */
+    changeControl: changeControlField.optional(),
+    /** What to do about Container Apps settings that break a blue-green silently (see domain/guardrails). */
+    guardrails: guardrailsSchema,
   })
   .superRefine((p, ctx) => {
     if (p.strategy.type === 'flag' && !p.validation.mock) {
