@@ -1,9 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import { buildMonitorServer } from './server';
-import type { MonitorSource } from './source';
+import type { IngestionDelays, MonitorSource } from './source';
 
 export { generateLoad, type LoadOptions, type LoadReport } from './load';
-export type { MonitorSource, MonitoredApp, MonitoredRevision } from './source';
+export {
+  ingested,
+  type IngestionDelays,
+  type MonitorSource,
+  type MonitoredApp,
+  type MonitoredRevision,
+} from './source';
 
 /** The workspace id the Log Analytics emulator answers for unless told otherwise. */
 export const defaultWorkspaceId = '11111111-2222-4333-8444-555555555555';
@@ -15,6 +21,12 @@ export interface MonitorEmulatorOptions {
   host?: string;
   /** The Log Analytics workspace id it answers for; default `defaultWorkspaceId`. */
   workspaceId?: string;
+  /**
+   * How late each API sees a request, as Azure Monitor's ingestion makes it (about 1-2 min for metrics,
+   * 20 s-3 min for Log Analytics); default none, every answer visible at once. Gate windows need a lag
+   * at least as long to see everything they judge.
+   */
+  ingestionDelayMs?: IngestionDelays;
 }
 
 /** Where the monitoring emulators listen, and what a client needs to reach them. */
@@ -40,7 +52,11 @@ export async function startMonitorEmulator(
   opts: MonitorEmulatorOptions = {},
 ): Promise<MonitorEmulator> {
   const workspaceId = opts.workspaceId ?? defaultWorkspaceId;
-  const server = buildMonitorServer({ ...deps, workspaceIds: [workspaceId] });
+  const server = buildMonitorServer({
+    ...deps,
+    workspaceIds: [workspaceId],
+    ingestionDelayMs: opts.ingestionDelayMs ?? {},
+  });
   await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
   const base = `https://127.0.0.1:${port}`;

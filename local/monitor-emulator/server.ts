@@ -2,13 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { LogsHttpError, logsQuery } from './logs';
 import { MetricsHttpError, metricsBatch } from './metrics';
 import { prometheusQuery } from './prometheus';
-import type { MonitorSource } from './source';
+import { ingested, type IngestionDelays, type MonitorSource } from './source';
 
 export interface MonitorServerDeps {
   key: string;
   cert: string;
   source: MonitorSource;
   workspaceIds: string[];
+  /** Per API, how late a request becomes visible (see `ingested`). */
+  ingestionDelayMs?: IngestionDelays;
 }
 
 const batchPath = /^\/subscriptions\/([^/]+)\/metrics:getBatch$/i;
@@ -32,6 +34,10 @@ export function buildMonitorServer(deps: MonitorServerDeps): FastifyInstance {
     forceCloseConnections: true,
     logger: false,
   });
+  const delays = deps.ingestionDelayMs ?? {};
+  const metricsSource = ingested(deps.source, delays.metrics ?? 0);
+  const logsSource = ingested(deps.source, delays.logs ?? 0);
+  const prometheusSource = ingested(deps.source, delays.prometheus ?? 0);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
@@ -56,7 +62,7 @@ export function buildMonitorServer(deps: MonitorServerDeps): FastifyInstance {
       });
     }
     try {
-      return metricsBatch(deps.source, {
+      return metricsBatch(metricsSource, {
         subscriptionId: decodeURIComponent(m[1]!),
         query: stringParams(req.query),
         body: req.body,
@@ -80,7 +86,7 @@ export function buildMonitorServer(deps: MonitorServerDeps): FastifyInstance {
     }
     const body = req.method === 'GET' ? stringParams(req.query) : req.body;
     try {
-      return logsQuery(deps.source, deps.workspaceIds, {
+      return logsQuery(logsSource, deps.workspaceIds, {
         workspaceId: req.params.workspaceId,
         body,
         now: Date.now(),
@@ -98,7 +104,7 @@ export function buildMonitorServer(deps: MonitorServerDeps): FastifyInstance {
     url: '/api/v1/query',
     handler: async (req, reply) => {
       const params = { ...stringParams(req.query), ...(req.method === 'POST' ? stringParams(req.body) : {}) };
-      const answer = prometheusQuery(deps.source, params, Date.now());
+      const answer = prometheusQuery(prometheusSource, params, Date.now());
       return reply.code(answer.status).send(answer.body);
     },
   });

@@ -6,6 +6,9 @@ import {
 } from '@azure/monitor-query-logs';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 import { generateLoad } from '../../local/containerapps-emulator';
+import { makeCertificate } from '../../local/certificate';
+import { startMonitorEmulator } from '../../local/monitor-emulator';
+import { EventTimes, RequestLog } from '../../local/monitor-emulator/requestLog';
 import { StaticTokenCredential } from '../../src/adapters/credentials';
 import {
   emulatorRequest,
@@ -341,5 +344,48 @@ describe('revision /stats and the load generator', () => {
   it('sends the requested number of requests to each URL and tallies the answers', async () => {
     const report = await generateLoad({ urls: [blue.url], rps: 200, requests: 10 });
     expect(report).toEqual({ sent: { [blue.url]: 10 }, byStatus: { '200': 10 }, failed: 0 });
+  });
+});
+
+describe('ingestion delay, as Azure Monitor has it', () => {
+  it('answers a request only once its API has ingested it: metrics after their delay, logs after theirs', async () => {
+    const { key, cert } = await makeCertificate();
+    const app = {
+      id: '/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.App/containerApps/late',
+      subscriptionId: '11111111-2222-3333-4444-555555555555',
+      resourceGroup: 'rg',
+      name: 'late',
+      location: 'West Europe',
+    };
+    const requests = new RequestLog();
+    const now = Date.now();
+    // 30 s, 150 s and 300 s ago.
+    for (const agoMs of [30_000, 150_000, 300_000])
+      requests.record({ at: now - agoMs, status: 200, latencyMs: 5 });
+    const source = {
+      apps: () => [{ ...app, revisions: [{ name: 'late--v1', requests, restarts: new EventTimes() }] }],
+    };
+    const monitor = await startMonitorEmulator(
+      { key, cert, source },
+      { ingestionDelayMs: { metrics: 60_000, logs: 180_000 } },
+    );
+    try {
+      const metrics = new MetricsClient(monitor.metricsUrl, credential, { tlsOptions: { ca: monitor.ca } });
+      const [batch] = await metrics.queryResources([app.id], ['Requests'], namespace, {
+        ...lastMinutes(10),
+        aggregation: 'total',
+      });
+      expect(total(batch!.metrics[0]!.timeseries[0]?.data)).toBe(2);
+      const logs = new LogsQueryClient(credential, {
+        endpoint: monitor.logsUrl,
+        tlsOptions: { ca: monitor.ca },
+      });
+      const result = (await logs.queryWorkspace(monitor.workspaceId, 'AppRequests | summarize n = count()', {
+        duration: 'PT10M',
+      })) as LogsQuerySuccessfulResult;
+      expect(result.tables[0]!.rows).toEqual([[1]]);
+    } finally {
+      await monitor.stop();
+    }
   });
 });

@@ -3,6 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generateLoad } from '../../local/containerapps-emulator';
 import { makeCertificate } from '../../local/certificate';
+import { startMonitorEmulator, type MonitorEmulator } from '../../local/monitor-emulator';
+import { EventTimes, RequestLog } from '../../local/monitor-emulator/requestLog';
 import { createGateProviders } from '../../src/adapters/gates/factory';
 import type { GateProviders } from '../../src/domain/ports/gates';
 import { StaticTokenCredential } from '../../src/adapters/credentials';
@@ -524,6 +526,100 @@ describe('windows end at the gate’s lag, so data still being ingested is never
       near(Date.now() - 1000 * Number(new URLSearchParams(last().body).get('time')), 90_000);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a monitoring emulator that delays its data as Azure Monitor does', () => {
+  // One revision's answers: three 5xx 1 minute ago, a 200 4 minutes ago, a 5xx 6 minutes ago and a 200
+  // 11.5 minutes ago. One emulator ingests them late (metrics and Prometheus 2 minutes, logs 3), the
+  // other at once.
+  const delays = { metrics: 120_000, logs: 180_000, prometheus: 120_000 };
+  const app = {
+    id: '/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.App/containerApps/late',
+    subscriptionId: '11111111-2222-3333-4444-555555555555',
+    resourceGroup: 'rg',
+    name: 'late',
+    location: 'West Europe',
+  };
+  const t: MeasureTarget = { resourceId: app.id, appName: app.name, revision: 'late--v2', windowMs };
+  let late: MonitorEmulator;
+  let prompt: MonitorEmulator;
+
+  beforeAll(async () => {
+    const { key, cert } = await makeCertificate();
+    const now = Date.now();
+    const requests = new RequestLog();
+    for (const [agoMs, status] of [
+      [690_000, 200],
+      [360_000, 500],
+      [240_000, 200],
+      [60_000, 500],
+      [60_000, 500],
+      [60_000, 500],
+    ] as const) {
+      requests.record({ at: now - agoMs, status, latencyMs: 10 });
+    }
+    const source = {
+      apps: () => [{ ...app, revisions: [{ name: t.revision, requests, restarts: new EventTimes() }] }],
+    };
+    late = await startMonitorEmulator({ key, cert, source }, { ingestionDelayMs: delays });
+    prompt = await startMonitorEmulator({ key, cert, source });
+  });
+  afterAll(async () => {
+    await late?.stop();
+    await prompt?.stop();
+  });
+
+  const providersFor = (m: MonitorEmulator): GateProviders =>
+    createGateProviders({
+      credential: new StaticTokenCredential(testToken),
+      metricsEndpoint: m.metricsUrl,
+      logsEndpoint: m.logsUrl,
+      ca: m.ca,
+      maxRetries: 0,
+      prometheusAuth: 'none',
+    });
+
+  /** The error-rate gate of each provider on emulator `m`; Prometheus is given the 2-minute lag the others have by default. */
+  const gates = (m: MonitorEmulator): GateQuery[] => [
+    {
+      provider: 'azureMonitorMetrics',
+      query: 'Requests',
+      filter: "statusCodeCategory eq '5xx'",
+      ratioTo: '',
+    },
+    {
+      provider: 'logAnalytics',
+      query:
+        'AppRequests | where RevisionName == {{revision}} | summarize total = count(), errors = countif(ResultCode >= 500) | extend result = todouble(errors) / total',
+      workspaceId: m.workspaceId,
+      sampleSize: 'total',
+    },
+    {
+      provider: 'prometheus',
+      query:
+        '(sum(increase(http_requests_total{revision={{revision}},code=~"5.."}[10m])) or vector(0)) / sum(increase(http_requests_total{revision={{revision}}}[10m]))',
+      address: m.prometheusUrl,
+      lagMs: 120_000,
+    },
+  ];
+
+  it('a window ending now under-counts the late data: 1 error in 2 where there were 4 in 5', async () => {
+    for (const [lateGate, promptGate] of gates(late).map((g, k) => [g, gates(prompt)[k]!] as const)) {
+      const seen = await providersFor(late)[lateGate.provider].measure({ ...lateGate, lagMs: 0 }, t);
+      const truth = await providersFor(prompt)[promptGate.provider].measure({ ...promptGate, lagMs: 0 }, t);
+      expect([lateGate.provider, seen.value, truth.value]).toEqual([lateGate.provider, 0.5, 0.8]);
+    }
+  });
+
+  it('a window ending at the lag reads all of its data: the default lags cover the delays', async () => {
+    for (const [lateGate, promptGate] of gates(late).map((g, k) => [g, gates(prompt)[k]!] as const)) {
+      const seen = await providersFor(late)[lateGate.provider].measure(lateGate, t);
+      const truth = await providersFor(prompt)[promptGate.provider].measure(promptGate, t);
+      // (now - lag - 10 min, now - lag]: the 5xx at 6 minutes and the two 200s.
+      expect([lateGate.provider, seen.value]).toEqual([lateGate.provider, truth.value]);
+      expect(seen.value).toBeCloseTo(1 / 3, 10);
     }
   });
 });
