@@ -61,6 +61,12 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** A request URL without its query string (which may carry a key). */
+function pathOf(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
 function malformedJson(reply: FastifyReply, what: string, message: string): FastifyReply {
   return sendProblem(reply, {
     status: 400,
@@ -134,13 +140,23 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify's own refusals (a URL it cannot decode, say) answer like every other error here.
-    frameworkErrors: (error, _req, reply) =>
+    frameworkErrors: (_error, req, reply) =>
       void sendProblem(reply, {
         status: 400,
         type: 'bad-request',
         title: 'Bad request',
-        detail: `${error.message}; percent-encode reserved characters in the path`,
+        // The path only: the query may carry a key (?code=).
+        detail: `the path ${JSON.stringify(pathOf(req.url))} is not a valid URL path; percent-encode reserved characters (a literal '%' is %25)`,
       }),
+  });
+  // An error reply never repeats a key, whatever message produced it (keys travel in URLs as ?code=).
+  const keyValues = [deps.keys.master, deps.keys.function, deps.keys.system].filter((k) => k.length > 0);
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.statusCode < 400) return payload;
+    const text =
+      typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
+    if (text === undefined || !keyValues.some((k) => text.includes(k))) return payload;
+    return keyValues.reduce((t, k) => t.split(k).join('<key>'), text);
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -36,6 +36,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await e?.stop();
 });
+// Timers within the hour run at once; the 24-hour approval timeout waits for the test.
+beforeEach(() => e.stack.runtime.setTimeSkipping((next, now) => next - now < 3_600_000));
 
 function ledger(): Promise<TriggerRecord[]> {
   const { services } = require('../../src/composition') as typeof import('../../src/composition');
