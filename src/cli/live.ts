@@ -13,7 +13,17 @@ export class LiveFrame {
 
   constructor(private readonly out: NodeJS.WriteStream) {
     out.write(`${ESC}?25l`); // hide the cursor while redrawing
+    out.on('resize', this.resized);
   }
+
+  /** A resized terminal re-wraps what is on screen, so the old frame's rows are unknown: start afresh. */
+  private readonly resized = (): void => {
+    const lines = this.last.split('\n');
+    this.out.write(`${ESC}2J${ESC}H`);
+    this.rows = 0;
+    this.last = '';
+    if (lines.join('') !== '') this.draw(lines);
+  };
 
   /** The most lines a frame may have to stay redrawable. */
   get maxLines(): number {
@@ -33,6 +43,7 @@ export class LiveFrame {
 
   /** Leaves the last frame on screen and gives the cursor back. */
   close(): void {
+    this.out.removeListener('resize', this.resized);
     this.out.write(`${ESC}?25h`);
   }
 }

@@ -71,8 +71,17 @@ export function renderStatus(v: RolloutView, o: RenderOptions): string[] {
     row('revisions', `blue ${v.blue.join(', ') || '—'}  green ${v.green ?? '—'}`);
   }
   if (v.flags) {
+    // Flag strategy: production work goes wholly to the revision in `prod` mode, so its bar is full.
     row('flags', `epoch ${v.flags.epoch}  active ${v.flags.active ?? '—'}`);
-    for (const [rev, f] of Object.entries(v.flags.revisions)) more(`${rev}  ${f.mode}/${f.binding}`);
+    const revisions = table(
+      Object.entries(v.flags.revisions).map(([rev, f]) => [
+        rev,
+        paint(rev === v.green ? 'green' : 'blue', bar(f.mode === 'prod' ? 100 : 0, 24)),
+        `${f.mode}/${f.binding}`,
+        rev === v.green ? 'green' : v.blue.includes(rev) ? 'blue' : '',
+      ]),
+    );
+    revisions.forEach(more);
   }
 
   const c = v.checks;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { RolloutView } from '../../src/services/rolloutView';
 import { ExitCode, exitCodeOfEnd } from '../../src/cli/exitCodes';
 import { paintFor } from '../../src/cli/format';
@@ -157,6 +158,27 @@ describe('the status view', () => {
     expect(lines).toContain('          - restore traffic w--v1=100');
   });
 
+  it('shows a flag rollout by who holds production work', () => {
+    const lines = renderStatus(
+      view({
+        strategy: 'flag',
+        flags: {
+          epoch: 7,
+          active: 'w--v2',
+          revisions: {
+            'w--v1': { mode: 'standby', binding: 'prod' },
+            'w--v2': { mode: 'prod', binding: 'prod' },
+          },
+        },
+      }),
+      plain,
+    );
+    expect(lines).toContain('revisions blue w--v1  green w--v2');
+    expect(lines).toContain('flags     epoch 7  active w--v2');
+    expect(lines).toContain(`          w--v1  ${'░'.repeat(24)}  standby/prod  blue`);
+    expect(lines).toContain(`          w--v2  ${'█'.repeat(24)}  prod/prod     green`);
+  });
+
   it('shows the last timeline entries only when asked to fit a terminal', () => {
     const timeline = ['Initializing', 'Deploying', 'WaitingReady', 'Validating'].map((phase, i) => ({
       phase: phase as RolloutView['timeline'][number]['phase'],
@@ -174,20 +196,27 @@ describe('the status view', () => {
 describe('the live frame', () => {
   it('moves back over every row of the last frame, wrapped lines included, and skips an unchanged frame', () => {
     const written: string[] = [];
-    const out = {
+    const out = Object.assign(new EventEmitter(), {
       columns: 10,
       rows: 40,
       write: (s: string) => written.push(s),
-    } as unknown as NodeJS.WriteStream;
+    }) as unknown as NodeJS.WriteStream;
     const frame = new LiveFrame(out);
     frame.draw(['short', 'x'.repeat(25)]); // 1 + 3 rows
     frame.draw(['short', 'x'.repeat(25)]);
     frame.draw(['next']);
+    // After a resize the old rows are unknown: the screen is cleared and the frame drawn from the top.
+    out.emit('resize');
+    frame.draw(['next', 'more']);
     frame.close();
+    out.emit('resize');
     expect(written).toEqual([
       '\u001b[?25l',
       `\u001b[0Jshort\n${'x'.repeat(25)}\n`,
       '\u001b[4F\u001b[0Jnext\n',
+      '\u001b[2J\u001b[H',
+      '\u001b[0Jnext\n',
+      '\u001b[1F\u001b[0Jnext\nmore\n',
       '\u001b[?25h',
     ]);
   });
