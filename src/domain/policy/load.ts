@@ -73,7 +73,14 @@ function parseSource(source: Source, problems: string[]): Policy[] {
       for (const err of doc.errors) problems.push(`${docName}: not valid YAML or JSON (${err.message})`);
       continue;
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      // Anchors that do not resolve, or alias bombs past the limit, throw here rather than parsing.
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      problems.push(`${docName}: not valid YAML (${e instanceof Error ? e.message : String(e)})`);
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const list = Array.isArray(value)
       ? value
