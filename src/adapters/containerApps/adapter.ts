@@ -9,6 +9,7 @@ import type {
 import { GreenlightError, errorCode } from '../../domain/errors';
 import { isFullyQualifiedImage, revisionNameProblem } from '../../domain/revisionSuffix';
 import { type ArmCall, toGreenlightError } from './errors';
+import { revisionScopeOf } from './revisionScope';
 import type {
   AppRef,
   AppSnapshot,
@@ -64,6 +65,7 @@ function revisionInfo(r: Revision): RevisionInfo {
     fqdn: r.fqdn,
     replicas: r.replicas ?? 0,
     trafficWeight: r.trafficWeight ?? 0,
+    template: revisionScopeOf(r.template),
   };
 }
 
@@ -160,6 +162,11 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
       ingressFqdn: containerApp.configuration?.ingress?.fqdn,
       traffic: normalizeTraffic(containerApp.configuration?.ingress?.traffic, latestTarget(containerApp)),
       revisions: revisions.map(revisionInfo),
+      activeRevisionsMode: mode,
+      stickySessions: containerApp.configuration?.ingress?.stickySessions?.affinity,
+      ingressExternal: containerApp.configuration?.ingress?.external,
+      maxInactiveRevisions: containerApp.configuration?.maxInactiveRevisions,
+      template: revisionScopeOf(containerApp.template),
     };
     return { app: containerApp, revisions, snapshot };
   }

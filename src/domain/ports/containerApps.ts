@@ -34,6 +34,23 @@ export interface RevisionInfo {
   fqdn?: string;
   replicas: number;
   trafficWeight: number;
+  /** The revision's revision-scope settings, compared with the app's template to find drift. */
+  template?: RevisionScope;
+}
+
+/**
+ * Revision-scope settings of a template (a change to any of them makes a new revision), reduced to what
+ * a drift check compares: per container env (values and secret refs), resources and probes, and scale.
+ */
+export interface RevisionScope {
+  containers: {
+    name: string;
+    image?: string;
+    env: { name: string; value?: string; secretRef?: string }[];
+    resources?: { cpu?: number; memory?: string };
+    probes: unknown[];
+  }[];
+  scale: { minReplicas?: number; maxReplicas?: number; rules: unknown[] };
 }
 
 /** Everything needed to put the app back exactly as it was. */
@@ -49,6 +66,18 @@ export interface AppSnapshot {
   /** Exact traffic, labels included; empty when the app has no ingress. */
   traffic: TrafficEntry[];
   revisions: RevisionInfo[];
+  /** activeRevisionsMode exactly as ARM returned it, e.g. 'Labels' (which `revisionMode` cannot express). */
+  activeRevisionsMode?: string;
+  /** Target label of Labels revision mode, when the client could read it. */
+  targetLabel?: string;
+  /** `ingress.stickySessions.affinity`: 'sticky' or 'none'. */
+  stickySessions?: string;
+  /** `ingress.external`: false for an app reachable only inside its environment. */
+  ingressExternal?: boolean;
+  /** `configuration.maxInactiveRevisions`; ACA keeps 100 inactive revisions when unset. */
+  maxInactiveRevisions?: number;
+  /** The app's current template: what a new revision starts from. */
+  template?: RevisionScope;
 }
 
 export interface DeployGreenRequest {
