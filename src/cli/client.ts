@@ -83,7 +83,8 @@ export class GreenlightClient {
     path: string,
     opts: { query?: Record<string, string | undefined>; body?: unknown } = {},
   ): Promise<T> {
-    const url = new URL(path, this.target.url.endsWith('/') ? this.target.url : `${this.target.url}/`);
+    // Relative to the base, so a base URL with a path (behind a gateway) keeps it.
+    const url = new URL(path.replace(/^\//, ''), `${this.target.url.replace(/\/+$/, '')}/`);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.target.key) headers['x-functions-key'] = this.target.key;
