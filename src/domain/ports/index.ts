@@ -8,6 +8,7 @@ import type { SmokeProber } from './smoke';
 
 export type * from './approvals';
 export type * from './containerApps';
+export type * from './emergencyStops';
 export type * from './flags';
 export type * from './gates';
 export type * from './rollouts';
