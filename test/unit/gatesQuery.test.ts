@@ -11,7 +11,8 @@ import {
   renderQuery,
   renderText,
 } from '../../src/domain/gates/query';
-import type { GateQuery } from '../../src/domain/gates/types';
+import { defaultLagMs, windowLagMs, type GateQuery } from '../../src/domain/gates/types';
+import { logsWindow } from '../../src/adapters/gates/logAnalytics';
 
 const vars = { revision: 'web--gl-v2-1a2b3c4d', app: 'web' };
 const workspaceId = '11111111-2222-3333-4444-555555555555';
@@ -292,5 +293,28 @@ describe("a plan's gate as a query", () => {
     expect(() => gateQueryOf({ provider: 'datadog', query: 'q' })).toThrow(
       /gate provider 'datadog' is not one of/,
     );
+  });
+});
+
+describe('where a gate window ends', () => {
+  it('ends 2 minutes before now for metrics, 3 for logs, at now for Prometheus and httpJson, unless the gate says', () => {
+    expect(defaultLagMs).toEqual({
+      azureMonitorMetrics: 120_000,
+      logAnalytics: 180_000,
+      prometheus: 0,
+      httpJson: 0,
+    });
+    expect(windowLagMs({ provider: 'logAnalytics' })).toBe(180_000);
+    expect(windowLagMs({ provider: 'logAnalytics', lagMs: 0 })).toBe(0);
+    expect(windowLagMs({ provider: 'prometheus', lagMs: 60_000 })).toBe(60_000);
+  });
+
+  it('asks Log Analytics for an interval ending at the lag, or a plain duration without one', () => {
+    const now = new Date('2026-01-01T12:00:00Z');
+    expect(logsWindow(600_000, 180_000, now)).toEqual({
+      startTime: new Date('2026-01-01T11:47:00Z'),
+      endTime: new Date('2026-01-01T11:57:00Z'),
+    });
+    expect(logsWindow(600_000, 0, now)).toEqual({ duration: 'PT10M' });
   });
 });
