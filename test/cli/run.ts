@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** The CLI as operators run it: its own process, from source through the test transform. */
 export const cliCommand = [
@@ -38,16 +40,17 @@ export function cli(
   });
 }
 
-/** A tmux server of the test's own (its own socket), for commands that need a terminal. */
+/** A tmux server of the test's own (its own socket, removed on stop), for commands that need a terminal. */
 export class Tmux {
-  private readonly socket = `greenlight-cli-test-${process.pid}-${Date.now()}`;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'greenlight-tmux-'));
+  private readonly socket = join(this.dir, 'socket');
 
   static available(): boolean {
     return spawnSync('tmux', ['-V']).status === 0;
   }
 
   run(...args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+    const r = spawnSync('tmux', ['-S', this.socket, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   }
@@ -72,7 +75,8 @@ export class Tmux {
   }
 
   stop(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    spawnSync('tmux', ['-S', this.socket, 'kill-server']);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
