@@ -4,7 +4,7 @@
 //   e2e:         the whole local stack driven over HTTP, as the demo does (and the CLI against it)
 //   integration: everything else: real Redis, the emulators over HTTPS, the local runtime's parts, so a new
 //                folder is never taken for a fast one
-const unitFolders = ['unit', 'infra', 'fuzz', 'scenarios', 'cli'];
+const unitFolders = ['unit', 'infra', 'fuzz', 'scenario', 'scenarios', 'cli'];
 const e2eFiles = ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/cli/cli.test.ts'];
 
 const shared = {

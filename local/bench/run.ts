@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { Redis } from 'ioredis';
 import { VirtualClock } from '../clock';
-import { api, follow } from '../client';
+import { api, follow, type GreenlightHttp } from '../client';
 import { startLocalRuntime } from '../runtime';
 import { provideFunctionsCore } from '../runtime/hook';
 import { ensureRedis } from '../runtime/redis';
@@ -129,11 +129,21 @@ async function throughputBench(): Promise<Record<string, number>> {
   };
 }
 
+/** Starts a rollout through the API, as a person would; its id, or an error with the API's answer. */
+async function startRollout(http: GreenlightHttp, app: string, image: string): Promise<string> {
+  const res = await api(http, 'POST', '/api/rollouts', { app, image });
+  const body = (await res.json()) as { id?: string };
+  if (!res.ok || !body.id)
+    throw new Error(`starting a rollout of ${image} answered ${res.status}: ${JSON.stringify(body)}`);
+  return body.id;
+}
+
 async function rolloutBench(): Promise<Record<string, number | string>> {
   const sub = '00000000-0000-0000-0000-0000000000be';
   const policy = (name: string, watch: string) => ({
     name,
     app: { subscriptionId: sub, resourceGroup: 'rg-bench', name },
+    trigger: { registry: 'bench.azurecr.io', repository: name },
     strategy: { type: 'traffic', steps: [100] },
     validation: { readiness: { timeout: 'PT5M', pollInterval: 'PT1S' }, smoke: [{ path: '/healthz' }] },
     approval: { required: false },
@@ -162,22 +172,14 @@ async function rolloutBench(): Promise<Record<string, number | string>> {
   try {
     stack.emulator.resetRequestLog();
     const t0 = Date.now();
-    const res = await api(stack.http, 'POST', '/api/rollouts', {
-      app: 'fast',
-      image: 'bench.azurecr.io/fast:v2',
-    });
-    const { id } = (await res.json()) as { id: string };
+    const id = await startRollout(stack.http, 'fast', 'bench.azurecr.io/fast:v2');
     const done = await follow(stack.http, id, (v) => v.done, { pollMs: 2, timeoutMs: 60_000 });
     const wallMs = Date.now() - t0;
     const armRequests = stack.emulator.requestLog.length;
 
     const ref = { subscriptionId: sub, resourceGroup: 'rg-bench', name: 'watched' };
     const before = JSON.stringify(stack.emulator.traffic(ref).filter((t) => t.weight > 0));
-    const res2 = await api(stack.http, 'POST', '/api/rollouts', {
-      app: 'watched',
-      image: 'bench.azurecr.io/watched:v2',
-    });
-    const { id: id2 } = (await res2.json()) as { id: string };
+    const id2 = await startRollout(stack.http, 'watched', 'bench.azurecr.io/watched:v2');
     stack.runtime.setTimeSkipping(false);
     const watching = await follow(stack.http, id2, (v) => v.phase === 'Watching' || v.done, { pollMs: 2 });
     stack.emulator.setRevisionHealth(ref, watching.green ?? '', 'Unhealthy');
@@ -217,6 +219,7 @@ async function flagFlipBench(): Promise<Record<string, number>> {
   const policy = (name: string) => ({
     name,
     app: { subscriptionId: sub, resourceGroup: 'rg-bench', name },
+    trigger: { registry: 'bench.azurecr.io', repository: name },
     strategy: tcpWorkerFlagStrategy(flagPrefix, 'PT30S'),
     validation: {
       readiness: { timeout: 'PT1M', pollInterval: 'PT0.2S' },
@@ -255,14 +258,7 @@ async function flagFlipBench(): Promise<Record<string, number>> {
   const confirmed: number[] = [];
   try {
     for (const name of names) {
-      const res = await api(stack.http, 'POST', '/api/rollouts', {
-        app: name,
-        image: `bench.azurecr.io/${name}:v2`,
-      });
-      const body = (await res.json()) as { id?: string };
-      if (!body.id)
-        throw new Error(`starting a flag rollout answered ${res.status}: ${JSON.stringify(body)}`);
-      const id = body.id;
+      const id = await startRollout(stack.http, name, `bench.azurecr.io/${name}:v2`);
       const done = await follow(stack.http, id, (v) => v.done, { pollMs: 20, timeoutMs: 120_000 });
       if (done.outcome !== 'Succeeded' || !done.green)
         throw new Error(`flag rollout ${id} ended ${done.outcome}: ${done.reason}`);
