@@ -1,7 +1,9 @@
 import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
 import type { ControlRecord } from '../domain/flag/control';
+import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
-import type { GateMeasurement } from '../domain/gates/report';
+import type { MeasurementVerdict } from '../domain/gates/assess';
+import type { GateMeasurement, GateRunResult } from '../domain/gates/report';
 import type {
   AppRef,
   AppSnapshot,
@@ -14,11 +16,15 @@ import type {
 } from '../domain/ports';
 import type {
   FlagActivityInput,
+  FlagStrategyPlan,
+  GatePhase,
+  GateReport,
   GateSpec,
   RolloutOutcome,
   SmokeCheck,
   SmokeReport,
 } from '../domain/rollout/types';
+import { Orchestrators } from '../names';
 
 /**
  * Every activity by name, with what it takes and what it returns: the one contract between the
@@ -62,6 +68,8 @@ export interface ActivityContract {
   observeMock: { input: FlagActivityInput & { revision: string }; output: MockObservation };
   flipFlags: { input: FlagActivityInput & { to: string; expectEpoch: number }; output: ControlRecord };
   observeFlip: { input: FlagActivityInput; output: FlipObservation };
+  /** One look at production for the watch and the post-promotion guard (judged by `assessProgress`). */
+  observeProgress: { input: FlagActivityInput; output: ProgressObservation };
   restoreFlags: { input: FlagActivityInput & { snapshot: ControlRecord }; output: ControlRecord };
   dropMockOutputs: { input: FlagActivityInput & { revision: string }; output: { deleted: number } };
 }
@@ -92,4 +100,73 @@ export function* call<N extends ActivityName>(
 ): Generator<Task, ActivityOutput<N>, unknown> {
   const output: unknown = yield context.df.callActivityWithRetry(name, retry, input);
   return output as ActivityOutput<N>;
+}
+
+// ---- Child orchestrations: the same, for the sub-orchestrations the rollout starts ----
+
+export interface GateRunInput {
+  /** With `phase`, tells an operator reading the instance which rollout and step it belongs to. */
+  rolloutId: string;
+  app: AppRef;
+  phase: GatePhase;
+  gate: GateSpec;
+  green: string;
+  blue: string;
+}
+
+export interface WatchInput {
+  rolloutId: string;
+  app: AppRef;
+  green: string;
+  blue: string;
+  fqdn?: string;
+  smoke: SmokeCheck[];
+  gates: GateSpec[];
+  intervalMs: number;
+  /** Epoch ms at which the watch window ends. */
+  until: number;
+  /** Checks done in earlier generations. */
+  iteration: number;
+  /** Flag strategy: green must keep the production lease at this epoch. */
+  flag?: { strategy: FlagStrategyPlan; epoch: number };
+  /**
+   * Per gate, the verdicts of the run in progress: one measurement per check, judged as a run of the
+   * gate's `count`; a passed run starts the next. Carried across generations, bounded by the gate's limits.
+   */
+  gateVerdicts?: Record<string, MeasurementVerdict[]>;
+  /** The latest measurement of each gate so far, carried across generations for the final report. */
+  latestGates?: Record<string, GateRunResult>;
+}
+
+export interface WatchResult {
+  ok: boolean;
+  reason?: string;
+  checks: number;
+  /** The latest measurement of each watch gate, for the rollout's status. */
+  gates?: GateReport;
+}
+
+export interface ChildContract {
+  gateRun: { input: GateRunInput; output: GateRunResult };
+  watch: { input: WatchInput; output: WatchResult };
+}
+
+export type ChildName = keyof ChildContract;
+
+/** A child orchestration started, not yet awaited: its task (for `Task.any`/`Task.all`) and its typed result. */
+export interface ChildRun<O> {
+  task: Task;
+  /** The child's output; read only once its task has completed. */
+  result(): O;
+}
+
+/** Starts child orchestration `name` under `instanceId`; like `call`, the one place its output is typed. */
+export function startChild<N extends ChildName>(
+  context: OrchestrationContext,
+  name: N,
+  input: ChildContract[N]['input'],
+  instanceId: string,
+): ChildRun<ChildContract[N]['output']> {
+  const task = context.df.callSubOrchestrator(Orchestrators[name], input, instanceId);
+  return { task, result: () => task.result as ChildContract[N]['output'] };
 }

@@ -1,22 +1,10 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { call } from '../activities/contract';
+import { call, type GateRunInput } from '../activities/contract';
 import type { MeasurementVerdict } from '../domain/gates/assess';
 import { judgeGateRun, type GateRunResult } from '../domain/gates/report';
-import type { AppRef } from '../domain/ports';
-import type { GatePhase, GateSpec } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
 import { stepRetry } from './retry';
-
-export interface GateRunInput {
-  /** With `phase`, tells an operator reading the instance which rollout and step it belongs to. */
-  rolloutId: string;
-  app: AppRef;
-  phase: GatePhase;
-  gate: GateSpec;
-  green: string;
-  blue: string;
-}
 
 /**
  * One gate run, in its own instance so the rollout's history grows by one sub-orchestration per run,

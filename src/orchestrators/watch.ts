@@ -1,46 +1,12 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import type { AppRef } from '../domain/ports';
 import { assessFlip } from '../domain/flag/validation';
 import type { MeasurementVerdict } from '../domain/gates/assess';
 import { gateReport, judgeGateRun, type GateRunResult } from '../domain/gates/report';
 import { assessReadiness } from '../domain/rollout/readiness';
-import type { FlagStrategyPlan, GateReport, GateSpec, SmokeCheck } from '../domain/rollout/types';
-import { call } from '../activities/contract';
+import { call, type WatchInput, type WatchResult } from '../activities/contract';
 import { Events, Orchestrators } from '../names';
 import { stepRetry } from './retry';
-
-export interface WatchInput {
-  rolloutId: string;
-  app: AppRef;
-  green: string;
-  blue: string;
-  fqdn?: string;
-  smoke: SmokeCheck[];
-  gates: GateSpec[];
-  intervalMs: number;
-  /** Epoch ms at which the watch window ends. */
-  until: number;
-  /** Checks done in earlier generations. */
-  iteration: number;
-  /** Flag strategy: green must keep the production lease at this epoch. */
-  flag?: { strategy: FlagStrategyPlan; epoch: number };
-  /**
-   * Per gate, the verdicts of the run in progress: one measurement per check, judged as a run of the
-   * gate's `count`; a passed run starts the next. Carried across generations, bounded by the gate's limits.
-   */
-  gateVerdicts?: Record<string, MeasurementVerdict[]>;
-  /** The latest measurement of each gate so far, carried across generations for the final report. */
-  latestGates?: Record<string, GateRunResult>;
-}
-
-export interface WatchResult {
-  ok: boolean;
-  reason?: string;
-  checks: number;
-  /** The latest measurement of each watch gate, for the rollout's status. */
-  gates?: GateReport;
-}
 
 /** Checks per generation before continue-as-new: keeps history bounded however long the window is. */
 export const checksPerGeneration = 10;

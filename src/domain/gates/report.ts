@@ -1,4 +1,4 @@
-import type { GateReport, GateSpec, GateVerdict } from '../rollout/types';
+import type { GatePhase, GateReport, GateSpec, GateVerdict } from '../rollout/types';
 import { assessMeasurement, runVerdict, type GateRunState, type MeasurementVerdict } from './assess';
 
 /** One measurement as the gate step took it (the activity stamps the time). */
@@ -56,6 +56,43 @@ export function judgeGateRun(
 
 function latestVerdict(v: MeasurementVerdict): GateVerdict {
   return v === 'success' ? 'pass' : v === 'failure' ? 'fail' : 'inconclusive';
+}
+
+/** What a phase's finished gate runs mean for the rollout. */
+export interface GatePhaseJudgement {
+  /** Why the rollout stops, when it does. */
+  stop?: string;
+  /** Inconclusive runs whose gate hands the decision to a person (before promotion only). */
+  approvalNeeded: string[];
+  /** Inconclusive runs whose gate lets them pass, for the timeline. */
+  notes: string[];
+}
+
+/**
+ * Judges a phase from its gates' runs: a failed run stops the rollout; an inconclusive one does what its
+ * gate says: fail, pass, or (before promotion) wait for a person's approval.
+ */
+export function judgeGatePhase(
+  phase: GatePhase,
+  gates: readonly Pick<GateSpec, 'name' | 'onInconclusive'>[],
+  results: readonly GateRunResult[],
+): GatePhaseJudgement {
+  const failed = results.filter((r) => r.state === 'fail');
+  const problems = failed.map((r) => `${r.name}: ${r.message}`);
+  const approvalNeeded: string[] = [];
+  const notes: string[] = [];
+  for (const r of results.filter((x) => x.state === 'inconclusive')) {
+    const onInconclusive = gates.find((g) => g.name === r.name)?.onInconclusive ?? 'fail';
+    if (onInconclusive === 'pass') notes.push(`gate ${r.name} inconclusive, passed by policy: ${r.message}`);
+    else if (onInconclusive === 'pause' && phase === 'prePromotion') {
+      approvalNeeded.push(`gate ${r.name} inconclusive: ${r.message}`);
+    } else problems.push(`${r.name}: inconclusive: ${r.message}`);
+  }
+  const stop =
+    problems.length > 0
+      ? `${phase} gates ${failed.length > 0 ? 'failed' : 'inconclusive'}: ${problems.join('; ')}`
+      : undefined;
+  return { ...(stop ? { stop } : {}), approvalNeeded, notes };
 }
 
 /** The status view of gate runs: each gate's latest measurement and the run's verdict. */

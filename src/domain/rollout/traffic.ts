@@ -96,3 +96,15 @@ export function trafficShapeProblems(entries: TrafficEntry[]): string[] {
   }
   return problems;
 }
+
+/** The revision with the largest share of traffic (the first of equals), if any has weight. */
+export function heaviestRevision(traffic: TrafficEntry[]): string | undefined {
+  let best: TrafficEntry | undefined;
+  for (const t of traffic) if (t.weight > 0 && (!best || t.weight > best.weight)) best = t;
+  return best?.revisionName;
+}
+
+/** Traffic as an operator reads it: `web--a=90(blue), web--b=10`. */
+export function describeTraffic(traffic: TrafficEntry[]): string {
+  return traffic.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', ');
+}

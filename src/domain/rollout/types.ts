@@ -1,5 +1,5 @@
 import type { AppRef, TrafficEntry } from '../ports/containerApps';
-import type { ControlRecord, RevisionFlags } from '../flag/control';
+import type { RevisionFlags } from '../flag/control';
 import type { MockReport, MockSpec } from '../flag/validation';
 import type { GateQuery } from '../gates/types';
 import type { RolloutPhase } from './phase';
@@ -50,6 +50,15 @@ export interface FlagStrategyPlan {
   keyPrefix: string;
   flipDeadlineMs: number;
   mock: MockSpec;
+  /**
+   * What the watch and the post-promotion guard check of production (absent in plans made before they
+   * existed): the log whose checkpoint must advance, and the largest lag behind the source.
+   */
+  progress?: { log: string; maxLagFrames: number };
+  /** How long the agents' production lease outlives a crashed holder (the policy's `strategy.leaseTtl`). */
+  leaseTtlMs?: number;
+  /** Post-promotion guard: while blue is still warm (until `cleanup.deactivateAfter`), a stall flips back. */
+  guard?: { enabled: boolean };
 }
 
 /** What every flag-strategy activity is given: the app, the strategy, and the rollout (as the change's author). */
@@ -178,14 +187,6 @@ export interface RolloutStatus {
   leftToDo?: string[];
   updatedAt: string;
 }
-
-export type Compensation =
-  | { kind: 'restoreTraffic'; traffic: TrafficEntry[] }
-  | { kind: 'deactivateRevision'; revisionName: string }
-  /** Flag strategy: put the control record back (epoch moves forward) and verify the old revision processes again. */
-  | { kind: 'restoreFlags'; snapshot: ControlRecord }
-  /** Flag strategy: delete what a revision wrote to the temporary Redis. */
-  | { kind: 'dropMockOutputs'; revisionName: string };
 
 export interface RolloutResult {
   outcome: RolloutOutcome;

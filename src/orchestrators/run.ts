@@ -1,0 +1,44 @@
+import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import { call, type ActivityInput, type ActivityName, type ActivityOutput } from '../activities/contract';
+import type { AppRef } from '../domain/ports';
+import type { RolloutInput, RolloutPlan } from '../domain/rollout/types';
+import { RolloutRecorder } from './recorder';
+import { stepRetry } from './retry';
+import { Saga } from './saga';
+import { Signals } from './signals';
+
+/** What every step of one rollout works with: its input, status, operator signals and undo list. */
+export class RolloutRun {
+  readonly input: RolloutInput;
+  readonly plan: RolloutPlan;
+  readonly app: AppRef;
+  readonly recorder: RolloutRecorder;
+  readonly signals: Signals;
+  readonly saga = new Saga();
+  /** The candidate revision, once the rollout has gone as far as naming it. */
+  green?: string;
+  /** Gate runs started so far: numbers their child instances. */
+  gateRuns = 0;
+
+  constructor(readonly context: OrchestrationContext) {
+    this.input = context.df.getInput<RolloutInput>();
+    this.plan = this.input.plan;
+    this.app = this.plan.app;
+    this.recorder = new RolloutRecorder(context, this.input);
+    this.signals = new Signals(context);
+  }
+
+  /** Calls an activity: forward steps retry briefly, compensations pass `compensationRetry`. */
+  call<N extends ActivityName>(
+    name: N,
+    input: ActivityInput<N>,
+    retry: RetryOptions = stepRetry,
+  ): Generator<Task, ActivityOutput<N>, unknown> {
+    return call(this.context, name, input, retry);
+  }
+
+  /** Epoch ms on the orchestration's replay-safe clock. */
+  now(): number {
+    return this.context.df.currentUtcDateTime.getTime();
+  }
+}

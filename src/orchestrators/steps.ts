@@ -1,0 +1,226 @@
+import type { Task } from 'durable-functions';
+import { startChild } from '../activities/contract';
+import { gateReport, judgeGatePhase } from '../domain/gates/report';
+import type { AppSnapshot, RevisionInfo } from '../domain/ports';
+import { assessReadiness } from '../domain/rollout/readiness';
+import type { GatePhase, RolloutResult } from '../domain/rollout/types';
+import { errorMessage } from '../domain/errors';
+import { gateRunInstanceId, watchInstanceId } from '../names';
+import { compensationRetry } from './retry';
+import type { RolloutRun } from './run';
+import type { Undo } from './saga';
+import { firstLine, StopRollout } from './stop';
+import { pollUntil } from './poll';
+import type { Strategy } from './strategies/strategy';
+
+// The steps both strategies share, in the order the rollout takes them.
+
+/**
+ * Multiple revision mode, so blue and green can be active together. Not undone on rollback: switching
+ * back to Single would deactivate the restored blue's peers, and Multiple mode with the snapshot's exact
+ * traffic serves exactly what was served before.
+ */
+export function* ensureMultipleRevisionMode(
+  run: RolloutRun,
+  snapshot: AppSnapshot,
+): Generator<Task, void, unknown> {
+  const mode = yield* run.call('ensureMultipleRevisionMode', run.app);
+  if (mode.changed) run.recorder.note(`revision mode changed from ${snapshot.revisionMode} to Multiple`);
+}
+
+/** The name green will have (the suffix is deterministic), for the undos added before it exists. */
+export function nameGreen(run: RolloutRun): string {
+  return (run.green = `${run.app.name}--${run.input.revisionSuffix}`);
+}
+
+/** Deploys green from the new image; the strategy has added the undos first. */
+export function* deployGreen(run: RolloutRun): Generator<Task, string, unknown> {
+  const { input, plan } = run;
+  const deployed = yield* run.call('deployGreen', {
+    app: run.app,
+    request: { image: input.image, revisionSuffix: input.revisionSuffix, containerName: plan.containerName },
+  });
+  run.green = deployed.revisionName;
+  run.recorder.setGreen(run.green);
+  return run.green;
+}
+
+/** The undo of a deploy: green off (a deploy that never created it has nothing to undo). */
+export function deactivate(run: RolloutRun, revisionName: string): Undo {
+  return {
+    what: `deactivate revision ${revisionName}`,
+    run: () =>
+      run.call('deactivateRevision', { app: run.app, revisionName, missingOk: true }, compensationRetry),
+  };
+}
+
+/** Provisioned, running and healthy; fails fast on a failed or degraded revision. */
+export function* waitUntilReady(
+  run: RolloutRun,
+  revisionName: string,
+): Generator<Task, RevisionInfo, unknown> {
+  const { timeoutMs, pollIntervalMs } = run.plan.readiness;
+  return yield* pollUntil(run.context, {
+    timeoutMs,
+    intervalMs: pollIntervalMs,
+    look: function* () {
+      const rev = yield* run.call('getRevision', { app: run.app, revisionName });
+      const readiness = assessReadiness(rev);
+      const ok = readiness.state === 'ready';
+      run.recorder.setReadiness({
+        name: 'readiness',
+        ok,
+        message: readiness.state === 'ready' ? `${revisionName} is ready` : readiness.message,
+      });
+      return readiness.state === 'ready' ? { state: 'done', value: rev } : readiness;
+    },
+    pause: (ms) => run.signals.wait(ms, { promotable: false }),
+    failed: (message) => message,
+    timedOut: (message) => `${revisionName} not ready within ${timeoutMs / 1000}s: ${message}`,
+  });
+}
+
+/** Smoke checks (and the dependency check) against green's own URL. */
+export function* smoke(run: RolloutRun, revision: RevisionInfo): Generator<Task, void, unknown> {
+  const { plan } = run;
+  if (plan.smoke.length === 0 && !plan.dependencies) return;
+  const report = yield* run.call('runSmokeChecks', {
+    fqdn: revision.fqdn,
+    checks: plan.smoke,
+    dependencies: plan.dependencies,
+  });
+  run.recorder.setSmoke(report);
+  if (!report.passed) {
+    const failed = report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
+    throw new StopRollout(`smoke checks failed on ${revision.name}: ${failed.join('; ')}`);
+  }
+}
+
+/**
+ * Runs the phase's gates, each as its own child instance, in parallel, and judges them together.
+ * Returns why a person must approve before promotion (inconclusive gates that pause), if anyone must.
+ */
+export function* gates(
+  run: RolloutRun,
+  phase: GatePhase,
+  green: string,
+  blue: string,
+): Generator<Task, string[], unknown> {
+  const { context, input, signals } = run;
+  const specs = run.plan.gates.filter((g) => g.phases.includes(phase));
+  if (specs.length === 0) return [];
+  const runs = specs.map((gate) =>
+    startChild(
+      context,
+      'gateRun',
+      { rolloutId: input.rolloutId, app: run.app, phase, gate, green, blue },
+      gateRunInstanceId(input.rolloutId, run.gateRuns++, gate.name),
+    ),
+  );
+  const all = context.df.Task.all(runs.map((r) => r.task));
+  yield context.df.Task.any([all, signals.abort]);
+  signals.throwIfAborted();
+  // A gate run that failed outright (not a failed gate: its instance) stops the rollout with its error.
+  if (all.isFaulted) throw all.result;
+  const results = runs.map((r) => r.result());
+  run.recorder.setGates(gateReport(results));
+  const judged = judgeGatePhase(phase, specs, results);
+  for (const note of judged.notes) run.recorder.note(note);
+  if (judged.stop) throw new StopRollout(judged.stop);
+  return judged.approvalNeeded;
+}
+
+/** The approval the policy (or an inconclusive gate) asks for, then the bake; a promote skips either. */
+export function* approvalAndBake(run: RolloutRun, approvalNeeded: string[]): Generator<Task, void, unknown> {
+  const { plan, recorder, signals } = run;
+  if (approvalNeeded.length > 0) recorder.note(`approval needed: ${approvalNeeded.join('; ')}`);
+  if (plan.approval.required || approvalNeeded.length > 0) {
+    const expiresAt = run.now() + plan.approval.timeoutMs;
+    const links = yield* run.call('createApprovalLinks', { rolloutId: run.input.rolloutId, expiresAt });
+    // Enter the phase only with the link in hand: a reader never sees a wait it cannot act on.
+    recorder.enter('WaitingApproval');
+    recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
+    const outcome = yield* signals.wait(plan.approval.timeoutMs, { promotable: true, approval: true });
+    if (outcome.kind === 'approval') {
+      recorder.approvalDecided(outcome.decision);
+      if (outcome.decision.decision === 'reject') {
+        const { approver, comment } = outcome.decision;
+        throw new StopRollout(`rejected by ${approver}${comment ? `: ${comment}` : ''}`);
+      }
+    } else if (outcome.kind === 'promoted') {
+      recorder.approvalSkipped(signals.promotedBy);
+    } else {
+      recorder.approvalTimedOut();
+      // A wait that a gate demanded is never ended by a timeout: nobody judged what the gate could not.
+      if (plan.approval.onTimeout === 'rollback' || approvalNeeded.length > 0) {
+        throw new StopRollout(`approval timed out after ${plan.approval.timeoutMs / 1000}s`);
+      }
+    }
+  }
+  if (plan.bakeMs > 0) {
+    recorder.enter('Baking');
+    const outcome = yield* signals.wait(plan.bakeMs, { promotable: true });
+    if (outcome.kind === 'promoted') recorder.note(`bake skipped by ${signals.promotedBy}`);
+  }
+}
+
+/** Green holds production; blue stays warm for an instant rollback while the watch runs as a child. */
+export function* watch(
+  run: RolloutRun,
+  strategy: Strategy,
+  at: { green: string; blue: string; revision: RevisionInfo },
+): Generator<Task, void, unknown> {
+  const { context, input, plan, recorder, signals } = run;
+  if (plan.watch.durationMs <= 0) return;
+  recorder.enter('Watching');
+  const flag = strategy.watchCheck();
+  const child = startChild(
+    context,
+    'watch',
+    {
+      rolloutId: input.rolloutId,
+      app: run.app,
+      green: at.green,
+      blue: at.blue,
+      fqdn: at.revision.fqdn,
+      smoke: plan.smoke,
+      gates: plan.gates.filter((g) => g.phases.includes('watch')),
+      intervalMs: Math.max(plan.watch.intervalMs, 1000),
+      until: run.now() + plan.watch.durationMs,
+      iteration: 0,
+      ...(flag ? { flag } : {}),
+    },
+    watchInstanceId(input.rolloutId),
+  );
+  yield context.df.Task.any([child.task, signals.abort]);
+  signals.throwIfAborted();
+  const watched = child.result();
+  if (watched.gates) recorder.setGates(watched.gates);
+  if (!watched.ok) throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);
+}
+
+/** Old revisions off, after the point of no return: one left active costs money, not correctness. */
+export function* retireOldRevisions(run: RolloutRun, green: string): Generator<Task, string[], unknown> {
+  try {
+    yield* run.call('retireRevisions', {
+      app: run.app,
+      keep: run.plan.cleanup.keepRevisions,
+      protect: [green],
+    });
+    return [];
+  } catch (e) {
+    return [`retire old revisions: ${firstLine(errorMessage(e))}`];
+  }
+}
+
+/** Undoes what the rollout did, newest first, and says how it ended. */
+export function* rollBack(run: RolloutRun, reason: string): Generator<Task, RolloutResult, unknown> {
+  run.recorder.enter('RollingBack', reason);
+  const leftToDo = yield* run.saga.compensate();
+  if (leftToDo.length > 0) {
+    run.recorder.finish('RollbackFailed', reason, leftToDo);
+    return { outcome: 'RollbackFailed', reason, green: run.green, leftToDo };
+  }
+  run.recorder.finish('RolledBack', reason);
+  return { outcome: 'RolledBack', reason, green: run.green };
+}

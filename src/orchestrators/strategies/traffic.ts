@@ -1,0 +1,79 @@
+import type { RetryOptions } from 'durable-functions';
+import type { TrafficEntry } from '../../domain/ports';
+import { describeTraffic, heaviestRevision, stepTraffic, withLabel } from '../../domain/rollout/traffic';
+import type { TrafficStrategyPlan } from '../../domain/rollout/types';
+import { Labels } from '../../names';
+import { compensationRetry, stepRetry } from '../retry';
+import type { RolloutRun } from '../run';
+import { deactivate, deployGreen, gates, nameGreen, smoke } from '../steps';
+import { StopRollout } from '../stop';
+import { immediately, type Step, type Strategy } from './strategy';
+
+/** Blue-green by ingress traffic: green at 0% with a label, then the policy's steps up to 100%. */
+export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Strategy {
+  /** The snapshot's exact traffic, labels included: what rollback restores and what steps share out. */
+  let baseline: TrafficEntry[] = [];
+
+  function* setTraffic(traffic: TrafficEntry[], retry: RetryOptions = stepRetry): Step {
+    yield* run.call('setTraffic', { app: run.app, traffic }, retry);
+    run.recorder.setTraffic(traffic);
+  }
+  const labelled = (traffic: TrafficEntry[], blue: string, green: string): TrafficEntry[] =>
+    withLabel(withLabel(traffic, Labels.blue, blue), Labels.green, green);
+
+  const strategy: Strategy = {
+    snapshot(snapshot) {
+      baseline = snapshot.traffic;
+      const blue = heaviestRevision(baseline) ?? snapshot.latestReadyRevisionName;
+      run.recorder.setBlue(baseline.filter((t) => t.weight > 0).map((t) => t.revisionName));
+      if (baseline.length === 0 || !blue) {
+        throw new StopRollout(
+          `app '${run.app.name}' has no ingress traffic to shift: enable ingress, or use the flag strategy for workloads without HTTP ingress`,
+        );
+      }
+      return immediately(blue);
+    },
+
+    *deploy(blue) {
+      run.saga.add(deactivate(run, nameGreen(run)), strategy.restore());
+      const green = yield* deployGreen(run);
+      yield* setTraffic(labelled(baseline, blue, green));
+      return green;
+    },
+
+    validate: () => immediately(undefined),
+
+    *promote(green, blue, revision) {
+      for (let i = 0; i < plan.steps.length; i++) {
+        const weight = plan.steps[i] ?? 100;
+        run.recorder.setStep(i, plan.steps.length, weight);
+        yield* setTraffic(labelled(stepTraffic(baseline, green, weight), blue, green));
+        if (weight < 100) {
+          yield* run.signals.wait(plan.stepPauseMs, { promotable: true });
+          if (plan.recheckSmokeEachStep) yield* smoke(run, revision);
+          yield* gates(run, 'eachStep', green, blue);
+        }
+      }
+    },
+
+    watchCheck: () => undefined,
+
+    *finalise(green) {
+      // Green, now production, carries the blue label; entries left with neither weight nor another label go.
+      const final = withLabel(stepTraffic(baseline, green, 100), Labels.blue, green).filter(
+        (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
+      );
+      yield* setTraffic(final);
+    },
+
+    tidy: () => immediately([]),
+
+    restore: () => ({
+      what: `restore traffic to ${describeTraffic(baseline)}`,
+      run: () => setTraffic(baseline, compensationRetry),
+    }),
+
+    summary: (green) => `${green} serves 100% of traffic`,
+  };
+  return strategy;
+}
