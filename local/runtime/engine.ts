@@ -7,7 +7,7 @@ import {
   terminalStatuses,
   type Dispatch,
   type InstanceState,
-  type InstanceStore,
+  type InstanceStorage,
   type InstanceSummary,
 } from './store';
 
@@ -77,7 +77,7 @@ export interface EngineLog {
 }
 
 export interface EngineOptions {
-  store: InstanceStore;
+  store: InstanceStorage;
   clock: Clock;
   functions: () => Map<string, CapturedFunction>;
   /** Durable client binding data for activities that declare a `durableClient` input. */

@@ -38,7 +38,18 @@ export interface InstanceState {
 /** What a listing shows of an instance: its status without the history it took to get there. */
 export type InstanceSummary = Omit<InstanceState, 'history' | 'inbox' | 'dispatched' | 'actionLog'>;
 
-function summaryOf(s: InstanceState): InstanceSummary {
+/** Where the engine keeps instance state: Redis in the runtime, memory in scenario tests. */
+export interface InstanceStorage {
+  save(state: InstanceState): Promise<void>;
+  load(id: string): Promise<InstanceState | undefined>;
+  loadMany(ids: string[]): Promise<InstanceState[]>;
+  loadSummaries(ids: string[]): Promise<InstanceSummary[]>;
+  activeIds(): Promise<string[]>;
+  allIds(): Promise<string[]>;
+  delete(id: string): Promise<void>;
+}
+
+export function summaryOf(s: InstanceState): InstanceSummary {
   const { history: _h, inbox: _i, dispatched: _d, actionLog: _a, ...summary } = s;
   return summary;
 }
@@ -47,7 +58,7 @@ function summaryOf(s: InstanceState): InstanceSummary {
  * Orchestration state in Redis: one JSON document per instance, a small summary of it for listings,
  * an index by creation time and the set of instances not yet finished (what a restarted runtime resumes).
  */
-export class InstanceStore {
+export class InstanceStore implements InstanceStorage {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,

@@ -1,0 +1,267 @@
+import { GreenlightError } from '../../../src/domain/errors';
+import type {
+  AppRef,
+  AppSnapshot,
+  ContainerAppsPort,
+  DeployGreenRequest,
+  DeployGreenResult,
+  RevisionInfo,
+  RevisionMode,
+  TrafficEntry,
+} from '../../../src/domain/ports';
+
+/** How a new revision behaves once created, chosen by the scenario from its image. */
+export interface RevisionBehaviour {
+  /** Reads of the revision before it reports ready (0: ready at once). */
+  readyAfterReads?: number;
+  /** Provisioning fails with this message. */
+  fails?: string;
+  /** Provisioned and running, but never healthy. */
+  unhealthy?: boolean;
+}
+
+/** One write the orchestration attempted, kept whether Container Apps accepted it or not. */
+export interface AttemptedWrite {
+  op: 'setTraffic' | 'setLabel' | 'removeLabel' | 'deploy' | 'activate' | 'deactivate' | 'mode';
+  detail: string;
+  traffic?: TrafficEntry[];
+  accepted: boolean;
+  refusal?: string;
+}
+
+interface FakeRevision extends RevisionInfo {
+  reads: number;
+  behaviour: RevisionBehaviour;
+}
+
+/**
+ * Container Apps in memory, holding ACA's own rules for ingress traffic: weights are whole numbers that
+ * sum to 100, every entry names a known, active revision, a label names one revision, and no weight goes
+ * to a revision that is not provisioned, running and healthy. Every write is recorded as attempted, so an
+ * invariant check over `writes` fails when the orchestration tries a bad one, even though it is refused.
+ */
+export class FakeContainerApps implements ContainerAppsPort {
+  readonly writes: AttemptedWrite[] = [];
+  private readonly revisions = new Map<string, FakeRevision>();
+  private traffic: TrafficEntry[];
+  private mode: RevisionMode = 'Single';
+  /** Next calls fail with a transient error (as ARM's 503 would), counted down per call. */
+  private outage: { calls: number; ops: Set<string> | 'all' } = { calls: 0, ops: 'all' };
+  private clockMs = Date.parse('2026-01-01T00:00:00Z');
+
+  constructor(
+    readonly app: AppRef,
+    opts: { blue: string; blueImage?: string },
+    private readonly behaviourOf: (image: string) => RevisionBehaviour = () => ({}),
+  ) {
+    this.revisions.set(
+      opts.blue,
+      this.revision(opts.blue, opts.blueImage ?? 'registry.test/app:v1', {}, true),
+    );
+    this.traffic = [{ revisionName: opts.blue, weight: 100 }];
+  }
+
+  /** ARM answers 503 to the next `calls` calls (of the named operations, or all). */
+  failNext(calls: number, ops?: (keyof ContainerAppsPort)[]): void {
+    this.outage = { calls, ops: ops ? new Set(ops) : 'all' };
+  }
+
+  /** The traffic table as it is now. */
+  currentTraffic(): TrafficEntry[] {
+    return this.traffic.map((t) => ({ ...t }));
+  }
+
+  revisionState(name: string): RevisionInfo | undefined {
+    const r = this.revisions.get(name);
+    return r ? this.info(r) : undefined;
+  }
+
+  /** Writes that broke a rule: the orchestration must never attempt one. */
+  refusedWrites(): AttemptedWrite[] {
+    return this.writes.filter((w) => !w.accepted);
+  }
+
+  async getSnapshot(app: AppRef): Promise<AppSnapshot> {
+    this.maybeFail('getSnapshot');
+    const ready = [...this.revisions.values()].filter((r) => isReady(r));
+    return {
+      app,
+      resourceId: `/subscriptions/${app.subscriptionId}/resourceGroups/${app.resourceGroup}/providers/Microsoft.App/containerApps/${app.name}`,
+      revisionMode: this.mode,
+      latestRevisionName: [...this.revisions.keys()].at(-1),
+      latestReadyRevisionName: ready.at(-1)?.name,
+      traffic: this.currentTraffic(),
+      revisions: [...this.revisions.values()].map((r) => this.info(r)),
+      activeRevisionsMode: this.mode,
+      ingressFqdn: `${app.name}.test`,
+    };
+  }
+
+  async ensureMultipleRevisionMode(): Promise<{ changed: boolean }> {
+    this.maybeFail('ensureMultipleRevisionMode');
+    if (this.mode === 'Multiple') return { changed: false };
+    this.mode = 'Multiple';
+    this.writes.push({ op: 'mode', detail: 'Multiple', accepted: true });
+    return { changed: true };
+  }
+
+  async deployGreen(app: AppRef, request: DeployGreenRequest): Promise<DeployGreenResult> {
+    this.maybeFail('deployGreen');
+    const name = `${app.name}--${request.revisionSuffix}`;
+    const existing = this.revisions.get(name);
+    if (existing) {
+      existing.active = true;
+      return { revisionName: name, created: false };
+    }
+    this.revisions.set(name, this.revision(name, request.image, this.behaviourOf(request.image), false));
+    this.writes.push({ op: 'deploy', detail: `${name} (${request.image})`, accepted: true });
+    return { revisionName: name, created: true };
+  }
+
+  async getRevision(_app: AppRef, revisionName: string): Promise<RevisionInfo> {
+    this.maybeFail('getRevision');
+    const r = this.revisions.get(revisionName);
+    if (!r) throw new GreenlightError('NotFound', `revision ${revisionName} does not exist`);
+    r.reads++;
+    this.settle(r);
+    return this.info(r);
+  }
+
+  async setTraffic(_app: AppRef, entries: TrafficEntry[]): Promise<void> {
+    this.maybeFail('setTraffic');
+    const refusal = this.trafficRefusal(entries);
+    this.writes.push({
+      op: 'setTraffic',
+      detail: entries.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', '),
+      traffic: entries.map((t) => ({ ...t })),
+      accepted: !refusal,
+      ...(refusal ? { refusal } : {}),
+    });
+    if (refusal) throw new GreenlightError('InvalidTraffic', refusal);
+    this.traffic = entries.map((t) => ({ ...t }));
+  }
+
+  async setLabel(_app: AppRef, label: string, revisionName: string): Promise<void> {
+    this.maybeFail('setLabel');
+    const without = this.traffic.map((t) => (t.label === label ? { ...t, label: undefined } : t));
+    const entry = without.find((t) => t.revisionName === revisionName && !t.label);
+    const next = entry
+      ? without.map((t) => (t === entry ? { ...t, label } : t))
+      : [...without, { revisionName, weight: 0, label }];
+    this.writes.push({ op: 'setLabel', detail: `${label}=${revisionName}`, accepted: true });
+    this.traffic = next.map(({ label: l, ...t }) => (l ? { ...t, label: l } : t));
+  }
+
+  async removeLabel(_app: AppRef, label: string): Promise<void> {
+    this.maybeFail('removeLabel');
+    this.writes.push({ op: 'removeLabel', detail: label, accepted: true });
+    this.traffic = this.traffic
+      .filter((t) => !(t.label === label && t.weight === 0))
+      .map(({ label: l, ...t }) => (l && l !== label ? { ...t, label: l } : t));
+  }
+
+  async activateRevision(_app: AppRef, revisionName: string): Promise<void> {
+    this.maybeFail('activateRevision');
+    const r = this.revisions.get(revisionName);
+    if (!r) throw new GreenlightError('NotFound', `revision ${revisionName} does not exist`);
+    r.active = true;
+    this.writes.push({ op: 'activate', detail: revisionName, accepted: true });
+  }
+
+  async deactivateRevision(_app: AppRef, revisionName: string): Promise<void> {
+    this.maybeFail('deactivateRevision');
+    const r = this.revisions.get(revisionName);
+    if (!r) throw new GreenlightError('NotFound', `revision ${revisionName} does not exist`);
+    const serving = this.traffic.find((t) => t.revisionName === revisionName && t.weight > 0);
+    const refusal = serving
+      ? `revision ${revisionName} still serves ${serving.weight}% of traffic`
+      : undefined;
+    this.writes.push({
+      op: 'deactivate',
+      detail: revisionName,
+      accepted: !refusal,
+      ...(refusal ? { refusal } : {}),
+    });
+    if (refusal) throw new GreenlightError('ArmError', refusal);
+    r.active = false;
+    r.runningState = 'Stopped';
+    this.traffic = this.traffic.filter((t) => t.revisionName !== revisionName || t.label);
+  }
+
+  private trafficRefusal(entries: TrafficEntry[]): string | undefined {
+    const sum = entries.reduce((s, t) => s + t.weight, 0);
+    if (sum !== 100) return `traffic weights must sum to 100; got ${sum}`;
+    const labels = new Set<string>();
+    for (const t of entries) {
+      if (!Number.isInteger(t.weight) || t.weight < 0 || t.weight > 100) {
+        return `weight of ${t.revisionName} must be a whole number from 0 to 100; got ${t.weight}`;
+      }
+      const r = this.revisions.get(t.revisionName);
+      if (!r) return `revision ${t.revisionName} does not exist`;
+      if (t.weight > 0 && !isReady(r)) {
+        return `revision ${t.revisionName} is not ready (${r.provisioningState}/${r.runningState}/${r.healthState}) and cannot take ${t.weight}% of traffic`;
+      }
+      if (t.weight > 0 && !r.active) return `revision ${t.revisionName} is inactive and cannot take traffic`;
+      if (t.label) {
+        if (labels.has(t.label)) return `label '${t.label}' names more than one revision`;
+        labels.add(t.label);
+      }
+    }
+    return undefined;
+  }
+
+  private maybeFail(op: keyof ContainerAppsPort): void {
+    if (this.outage.calls <= 0) return;
+    if (this.outage.ops !== 'all' && !this.outage.ops.has(op)) return;
+    this.outage.calls--;
+    throw new GreenlightError('ArmUnavailable', `ARM answered 503 Service Unavailable to ${op}`);
+  }
+
+  private revision(name: string, image: string, behaviour: RevisionBehaviour, ready: boolean): FakeRevision {
+    this.clockMs += 1000;
+    return {
+      name,
+      image,
+      active: true,
+      createdTime: new Date(this.clockMs).toISOString(),
+      provisioningState: ready ? 'Provisioned' : 'Provisioning',
+      runningState: ready ? 'Running' : 'Processing',
+      healthState: ready ? 'Healthy' : 'None',
+      fqdn: `${name}.test`,
+      replicas: ready ? 1 : 0,
+      trafficWeight: 0,
+      reads: 0,
+      behaviour,
+    };
+  }
+
+  /** A new revision settles on its behaviour once read often enough. */
+  private settle(r: FakeRevision): void {
+    if (r.provisioningState !== 'Provisioning' || r.reads <= (r.behaviour.readyAfterReads ?? 0)) return;
+    if (r.behaviour.fails) {
+      r.provisioningState = 'Failed';
+      r.runningState = 'Failed';
+      r.provisioningError = r.behaviour.fails;
+      return;
+    }
+    r.provisioningState = 'Provisioned';
+    r.runningState = 'Running';
+    r.healthState = r.behaviour.unhealthy ? 'Unhealthy' : 'Healthy';
+    r.replicas = 1;
+  }
+
+  private info(r: FakeRevision): RevisionInfo {
+    const { reads: _reads, behaviour: _behaviour, ...info } = r;
+    const weight = this.traffic.filter((t) => t.revisionName === r.name).reduce((s, t) => s + t.weight, 0);
+    return { ...info, trafficWeight: weight };
+  }
+}
+
+function isReady(r: RevisionInfo): boolean {
+  return (
+    r.active &&
+    r.provisioningState === 'Provisioned' &&
+    r.runningState === 'Running' &&
+    r.healthState === 'Healthy'
+  );
+}

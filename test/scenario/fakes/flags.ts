@@ -1,0 +1,202 @@
+import { GreenlightError } from '../../../src/domain/errors';
+import type { ControlRecord, RevisionFlags, RevisionReport } from '../../../src/domain/flag/control';
+import type { FlagControlPlane, MockOutputs } from '../../../src/domain/ports';
+
+/** How a simulated workload revision behaves under its flags. */
+export interface WorkerBehaviour {
+  /** Sampled mock records lack these fields. */
+  malformed?: string[];
+  /** Never takes its lease. */
+  noLease?: boolean;
+  /** Stops (no heartbeat, no lease, no writes) once it becomes the active revision. */
+  crashesWhenActive?: boolean;
+}
+
+/**
+ * The flag control plane and the workloads that follow it, in memory. The record changes by the same
+ * compare-and-set rules as the Redis control plane; each revision's agent applies its flags at once, so
+ * reports, lease and production writes follow the record (a crashed agent stops reporting).
+ */
+export class FakeFlags implements FlagControlPlane, MockOutputs {
+  private record: ControlRecord | undefined;
+  private readonly dropped = new Set<string>();
+  private readonly crashed = new Set<string>();
+  private committed = 0;
+  /** Every change, in order: the epoch must only move forward. */
+  readonly epochs: number[] = [];
+
+  constructor(private readonly behaviourOf: (revision: string) => WorkerBehaviour = () => ({})) {}
+
+  current(): ControlRecord | undefined {
+    return this.record ? structuredClone(this.record) : undefined;
+  }
+
+  async read(): Promise<ControlRecord | undefined> {
+    return this.current();
+  }
+
+  async ensure(app: string, active: string, by: string): Promise<ControlRecord> {
+    if (!this.record) {
+      this.write({
+        app,
+        epoch: 1,
+        active,
+        revisions: { [active]: { mode: 'prod', binding: 'prod' } },
+        ...stamp(by),
+      });
+    }
+    return this.current()!;
+  }
+
+  async setRevision(
+    _app: string,
+    revision: string,
+    flags: RevisionFlags & { mode: 'mock' | 'standby' },
+    expectEpoch: number,
+    by: string,
+  ): Promise<ControlRecord> {
+    const r = this.existing();
+    if (r.epoch !== expectEpoch) throw conflict(expectEpoch, r);
+    if (r.active === revision) throw new GreenlightError('InvalidRequest', `${revision} is active`);
+    this.write({ ...r, revisions: { ...r.revisions, [revision]: { ...flags } }, ...stamp(by) });
+    return this.current()!;
+  }
+
+  async flip(_app: string, to: string, expectEpoch: number, by: string): Promise<ControlRecord> {
+    const r = this.existing();
+    if (r.epoch === expectEpoch + 1 && r.active === to && r.updatedBy === by) return this.current()!;
+    if (r.epoch !== expectEpoch) throw conflict(expectEpoch, r);
+    const revisions: Record<string, RevisionFlags> = {};
+    for (const [name, f] of Object.entries(r.revisions)) {
+      revisions[name] = f.mode === 'prod' ? { mode: 'standby', binding: 'prod' } : f;
+    }
+    revisions[to] = { mode: 'prod', binding: 'prod' };
+    this.write({ app: r.app, epoch: r.epoch + 1, active: to, revisions, ...stamp(by) });
+    return this.current()!;
+  }
+
+  async restore(
+    _app: string,
+    snapshot: ControlRecord,
+    expectEpoch: number,
+    by: string,
+  ): Promise<ControlRecord> {
+    const r = this.existing();
+    if (r.updatedBy === by && r.active === snapshot.active) return this.current()!;
+    if (r.epoch !== expectEpoch) throw conflict(expectEpoch, r);
+    this.write({ ...structuredClone(snapshot), epoch: r.epoch + 1, ...stamp(by) });
+    return this.current()!;
+  }
+
+  async removeRevision(
+    _app: string,
+    revision: string,
+    expectEpoch: number,
+    by: string,
+  ): Promise<ControlRecord> {
+    const r = this.existing();
+    if (r.epoch !== expectEpoch) throw conflict(expectEpoch, r);
+    const { [revision]: _gone, ...revisions } = r.revisions;
+    this.write({ ...r, revisions, ...stamp(by) });
+    return this.current()!;
+  }
+
+  async reports(): Promise<RevisionReport[]> {
+    const r = this.record;
+    if (!r) return [];
+    return Object.entries(r.revisions)
+      .filter(([name]) => this.alive(name))
+      .map(([name, f]) => this.report(name, f, r.epoch));
+  }
+
+  async leaseHolder(): Promise<{ revision: string; epoch: number } | undefined> {
+    const r = this.record;
+    if (!r?.active || !this.alive(r.active) || this.behaviourOf(r.active).noLease) return undefined;
+    return { revision: r.active, epoch: r.epoch };
+  }
+
+  async lastWrite(): Promise<{ revision: string; epoch: number; at: string } | undefined> {
+    const holder = await this.leaseHolder();
+    return holder ? { ...holder, at: '2026-01-01T00:00:00.000Z' } : undefined;
+  }
+
+  /** Production advances between looks while a live, leased revision is active. */
+  async checkpoint(): Promise<number | undefined> {
+    if (await this.leaseHolder()) this.committed += 10;
+    return this.committed > 0 ? this.committed : undefined;
+  }
+
+  async sequence(): Promise<{ ids: number[]; total: number; truncated: boolean; unreadable: number }> {
+    return { ids: [], total: 0, truncated: false, unreadable: 0 };
+  }
+
+  async records(
+    _app: string,
+    revision: string,
+    sample: number,
+  ): Promise<{ count: number; sample: Record<string, string>[] }> {
+    if (this.dropped.has(revision) || this.record?.revisions[revision]?.mode !== 'mock')
+      return { count: 0, sample: [] };
+    const missing = new Set(this.behaviourOf(revision).malformed ?? []);
+    const record: Record<string, string> = {};
+    for (const field of ['id', 'payload', 'processedBy']) if (!missing.has(field)) record[field] = 'x';
+    return { count: 100, sample: Array.from({ length: Math.min(sample, 100) }, () => ({ ...record })) };
+  }
+
+  async consumerLag(): Promise<{ lag: number; pending: number } | undefined> {
+    return { lag: 0, pending: 0 };
+  }
+
+  async drop(_app: string, revision: string): Promise<number> {
+    const had = !this.dropped.has(revision);
+    this.dropped.add(revision);
+    return had ? 1 : 0;
+  }
+
+  mockKeysDropped(revision: string): boolean {
+    return this.dropped.has(revision);
+  }
+
+  private alive(revision: string): boolean {
+    if (this.crashed.has(revision)) return false;
+    if (this.behaviourOf(revision).crashesWhenActive && this.record?.active === revision) {
+      this.crashed.add(revision);
+      return false;
+    }
+    return true;
+  }
+
+  private report(revision: string, f: RevisionFlags, epoch: number): RevisionReport {
+    const b = this.behaviourOf(revision);
+    const processing = f.mode !== 'standby';
+    return {
+      revision,
+      mode: f.mode,
+      binding: f.binding,
+      epoch,
+      holdsLease: processing && !b.noLease,
+      processing,
+      writes: { prod: f.mode === 'prod' ? 10 : 0, temp: f.mode === 'mock' ? 100 : 0, rejected: 0 },
+      errors: 0,
+      heartbeatAt: '2026-01-01T00:00:00.000Z',
+    };
+  }
+
+  private existing(): ControlRecord {
+    if (!this.record) throw new GreenlightError('NotFound', 'no control record');
+    return structuredClone(this.record);
+  }
+
+  private write(next: ControlRecord): void {
+    this.record = structuredClone(next);
+    this.epochs.push(next.epoch);
+  }
+}
+
+function stamp(by: string): { updatedAt: string; updatedBy: string } {
+  return { updatedAt: '2026-01-01T00:00:00.000Z', updatedBy: by };
+}
+
+function conflict(expected: number, r: ControlRecord): GreenlightError {
+  return new GreenlightError('ControlPlaneConflict', `epoch is ${r.epoch}, expected ${expected}`);
+}
