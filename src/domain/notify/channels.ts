@@ -92,19 +92,28 @@ const channelSchema = z
 export const notificationsSchema = z
   .array(channelSchema)
   .default([])
-  .superRefine((channels, ctx) => {
-    const seen = new Map<string, number>();
-    channels.forEach((c, i) => {
-      const first = seen.get(c.name);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `channel '${c.name}' is listed twice (also at notifications[${first}]); give one a different name or urlSetting`,
-        });
-      } else seen.set(c.name, i);
-    });
-  });
+  // Reads the raw list and runs even when a channel has other problems, so every problem is named at once.
+  .superRefine(
+    (channels, ctx) => {
+      const seen = new Map<string, number>();
+      (channels as unknown[]).forEach((raw, i) => {
+        const c = (raw ?? {}) as Record<string, unknown>;
+        const setting = typeof c.urlSetting === 'string' ? c.urlSetting : '';
+        // A URL written where a setting name belongs is reported above; never repeat it here.
+        if (typeof c.name !== 'string' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(setting)) return;
+        const name = typeof c.name === 'string' ? c.name : `${String(c.kind)}:${setting}`;
+        const first = seen.get(name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `channel '${name}' is listed twice (also at notifications[${first}]); give one a different name or urlSetting`,
+          });
+        } else seen.set(name, i);
+      });
+    },
+    { when: (payload) => Array.isArray(payload.value) },
+  );
 
 export type NotificationChannel = z.output<typeof channelSchema>;
 

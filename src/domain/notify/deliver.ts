@@ -229,7 +229,7 @@ async function attempts(
         timeoutMs: Math.max(1, Math.min(d.attemptTimeoutMs, deadline - clock.now())),
       });
     } catch (e) {
-      reason = `no answer (${networkReason(e)})`;
+      reason = `no answer (${redact(networkReason(e), target.secrets)})`;
     }
     let delay = backoff(count, clock.random());
     if (response) {
@@ -237,7 +237,8 @@ async function attempts(
       if (response.status >= 200 && response.status < 300) {
         return { delivered: true, attempts: count, httpStatus: response.status };
       }
-      const detail = response.bodyPrefix.trim() ? `: ${oneLine(response.bodyPrefix).slice(0, 200)}` : '';
+      const text = oneLine(redact(response.bodyPrefix, target.secrets)).trim();
+      const detail = text ? `: ${text.slice(0, 200)}` : '';
       reason = `HTTP ${response.status}${detail}`;
       const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
       if (!retryable) return { delivered: false, attempts: count, reason, httpStatus };
@@ -295,10 +296,21 @@ function secretParts(url: string): string[] {
   return parts;
 }
 
+/**
+ * Replaces every secret (and the start of one cut off at the end of a clipped text) with `***`. Runs
+ * before any clipping of its own, so a secret is never left half-shown.
+ */
 export function redact(text: string, secrets: string[]): string {
   let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (s.length >= 4) out = out.split(s).join('***');
+  const usable = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  for (const s of usable) out = out.split(s).join('***');
+  for (const s of usable) {
+    for (let n = Math.min(s.length - 1, out.length); n >= 4; n--) {
+      if (out.endsWith(s.slice(0, n))) {
+        out = `${out.slice(0, out.length - n)}***`;
+        break;
+      }
+    }
   }
   return out;
 }
