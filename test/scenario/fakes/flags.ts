@@ -10,6 +10,10 @@ export interface WorkerBehaviour {
   noLease?: boolean;
   /** Stops (no heartbeat, no lease, no writes) once it becomes the active revision. */
   crashesWhenActive?: boolean;
+  /** Loses every n-th frame it should write. */
+  dropsEvery?: number;
+  /** Alive, holding its lease and heartbeating, but writes nothing to production. */
+  stallsWhenActive?: boolean;
 }
 
 /**
@@ -21,6 +25,8 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   private record: ControlRecord | undefined;
   private readonly dropped = new Set<string>();
   private readonly crashed = new Set<string>();
+  /** Production frames committed so far: advances while a live, writing revision is active. */
+  private committed = 0;
   private committed = 0;
   /** Every change, in order: the epoch must only move forward. */
   readonly epochs: number[] = [];
@@ -141,6 +147,24 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
     const record: Record<string, string> = {};
     for (const field of ['id', 'payload', 'processedBy']) if (!missing.has(field)) record[field] = 'x';
     return { count: 100, sample: Array.from({ length: Math.min(sample, 100) }, () => ({ ...record })) };
+  }
+
+  async sequence(
+    _app: string,
+    revision: string,
+    _field: string,
+    limit: number,
+  ): Promise<{ ids: number[]; total: number; truncated: boolean; unreadable: number }> {
+    const { count } = await this.records(_app, revision, 0);
+    const every = this.behaviourOf(revision).dropsEvery;
+    const ids = Array.from({ length: count }, (_, i) => i + 1).filter((id) => !every || id % every !== 0);
+    return { ids: ids.slice(-limit), total: ids.length, truncated: ids.length > limit, unreadable: 0 };
+  }
+
+  async checkpoint(): Promise<number | undefined> {
+    const active = this.record?.active;
+    if (active && this.alive(active) && !this.behaviourOf(active).stallsWhenActive) this.committed += 10;
+    return this.committed;
   }
 
   async consumerLag(): Promise<{ lag: number; pending: number } | undefined> {
