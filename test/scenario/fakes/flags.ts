@@ -27,7 +27,6 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   private readonly crashed = new Set<string>();
   /** Production frames committed so far: advances while a live, writing revision is active. */
   private committed = 0;
-  private committed = 0;
   /** Every change, in order: the epoch must only move forward. */
   readonly epochs: number[] = [];
 
@@ -124,16 +123,6 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   async lastWrite(): Promise<{ revision: string; epoch: number; at: string } | undefined> {
     const holder = await this.leaseHolder();
     return holder ? { ...holder, at: '2026-01-01T00:00:00.000Z' } : undefined;
-  }
-
-  /** Production advances between looks while a live, leased revision is active. */
-  async checkpoint(): Promise<number | undefined> {
-    if (await this.leaseHolder()) this.committed += 10;
-    return this.committed > 0 ? this.committed : undefined;
-  }
-
-  async sequence(): Promise<{ ids: number[]; total: number; truncated: boolean; unreadable: number }> {
-    return { ids: [], total: 0, truncated: false, unreadable: 0 };
   }
 
   async records(
