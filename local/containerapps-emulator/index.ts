@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../clock';
 import { makeCertificate } from '../certificate';
 import { FaultInjector } from './faults';
 import { type ArmRequestLogEntry, buildServer } from './server';
+import { ArmThrottle, type ThrottlingOptions, type ThrottlingStats } from './throttle';
 import {
   type AppView,
   ContainerAppsStore,
@@ -28,6 +29,12 @@ export type { ArmRequestLogEntry } from './server';
 export type { AppView, EmulatorAppRef, ResolvedTraffic, RevisionView, SeedApp, TrafficChange } from './store';
 export type { FaultSpec, ActiveFault } from './faults';
 export { FaultInjector } from './faults';
+export {
+  armThrottlingLimits,
+  type ThrottlingLimits,
+  type ThrottlingOptions,
+  type ThrottlingStats,
+} from './throttle';
 export type { RequestCounters } from '../workloads/http';
 export type { TcpWorkloadSpec } from '../workloads/tcp/host';
 export { TcpFrameSource } from '../workloads/tcp/source';
@@ -64,6 +71,14 @@ export interface ContainerAppsEmulatorOptions {
   redis?: TcpWorkloadSettings['redis'];
   /** TCP workers: default frame interval of the sources the emulator starts, agent timings and logger. */
   tcp?: Omit<TcpWorkloadSettings, 'redis'>;
+  /**
+   * ARM's subscription throttling: token buckets per subscription and principal, and global ones (default
+   * ARM's documented limits: reads 250 refilled 25/s, writes and deletes 200 refilled 10/s, global 15 times
+   * that); `false` turns it off.
+   */
+  throttling?: ThrottlingOptions | false;
+  /** `Retry-After` seconds on accepted writes and InProgress operation polls; default none (pollers choose). */
+  operationRetryAfterSeconds?: number;
   /** Also write the CA certificate (PEM) to this file. */
   caFile?: string;
   /** The monitoring emulators (metrics, Log Analytics, Prometheus) on their own HTTPS port. */
@@ -108,6 +123,10 @@ export interface ContainerAppsEmulator {
   /** The TCP worker a running revision of a TCP-worker app runs (its `agent` shows mode and report). */
   tcpWorker(ref: EmulatorAppRef, revisionName: string): TcpWorker | undefined;
   state(): { apps: AppView[] };
+  /** The token buckets' limits and counts (requests let through and answered 429); undefined when off. */
+  throttling(): ThrottlingStats | undefined;
+  /** New limits (buckets start full) and zeroed counts; no-op when throttling is off. */
+  configureThrottling(options: ThrottlingOptions): void;
   /** ARM requests received so far (admin requests excluded). */
   readonly requestLog: readonly ArmRequestLogEntry[];
   resetRequestLog(): void;
@@ -142,7 +161,12 @@ export async function startContainerAppsEmulator(
     ...(tcp ? { tcp } : {}),
   });
   const requestLog: ArmRequestLogEntry[] = [];
+  const throttle = opts.throttling === false ? undefined : new ArmThrottle(opts.throttling ?? {});
   const server = buildServer({
+    ...(throttle ? { throttle } : {}),
+    ...(opts.operationRetryAfterSeconds !== undefined
+      ? { operationRetryAfterSeconds: opts.operationRetryAfterSeconds }
+      : {}),
     key,
     cert,
     ca: cert,
@@ -216,6 +240,11 @@ export async function startContainerAppsEmulator(
     tcpSource: (ref) => tcp?.source(appKey(ref)),
     tcpWorker: (ref, revisionName) => tcp?.worker(appKey(ref), revisionName.toLowerCase()),
     state: () => ({ apps: store.all().map((a) => store.view(a)) }),
+    throttling: () => throttle?.stats(),
+    configureThrottling: (options) => {
+      throttle?.configure(options);
+      throttle?.resetStats();
+    },
     get requestLog() {
       return requestLog;
     },

@@ -4,6 +4,7 @@ import { ArmHttpError } from './armError';
 import { type FaultInjector, type FaultSpec, faultSpecProblem } from './faults';
 import { parseSeedApps } from './seed';
 import type { ContainerAppsStore, EmulatorAppRef } from './store';
+import { type ArmThrottle, principalOf, throttlingOptionsProblems } from './throttle';
 
 /** ARM requests kept for inspection (tests and benchmarks count them); older ones are dropped. */
 const maxRequestLog = 10_000;
@@ -29,6 +30,10 @@ export interface ServerDeps {
   requestLog: ArmRequestLogEntry[];
   /** Forget logged requests (the admin endpoint calls this). */
   resetRequestLog: () => void;
+  /** ARM's subscription token buckets; none: nothing is throttled but injected faults. */
+  throttle?: ArmThrottle;
+  /** `Retry-After` (seconds) on accepted writes and on InProgress operation polls, as ARM asks pollers to wait. */
+  operationRetryAfterSeconds?: number;
 }
 
 type ArmHandler = (ctx: ArmContext) => Promise<void>;
@@ -68,6 +73,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     name: p[2] ?? '',
   });
 
+  const pollAfter = (): Record<string, string> =>
+    deps.operationRetryAfterSeconds !== undefined
+      ? { 'Retry-After': String(deps.operationRetryAfterSeconds) }
+      : {};
+
   const operationUrl = (ctx: ArmContext, path: string): string =>
     `${ctx.baseUrl}${path}?api-version=${encodeURIComponent(ctx.apiVersion)}`;
 
@@ -99,6 +109,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
             .code(202)
             .header('Azure-AsyncOperation', operationUrl(ctx, paths.status))
             .header('Location', operationUrl(ctx, paths.result))
+            .headers(pollAfter())
             .send();
         },
         DELETE: async ({ reply, params }) => {
@@ -144,7 +155,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         GET: async ({ reply, params }) => {
           const op = store.operation(params[2] ?? '');
           if (!op) throw new ArmHttpError(404, 'ResourceNotFound', `Operation '${params[2]}' was not found.`);
-          void reply.send(store.pollOperation(op));
+          const status = store.pollOperation(op);
+          void reply.headers(status.status === 'InProgress' ? pollAfter() : {}).send(status);
         },
       },
     },
@@ -159,6 +171,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
             void ctx.reply
               .code(202)
               .header('Location', operationUrl(ctx, store.operationPaths(op).result))
+              .headers(pollAfter())
               .send();
             return;
           }
@@ -193,6 +206,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           'AuthenticationFailed',
           "Authentication failed. The 'Authorization' header is missing or is not a bearer token.",
         );
+      }
+      if (deps.throttle) {
+        // ARM throttles before the resource provider sees the request: even a bad api-version takes a token.
+        const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(url.pathname)?.[1] ?? '';
+        const decision = deps.throttle.take(
+          subscriptionId,
+          principalOf(req.headers.authorization),
+          req.method,
+        );
+        void reply.headers(decision.headers);
+        if (decision.refusal)
+          throw new ArmHttpError(429, decision.refusal.code, decision.refusal.message, decision.headers);
       }
       checkApiVersion(apiVersionParam);
       const apiVersion = apiVersionParam ?? '';
@@ -286,6 +311,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.delete('/_emulator/requests', async (_req, reply) => {
     deps.resetRequestLog();
     return reply.code(204).send();
+  });
+  app.get('/_emulator/throttling', async () =>
+    deps.throttle ? { enabled: true, ...deps.throttle.stats() } : { enabled: false },
+  );
+  app.put('/_emulator/throttling', async (req, reply) => {
+    if (!deps.throttle)
+      return reply
+        .code(409)
+        .send({ error: { code: 'ThrottlingOff', message: 'this emulator was started without throttling' } });
+    const problems = throttlingOptionsProblems(req.body);
+    if (problems.length > 0)
+      return reply.code(400).send({ error: { code: 'InvalidThrottling', message: problems.join('; ') } });
+    deps.throttle.configure(req.body as Parameters<ArmThrottle['configure']>[0]);
+    return reply.send({ enabled: true, ...deps.throttle.stats() });
   });
   app.get('/_emulator/faults', async () => ({ faults: faults.list() }));
   app.post('/_emulator/faults', async (req, reply) => {

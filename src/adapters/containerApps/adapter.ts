@@ -35,6 +35,22 @@ export interface AzureContainerAppsAdapterOptions {
   lroPollIntervalMs?: number;
 }
 
+/** Longest first wait a write's `Retry-After` may impose before its operation is polled. */
+const maxInitialPollDelayMs = 60_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Seconds (ARM's unit) or an HTTP date, as milliseconds from now. */
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
 interface AppState {
   app: ContainerApp;
   revisions: Revision[];
@@ -90,6 +106,8 @@ function mergeEnv(
  */
 export class AzureContainerAppsAdapter implements ContainerAppsPort {
   private readonly lroPollIntervalMs: number;
+  /** Each app's location, learnt from any read of it: a write needs it, and it never changes. */
+  private readonly locations = new Map<string, string>();
 
   constructor(private readonly opts: AzureContainerAppsAdapterOptions) {
     this.lroPollIntervalMs = opts.lroPollIntervalMs ?? 2000;
@@ -103,10 +121,21 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     }
   }
 
-  private getApp(app: AppRef): Promise<ContainerApp> {
-    return this.arm({ verb: 'GET', what: appWhat(app), app }, (c) =>
+  private static key(app: AppRef): string {
+    return `${app.subscriptionId}/${app.resourceGroup}/${app.name}`.toLowerCase();
+  }
+
+  private async getApp(app: AppRef): Promise<ContainerApp> {
+    const got = await this.arm({ verb: 'GET', what: appWhat(app), app }, (c) =>
       c.containerApps.get(app.resourceGroup, app.name),
     );
+    if (got.location) this.locations.set(AzureContainerAppsAdapter.key(app), got.location);
+    return got;
+  }
+
+  /** The app's location, read only when this process has not seen the app yet. */
+  private async locationOf(app: AppRef): Promise<string> {
+    return this.locations.get(AzureContainerAppsAdapter.key(app)) ?? (await this.getApp(app)).location;
   }
 
   private listRevisions(app: AppRef): Promise<Revision[]> {
@@ -132,20 +161,33 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     }
   }
 
-  /** PATCH (JSON merge patch) and wait for the long-running operation. */
+  /**
+   * PATCH (JSON merge patch) and wait for the long-running operation. The SDK's poller polls at once after the
+   * write, then as each poll's `Retry-After` says (else every `lroPollIntervalMs`); the write's own
+   * `Retry-After` is honoured here, so the first poll too comes when ARM asked for it.
+   */
   private patchApp(
     app: AppRef,
-    current: ContainerApp,
+    location: string,
     change: Omit<ContainerApp, 'location'>,
   ): Promise<ContainerApp> {
-    return this.arm({ verb: 'PATCH', what: appWhat(app), app }, async (c) =>
-      c.containerApps.update(
+    return this.arm({ verb: 'PATCH', what: appWhat(app), app }, async (c) => {
+      let firstPollAfterMs: number | undefined;
+      const poller = c.containerApps.update(
         app.resourceGroup,
         app.name,
-        { location: current.location, ...change },
-        { updateIntervalInMs: this.lroPollIntervalMs },
-      ),
-    );
+        { location, ...change },
+        {
+          updateIntervalInMs: this.lroPollIntervalMs,
+          onResponse: (response) => {
+            firstPollAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+          },
+        },
+      );
+      await poller.submitted();
+      if (!poller.isDone && firstPollAfterMs) await delay(Math.min(firstPollAfterMs, maxInitialPollDelayMs));
+      return await poller.pollUntilDone();
+    });
   }
 
   private async load(app: AppRef): Promise<AppState> {
@@ -178,7 +220,7 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
   async ensureMultipleRevisionMode(app: AppRef): Promise<{ changed: boolean }> {
     const current = await this.getApp(app);
     if (current.configuration?.activeRevisionsMode?.toLowerCase() === 'multiple') return { changed: false };
-    await this.patchApp(app, current, { configuration: { activeRevisionsMode: 'Multiple' } });
+    await this.patchApp(app, current.location, { configuration: { activeRevisionsMode: 'Multiple' } });
     return { changed: true };
   }
 
@@ -237,7 +279,7 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     const pinned: TrafficWeight[] | undefined = ingress
       ? toWireTraffic(normalizeTraffic(ingress.traffic, latestTarget(current)))
       : undefined;
-    await this.patchApp(app, current, {
+    await this.patchApp(app, current.location, {
       template,
       ...(pinned ? { configuration: { ingress: { traffic: pinned } } } : {}),
     });
@@ -248,10 +290,18 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     return revisionInfo(await this.getRevisionRaw(app, revisionName));
   }
 
+  /**
+   * The desired traffic is known in full, so the app itself is not read: the revisions are (to refuse weight on
+   * a missing or inactive revision before ARM would), then one PATCH sets it. Writing the same traffic twice
+   * leaves it as it is, so a retried call stays idempotent.
+   */
   async setTraffic(app: AppRef, entries: TrafficEntry[]): Promise<void> {
     const shape = trafficShapeProblems(entries);
     if (shape.length > 0) throw invalidTraffic(app, shape);
-    await this.writeTraffic(app, await this.load(app), entries);
+    const [revisions, location] = await Promise.all([this.listRevisions(app), this.locationOf(app)]);
+    const problems = trafficProblems(entries, revisions.map(revisionInfo));
+    if (problems.length > 0) throw invalidTraffic(app, problems);
+    await this.patchApp(app, location, { configuration: { ingress: { traffic: toWireTraffic(entries) } } });
   }
 
   /** Validates against the app and PATCHes the traffic, unless it is already exactly that (and pinned). */
@@ -262,7 +312,9 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     const problems = trafficProblems(entries, state.snapshot.revisions);
     if (problems.length > 0) throw invalidTraffic(app, problems);
     if (sameTraffic(state.snapshot.traffic, entries) && !hasLatestRevisionEntry(ingress.traffic)) return;
-    await this.patchApp(app, state.app, { configuration: { ingress: { traffic: toWireTraffic(entries) } } });
+    await this.patchApp(app, state.app.location, {
+      configuration: { ingress: { traffic: toWireTraffic(entries) } },
+    });
   }
 
   async setLabel(app: AppRef, label: string, revisionName: string): Promise<void> {

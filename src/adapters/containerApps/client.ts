@@ -1,10 +1,10 @@
 import { ContainerAppsAPIClient, type ContainerAppsAPIClientOptionalParams } from '@azure/arm-appcontainers';
 import type { TokenCredential } from '@azure/identity';
+import { ArmBudget, type ArmPacingOptions, armPacingPolicy, retryAfterMs } from './pacing';
 
 type PipelinePolicy = NonNullable<
   ContainerAppsAPIClientOptionalParams['additionalPolicies']
 >[number]['policy'];
-type PipelineResponse = Awaited<ReturnType<PipelinePolicy['sendRequest']>>;
 
 export interface ContainerAppsClientOptions {
   credential: TokenCredential;
@@ -23,22 +23,11 @@ export interface ContainerAppsClientOptions {
   maxRetryAfterMs?: number;
   /** ARM api-version; default the SDK's. */
   apiVersion?: string;
-}
-
-function retryAfterMs(response: PipelineResponse): number | undefined {
-  for (const [header, factor] of [
-    ['retry-after-ms', 1],
-    ['x-ms-retry-after-ms', 1],
-    ['retry-after', 1000],
-  ] as const) {
-    const value = response.headers.get(header);
-    if (value === undefined) continue;
-    const n = Number(value);
-    if (Number.isFinite(n)) return n * factor;
-    const date = Date.parse(value);
-    if (Number.isFinite(date)) return Math.max(0, date - Date.now());
-  }
-  return undefined;
+  /**
+   * The principal's ARM budget in this subscription, shared by every call of the client (default: ARM's
+   * documented buckets, see pacing.ts); a budget to share it with other clients; `false` for none.
+   */
+  pacing?: ArmPacingOptions | ArmBudget | false;
 }
 
 /**
@@ -69,6 +58,12 @@ function throttlingBoundsPolicy(maxRetryAfter: number, defaultDelay: number): Pi
  */
 export function createContainerAppsClient(opts: ContainerAppsClientOptions): ContainerAppsAPIClient {
   const retryDelayMs = opts.retryDelayMs ?? 800;
+  const budget =
+    opts.pacing === false
+      ? undefined
+      : opts.pacing instanceof ArmBudget
+        ? opts.pacing
+        : new ArmBudget(opts.pacing);
   return new ContainerAppsAPIClient(opts.credential, opts.subscriptionId, {
     ...(opts.endpoint ? { endpoint: opts.endpoint.replace(/\/+$/, '') } : {}),
     ...(opts.apiVersion ? { apiVersion: opts.apiVersion } : {}),
@@ -80,6 +75,8 @@ export function createContainerAppsClient(opts: ContainerAppsClientOptions): Con
       maxRetryDelayInMs: opts.maxRetryDelayMs ?? 30_000,
     },
     additionalPolicies: [
+      // Outermost of the two: it sees 429s with the bounded Retry-After.
+      ...(budget ? [{ policy: armPacingPolicy(budget), position: 'perRetry' as const }] : []),
       { policy: throttlingBoundsPolicy(opts.maxRetryAfterMs ?? 30_000, retryDelayMs), position: 'perRetry' },
     ],
   });

@@ -413,10 +413,19 @@ describe('traffic', () => {
     });
   });
 
-  it('skips the call when the traffic is already as asked', async () => {
+  it('sets known traffic without reading the app: its revisions, then one PATCH; twice is the same', async () => {
     fx = await startEmulatorWithApp({ app: { traffic: 'pinned' } });
-    await fx.adapter.setTraffic(fx.app, [{ revisionName: blue, weight: 100 }]);
-    expect(patches(fx)).toBe(0);
+    await fx.adapter.getSnapshot(fx.app);
+    fx.emulator.resetRequestLog();
+    await fx.adapter.setTraffic(fx.app, [{ revisionName: blue, weight: 100, label: 'blue' }]);
+    await fx.adapter.setTraffic(fx.app, [{ revisionName: blue, weight: 100, label: 'blue' }]);
+    const calls = fx.emulator.requestLog
+      .filter((r) => !/containerappOperation/.test(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/^.*\/containerApps\/web/, '')}`);
+    expect(calls).toEqual(['GET /revisions', 'PATCH ', 'GET /revisions', 'PATCH ']);
+    expect(fx.emulator.appView(fx.app)?.traffic).toEqual([
+      { revisionName: blue, weight: 100, label: 'blue' },
+    ]);
   });
 
   it('pins latestRevision traffic even when the weights already match', async () => {
