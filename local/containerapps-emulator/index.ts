@@ -56,6 +56,8 @@ export interface ContainerAppsEmulatorOptions {
   provisioningDelayMs?: number;
   /** How long a PUT/PATCH operation stays InProgress, in real time; default 20 ms. */
   lroDurationMs?: number;
+  /** Real-time wait of a request that wakes a revision scaled to zero (minReplicas 0); default 1000 ms. */
+  coldStartMs?: number;
   /** Extra latency of `slow`-tagged images; default 300 ms. */
   slowLatencyMs?: number;
   /** Share of 5xx answers of `err5`/`errors`-tagged images; default 0.3. */
@@ -159,6 +161,7 @@ export async function startContainerAppsEmulator(
     faults,
     random: seededRandom(opts.randomSeed ?? 1),
     ...(tcp ? { tcp } : {}),
+    ...(opts.coldStartMs !== undefined ? { coldStartMs: opts.coldStartMs } : {}),
   });
   const requestLog: ArmRequestLogEntry[] = [];
   const throttle = opts.throttling === false ? undefined : new ArmThrottle(opts.throttling ?? {});

@@ -1,6 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock';
+import {
+  affinityInEffect,
+  checkConfiguration,
+  checkRevisionsMode,
+  cooldownMs,
+  inactiveToDrop,
+  inEnvironmentHeader,
+  maxInactiveOf,
+  type RevisionsMode,
+  scalesToZero,
+  targetLabelOf,
+  withTargetLabel,
+} from './acaSettings';
 import { ArmHttpError, badRequest } from './armError';
 import type { FaultInjector } from './faults';
 import { behaviourOf, imageProblem, imageTag } from './images';
@@ -73,6 +86,9 @@ interface RevisionState extends WorkloadRevision {
   healthOverride?: 'Unhealthy';
   endpoint: LocalHttpServer;
   restarts: EventTimes;
+  /** Scale to zero: until when (clock) a replica stays after the last request, and a cold start under way. */
+  warmUntil?: number;
+  coldStart?: Promise<void>;
 }
 
 interface OperationState {
@@ -95,7 +111,7 @@ interface AppState {
   tags?: Record<string, string>;
   /** Settable properties other than configuration and template (managedEnvironmentId, ...), kept as sent. */
   otherProperties: Record<string, unknown>;
-  configuration: WireConfiguration & { activeRevisionsMode: 'Single' | 'Multiple' };
+  configuration: WireConfiguration & { activeRevisionsMode: RevisionsMode };
   template: WireTemplate;
   revisions: RevisionState[];
   latestRevisionName?: string;
@@ -116,6 +132,8 @@ export interface StoreSettings {
   random: () => number;
   /** Runs TCP workers (needs the emulator's `redis` option). */
   tcp?: TcpWorkloads;
+  /** Real-time wait of a request that wakes a revision scaled to zero; default 1000 ms. */
+  coldStartMs?: number;
 }
 
 export interface RevisionView {
@@ -137,7 +155,9 @@ export interface AppView {
   subscriptionId: string;
   resourceGroup: string;
   name: string;
-  revisionMode: 'Single' | 'Multiple';
+  revisionMode: RevisionsMode;
+  /** Session affinity set and in effect (Single mode, HTTP ingress only). */
+  affinityInEffect: boolean;
   provisioningState: string;
   latestRevisionName?: string;
   latestReadyRevisionName?: string;
@@ -371,6 +391,8 @@ export class ContainerAppsStore {
    * or when it failed, the previous one keeps serving.
    */
   private reconcile(app: AppState): AppState {
+    this.dropInactive(app);
+    if (app.configuration.activeRevisionsMode === 'Labels') return this.shutUnlabelled(app);
     if (app.configuration.activeRevisionsMode !== 'Single') return app;
     const latest = app.latestRevisionName ? this.revision(app, app.latestRevisionName) : undefined;
     if (!latest || this.phase(latest) !== 'ready') return app;
@@ -446,7 +468,11 @@ export class ContainerAppsStore {
           provisioningError: error,
         };
       case 'ready': {
-        const replicas = Math.max(1, rev.template.scale?.minReplicas ?? 1);
+        const replicas = scalesToZero(rev.template)
+          ? this.isWarm(rev)
+            ? 1
+            : 0
+          : Math.max(1, rev.template.scale?.minReplicas ?? 1);
         return rev.behaviour.unhealthy || rev.healthOverride === 'Unhealthy'
           ? {
               ...base,
@@ -496,6 +522,7 @@ export class ContainerAppsStore {
       resourceGroup: app.resourceGroup,
       name: app.name,
       revisionMode: app.configuration.activeRevisionsMode,
+      affinityInEffect: affinityInEffect(app.configuration, app.configuration.activeRevisionsMode),
       provisioningState: this.provisioningState(app),
       latestRevisionName: app.latestRevisionName,
       latestReadyRevisionName: this.latestReady(app)?.name,
@@ -635,6 +662,7 @@ export class ContainerAppsStore {
 
     const template = this.checkTemplate(props.template);
     const mode = this.checkMode(props.configuration?.activeRevisionsMode);
+    checkConfiguration(props.configuration, mode);
     const newSuffix = this.chooseSuffix(ref, existing, template, requestedSuffix);
     const newName = newSuffix ? `${ref.name}--${newSuffix}`.toLowerCase() : undefined;
 
@@ -643,7 +671,9 @@ export class ContainerAppsStore {
     if (ingressIn) {
       traffic =
         mode === 'Single' || !ingressIn.traffic ? [{ latestRevision: true, weight: 100 }] : ingressIn.traffic;
-      if (mode === 'Multiple') this.checkTraffic(existing, traffic, newName);
+      const target = targetLabelOf(props.configuration);
+      if (mode === 'Labels' && target && newName) traffic = withTargetLabel(traffic, target, newName);
+      if (mode !== 'Single') this.checkTraffic(existing, traffic, newName);
     }
 
     const app: AppState = existing ?? {
@@ -726,14 +756,8 @@ export class ContainerAppsStore {
     return template;
   }
 
-  private checkMode(mode: string | undefined): 'Single' | 'Multiple' {
-    const m = (mode ?? 'Single').toLowerCase();
-    if (m === 'single') return 'Single';
-    if (m === 'multiple') return 'Multiple';
-    throw badRequest(
-      'ContainerAppInvalidActiveRevisionsMode',
-      `activeRevisionsMode must be 'Single' or 'Multiple' in this emulator; got '${mode}'.`,
-    );
+  private checkMode(mode: string | undefined): RevisionsMode {
+    return checkRevisionsMode(mode);
   }
 
   /** The suffix of the revision this change creates, or undefined when it is not a revision-scope change. */
@@ -840,7 +864,7 @@ export class ContainerAppsStore {
       requests: new RequestLog(),
       restarts: new EventTimes(),
       errorTicks: 0,
-      endpoint: new LocalHttpServer((req, res) => serveRevision(rev, this.settings.workload, req, res)),
+      endpoint: new LocalHttpServer((req, res) => this.serve(app, rev, req, res)),
       phase: () => this.phase(rev),
     };
     app.revisions.push(rev);
@@ -1019,7 +1043,60 @@ export class ContainerAppsStore {
       res.end(JSON.stringify({ error: `no revision of ${app.name} receives traffic` }));
       return;
     }
-    serveRevision(target, this.settings.workload, req, res);
+    this.serve(app, target, req, res);
+  }
+
+  private isWarm(rev: RevisionState): boolean {
+    return rev.warmUntil !== undefined && this.now() < rev.warmUntil;
+  }
+
+  /**
+   * Serves a request to a revision as ACA's ingress would: an internal app answers callers inside its
+   * environment only, and a revision scaled to zero first starts a replica (the cold start).
+   */
+  private serve(app: AppState, rev: RevisionState, req: IncomingMessage, res: ServerResponse): void {
+    if (app.configuration.ingress?.external === false && req.headers[inEnvironmentHeader] === undefined) {
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: `app '${app.name}' has internal ingress: it is reachable only from inside its environment`,
+        }),
+      );
+      return;
+    }
+    const answer = () => {
+      if (scalesToZero(rev.template)) rev.warmUntil = this.now() + cooldownMs(rev.template);
+      serveRevision(rev, this.settings.workload, req, res);
+    };
+    if (!scalesToZero(rev.template) || this.isWarm(rev)) return answer();
+    rev.coldStart ??= new Promise<void>((resolve) =>
+      setTimeout(resolve, this.settings.coldStartMs ?? 1000),
+    ).then(() => {
+      rev.warmUntil = this.now() + cooldownMs(rev.template);
+      delete rev.coldStart;
+    });
+    void rev.coldStart.then(answer);
+  }
+
+  /** ACA keeps at most maxInactiveRevisions inactive revisions; older ones are dropped from the list. */
+  private dropInactive(app: AppState): void {
+    const referenced = new Set(this.effectiveTraffic(app).map((t) => t.revisionName));
+    const drop = inactiveToDrop(app.revisions, maxInactiveOf(app.configuration), referenced);
+    if (drop.length === 0) return;
+    const gone = new Set(drop.map((r) => r.name));
+    app.revisions = app.revisions.filter((r) => !gone.has(r.name));
+  }
+
+  /** Labels mode: once the latest revision is ready, revisions no label or weight refers to shut down. */
+  private shutUnlabelled(app: AppState): AppState {
+    const latest = app.latestRevisionName ? this.revision(app, app.latestRevisionName) : undefined;
+    if (!latest || this.phase(latest) !== 'ready') return app;
+    const referenced = new Set(this.effectiveTraffic(app).map((t) => t.revisionName));
+    for (const rev of app.revisions) {
+      if (rev.active && rev !== latest && !referenced.has(rev.name)) this.stopRevision(rev);
+    }
+    return app;
   }
 
   async stop(): Promise<void> {
