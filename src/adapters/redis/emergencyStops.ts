@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { stopAppKey, type EmergencyStop, type StopScope } from '../../domain/changeControl/emergencyStop';
 import type { AppRef, EmergencyStopStore, StopAuditEntry } from '../../domain/ports';
-import { LuaScript } from './luaScript';
+import { LuaScript } from '../../protocol/luaScript';
 
 // Engage: set the stop unless one is engaged, index it, log it; returns the stop in force.
 const engageScript = new LuaScript(`local current = redis.call('GET', KEYS[1])
