@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ChannelRateLimiter } from '../../domain/ports/notify';
-import { LuaScript } from '../../protocol/luaScript';
 
 /**
  * A sliding one-second log per channel: admits a request when fewer than `limit` were admitted in the last
