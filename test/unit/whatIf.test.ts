@@ -236,7 +236,7 @@ describe('what-if', () => {
   it('the flag strategy writes only the mode and green; flips are on the control plane', () => {
     const p = plan({
       policy: policy(
-        '',
+        'watch: { duration: PT5M, interval: PT1M }',
         'strategy: { type: flag, bindings: { prod: { urlSetting: PROD }, temp: { urlSetting: TEMP } } }',
         'validation: { smoke: [{ path: /healthz }], mock: { minRecords: 1 } }',
       ),
