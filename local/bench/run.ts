@@ -17,7 +17,7 @@ import { startLocalRuntime } from '../runtime';
 import { provideFunctionsCore } from '../runtime/hook';
 import { ensureRedis } from '../runtime/redis';
 import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';
-import { prodLogKey } from '../../src/adapters/flags/keys';
+import { prodLogKey } from '../../src/protocol/flagKeys';
 import { disposeServices } from '../../src/composition';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 import { appKey } from '../../src/domain/flag/control';
@@ -232,7 +232,8 @@ async function flagFlipBench(): Promise<Record<string, number>> {
     },
     approval: { required: false },
     bake: 'PT0S',
-    watch: { duration: 'PT0S' },
+    // The shortest watch a flag policy may have: the lease TTL (5 s) and two checks.
+    watch: { duration: 'PT8S', interval: 'PT1S' },
     cleanup: { deactivateAfter: 'PT0S', keepRevisions: 2 },
   });
   const stack = await startLocalStack({
@@ -262,8 +263,10 @@ async function flagFlipBench(): Promise<Record<string, number>> {
       const done = await follow(stack.http, id, (v) => v.done, { pollMs: 20, timeoutMs: 120_000 });
       if (done.outcome !== 'Succeeded' || !done.green)
         throw new Error(`flag rollout ${id} ended ${done.outcome}: ${done.reason}`);
-      const promoting = Date.parse(done.timeline.find((t) => t.phase === 'Promoting')?.at ?? '');
-      const watched = Date.parse(done.timeline.find((t) => t.phase === 'Finalising')?.at ?? '');
+      const promotingAt = done.timeline.findIndex((t) => t.phase === 'Promoting');
+      const promoting = Date.parse(done.timeline[promotingAt]?.at ?? '');
+      // The flip is confirmed when the rollout leaves Promoting (for the watch, or to finish).
+      const watched = Date.parse(done.timeline[promotingAt + 1]?.at ?? '');
       const key = prodLogKey(
         flagPrefix,
         appKey({ subscriptionId: sub, resourceGroup: 'rg-bench', name }),

@@ -19,8 +19,13 @@ const needsClient: ReadonlySet<ActivityName> = new Set([Activities.finishRollout
  * registration: the host loads the app before any configuration problem could be reported through a call.
  */
 export function registerActivities(ports: () => RolloutPorts): void {
-  let handlers: ActivityHandlers | undefined;
-  const handlersNow = (): ActivityHandlers => (handlers ??= createActivities(ports()));
+  let built: { ports: RolloutPorts; handlers: ActivityHandlers } | undefined;
+  // Rebuilt when the composition root hands out new ports (after disposeServices): never on closed clients.
+  const handlersNow = (): ActivityHandlers => {
+    const current = ports();
+    if (built?.ports !== current) built = { ports: current, handlers: createActivities(current) };
+    return built.handlers;
+  };
   for (const name of Object.values(Activities)) register(name, handlersNow);
 }
 
