@@ -115,10 +115,19 @@ export async function requestRollout(
     return { kind: 'duplicate', rolloutId: same };
   }
 
-  const input = buildInput(policy, image, req.trigger, {
-    ...(latest ? { after: latest.rolloutId } : {}),
+  // The id follows the app's latest rollout. Should that record be gone (Redis restored empty), an id
+  // already used by a finished rollout is skipped, so the image is still rolled out anew.
+  let after = latest?.rolloutId;
+  let input = buildInput(policy, image, req.trigger, {
+    ...(after ? { after } : {}),
     requestedAt: new Date(now),
   });
+  for (let i = 0; i < 20; i++) {
+    const used = await tryGetStatus(client, input.rolloutId);
+    if (!used || !finished.has(String(used.runtimeStatus))) break;
+    after = input.rolloutId;
+    input = buildInput(policy, image, req.trigger, { after, requestedAt: new Date(now) });
+  }
   const admission = await admitRollout({ client, store }, input, policy.concurrency);
   if (admission.kind !== 'rejected' && admission.kind !== 'duplicate') {
     await store.setLatestRollout(app, {

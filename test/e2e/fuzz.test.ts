@@ -42,6 +42,8 @@ afterAll(async () => {
 });
 
 const refusals = new Set(['refused', 'unmatched', 'invalid']);
+// About 5 s per surface on an idle machine; the bound leaves room for a loaded shared one.
+const surfaceTimeout = 240_000;
 
 /** Everything under the stack's prefix except the ledger, and the ledger's decisions separately. */
 async function state(): Promise<{ keys: Record<string, string>; ledger: TriggerRecord[] }> {
@@ -136,270 +138,294 @@ async function fuzz(
 const key = () => ({ 'x-functions-key': e.gl.functionKey });
 
 describe('fuzz: every surface refuses bad input without a 5xx, a leak or a change', () => {
-  it('rollout bodies (POST /api/rollouts)', async () => {
-    // Names that could select the policy ('FZ', ' fz ', its resource path) are the policy's own.
-    const notTheApp = nastyString.filter((a) => a.trim().toLowerCase() !== 'fz' && !a.includes('/'));
-    const body = fc.oneof(
-      anyBody,
-      // Well-formed requests for images the policy does not allow: 403, recorded as refused.
-      foreignImage.map((image) => JSON.stringify({ app: 'fz', image })),
-      // An allowed image for an app no policy names: 404.
-      notTheApp.map((app) => JSON.stringify({ app, image: `${registry}/e2e/fz:v9` })),
-      fc
-        .record(
-          {
-            app: fc.oneof(fc.constant('fz'), nastyString, anyJson),
-            image: fc.oneof(foreignImage, malformedImage, anyJson),
-            digest: fc.oneof(badDigest, anyJson),
-            extra: anyJson,
-          },
-          { requiredKeys: [] },
-        )
-        .map((o) => JSON.stringify(o)),
-    );
-    const headers = fc.oneof(
-      fc.constant({ ...key(), 'content-type': 'application/json' }),
-      fc.constant({ ...key() }),
-      fc.constant({ 'content-type': 'application/json' }),
-      fc.record({ 'x-functions-key': nastyString.map((s) => s.replace(/[^\x20-\x7e]/g, '')) }),
-      fc.constant({ ...key(), 'content-type': 'text/plain', 'x-ms-client-principal-name': 'root' }),
-    );
-    const tally = await fuzz(
-      'rollout bodies',
-      fc.tuple(body, headers).map(([b, h]) => ({
-        url: `${e.gl.baseUrl}/api/rollouts`,
-        init: { method: 'POST', headers: h, body: b },
-      })),
-    );
-    expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
-  });
-
-  it('Event Grid deliveries (POST /runtime/webhooks/eventgrid)', async () => {
-    const pushLike = fc.record(
-      {
-        id: fc.oneof(nastyString, anyJson),
-        eventType: fc.oneof(
-          fc.constant('Microsoft.ContainerRegistry.ImagePushed'),
-          fc.constant('Microsoft.EventGrid.SubscriptionValidationEvent'),
-          nastyString,
-        ),
-        type: fc.oneof(fc.constant('Microsoft.ContainerRegistry.ImagePushed'), nastyString),
-        specversion: fc.constantFrom('1.0', 1, null),
-        topic: fc.oneof(nastyString, fc.constant('/subscriptions/s/providers/x/registries/e2eacr')),
-        eventTime: fc.oneof(nastyString, anyJson),
-        data: fc.oneof(
-          anyJson,
-          fc.record(
+  it(
+    'rollout bodies (POST /api/rollouts)',
+    async () => {
+      // Names that could select the policy ('FZ', ' fz ', its resource path) are the policy's own.
+      const notTheApp = nastyString.filter((a) => a.trim().toLowerCase() !== 'fz' && !a.includes('/'));
+      const body = fc.oneof(
+        anyBody,
+        // Well-formed requests for images the policy does not allow: 403, recorded as refused.
+        foreignImage.map((image) => JSON.stringify({ app: 'fz', image })),
+        // An allowed image for an app no policy names: 404.
+        notTheApp.map((app) => JSON.stringify({ app, image: `${registry}/e2e/fz:v9` })),
+        fc
+          .record(
             {
-              validationCode: fc.oneof(nastyString, anyJson),
-              target: fc.oneof(
-                anyJson,
-                fc.record(
-                  {
-                    // The policy's own repository only ever with a digest it cannot deploy.
-                    repository: fc.oneof(
-                      nastyString.filter((r) => r !== 'e2e/fz'),
-                      fc.constantFrom('e2e/other', 'e2e/fz/sub', 'E2E/FZ'),
-                    ),
-                    tag: fc.oneof(nastyString, anyJson),
-                    digest: fc.oneof(badDigest, anyJson),
-                  },
-                  { requiredKeys: [] },
-                ),
-                fc.record({ repository: fc.constant('e2e/fz'), tag: nastyString, digest: badDigest }),
-              ),
-              request: fc.oneof(
-                anyJson,
-                fc.record({ host: fc.oneof(nastyString, fc.constant(registry), anyJson) }),
-              ),
+              app: fc.oneof(fc.constant('fz'), nastyString, anyJson),
+              image: fc.oneof(foreignImage, malformedImage, anyJson),
+              digest: fc.oneof(badDigest, anyJson),
+              extra: anyJson,
             },
             { requiredKeys: [] },
-          ),
-        ),
-      },
-      { requiredKeys: [] },
-    );
-    const delivery = fc.oneof(
-      anyBody,
-      fc.array(pushLike, { maxLength: 4 }).map((a) => JSON.stringify(a)),
-      pushLike.map((p) => JSON.stringify(p)),
-    );
-    const auth = fc.oneof(
-      { arbitrary: fc.constant(`code=${encodeURIComponent(e.stack.runtime.keys.system)}`), weight: 4 },
-      fc.constant(`code=${encodeURIComponent(e.gl.functionKey)}`),
-      nastyString.map((s) => `code=${encodeURIComponent(s)}`),
-    );
-    const fn = fc.oneof({ arbitrary: fc.constant('imagePushed'), weight: 4 }, nastyString);
-    const contentType = fc.constantFrom(
-      'application/json',
-      'application/cloudevents+json',
-      'application/cloudevents-batch+json',
-      'text/plain',
-    );
-    const tally = await fuzz(
-      'Event Grid deliveries',
-      fc.tuple(delivery, auth, fn, contentType, fc.boolean()).map(([body, a, f, ct, handshake]) => ({
-        url: `${e.gl.baseUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(f)}&${a}`,
-        init: {
-          method: 'POST',
-          headers: {
-            'content-type': ct,
-            ...(handshake ? { 'aeg-event-type': 'SubscriptionValidation' } : {}),
-          },
-          body,
-        },
-      })),
-    );
-    expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
-  });
+          )
+          .map((o) => JSON.stringify(o)),
+      );
+      const headers = fc.oneof(
+        fc.constant({ ...key(), 'content-type': 'application/json' }),
+        fc.constant({ ...key() }),
+        fc.constant({ 'content-type': 'application/json' }),
+        fc.record({ 'x-functions-key': nastyString.map((s) => s.replace(/[^\x20-\x7e]/g, '')) }),
+        fc.constant({ ...key(), 'content-type': 'text/plain', 'x-ms-client-principal-name': 'root' }),
+      );
+      const tally = await fuzz(
+        'rollout bodies',
+        fc.tuple(body, headers).map(([b, h]) => ({
+          url: `${e.gl.baseUrl}/api/rollouts`,
+          init: { method: 'POST', headers: h, body: b },
+        })),
+      );
+      expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
+    },
+    surfaceTimeout,
+  );
 
-  it('approval decisions and tokens (GET and POST /api/approvals/{id})', async () => {
-    const realKey = process.env.GREENLIGHT_APPROVAL_SIGNING_KEY ?? '';
-    const claims = fc.record({
-      rolloutId: fc.oneof(fc.constant(waiting), nastyString),
-      decision: fc.constantFrom('approve' as const, 'reject' as const),
-      expiresAt: fc.oneof(fc.integer(), fc.constant(Date.now() + 3_600_000)),
-      nonce: nastyString,
-    });
-    const token = fc.oneof(
-      nastyString,
-      fc.tuple(nastyString, nastyString).map(([a, b]) => `${a}.${b}`),
-      // Well-formed, signed with a key that is not the app's.
-      fc.tuple(claims, fc.string({ minLength: 1 })).map(([c, k]) => signApprovalToken(c, `${k}${realKey}x`)),
-      // The app's key, but for another rollout or long expired: refused for what it says.
-      claims.map((c) =>
-        signApprovalToken(
-          c.rolloutId === waiting ? { ...c, expiresAt: Math.min(c.expiresAt, 0) } : c,
-          realKey,
-        ),
-      ),
-    );
-    const id = fc.oneof(fc.constant(waiting), unknownId([waiting]));
-    const form = fc.record(
-      { token, decision: fc.oneof(fc.constantFrom('approve', 'reject'), nastyString), comment: nastyString },
-      { requiredKeys: [] },
-    );
-    const request = fc.oneof(
-      fc.tuple(id, token, fc.boolean()).map(([i, t, html]) => ({
-        url: `${e.gl.baseUrl}/api/approvals/${segment(i, false)}?token=${encodeURIComponent(t)}`,
-        init: { method: 'GET', headers: html ? { accept: 'text/html' } : {} },
-      })),
-      fc.tuple(id, form).map(([i, f]) => ({
-        url: `${e.gl.baseUrl}/api/approvals/${segment(i, false)}`,
-        init: {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: new URLSearchParams(f as Record<string, string>).toString(),
-        },
-      })),
-      fc
-        .tuple(
-          id,
-          fc.oneof(
-            anyBody,
-            form.map((f) => JSON.stringify(f)),
+  it(
+    'Event Grid deliveries (POST /runtime/webhooks/eventgrid)',
+    async () => {
+      const pushLike = fc.record(
+        {
+          id: fc.oneof(nastyString, anyJson),
+          eventType: fc.oneof(
+            fc.constant('Microsoft.ContainerRegistry.ImagePushed'),
+            fc.constant('Microsoft.EventGrid.SubscriptionValidationEvent'),
+            nastyString,
           ),
-        )
-        .map(([i, b]) => ({
+          type: fc.oneof(fc.constant('Microsoft.ContainerRegistry.ImagePushed'), nastyString),
+          specversion: fc.constantFrom('1.0', 1, null),
+          topic: fc.oneof(nastyString, fc.constant('/subscriptions/s/providers/x/registries/e2eacr')),
+          eventTime: fc.oneof(nastyString, anyJson),
+          data: fc.oneof(
+            anyJson,
+            fc.record(
+              {
+                validationCode: fc.oneof(nastyString, anyJson),
+                target: fc.oneof(
+                  anyJson,
+                  fc.record(
+                    {
+                      // The policy's own repository only ever with a digest it cannot deploy.
+                      repository: fc.oneof(
+                        nastyString.filter((r) => r !== 'e2e/fz'),
+                        fc.constantFrom('e2e/other', 'e2e/fz/sub', 'E2E/FZ'),
+                      ),
+                      tag: fc.oneof(nastyString, anyJson),
+                      digest: fc.oneof(badDigest, anyJson),
+                    },
+                    { requiredKeys: [] },
+                  ),
+                  fc.record({ repository: fc.constant('e2e/fz'), tag: nastyString, digest: badDigest }),
+                ),
+                request: fc.oneof(
+                  anyJson,
+                  fc.record({ host: fc.oneof(nastyString, fc.constant(registry), anyJson) }),
+                ),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+        },
+        { requiredKeys: [] },
+      );
+      const delivery = fc.oneof(
+        anyBody,
+        fc.array(pushLike, { maxLength: 4 }).map((a) => JSON.stringify(a)),
+        pushLike.map((p) => JSON.stringify(p)),
+      );
+      const auth = fc.oneof(
+        { arbitrary: fc.constant(`code=${encodeURIComponent(e.stack.runtime.keys.system)}`), weight: 4 },
+        fc.constant(`code=${encodeURIComponent(e.gl.functionKey)}`),
+        nastyString.map((s) => `code=${encodeURIComponent(s)}`),
+      );
+      const fn = fc.oneof({ arbitrary: fc.constant('imagePushed'), weight: 4 }, nastyString);
+      const contentType = fc.constantFrom(
+        'application/json',
+        'application/cloudevents+json',
+        'application/cloudevents-batch+json',
+        'text/plain',
+      );
+      const tally = await fuzz(
+        'Event Grid deliveries',
+        fc.tuple(delivery, auth, fn, contentType, fc.boolean()).map(([body, a, f, ct, handshake]) => ({
+          url: `${e.gl.baseUrl}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(f)}&${a}`,
+          init: {
+            method: 'POST',
+            headers: {
+              'content-type': ct,
+              ...(handshake ? { 'aeg-event-type': 'SubscriptionValidation' } : {}),
+            },
+            body,
+          },
+        })),
+      );
+      expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
+    },
+    surfaceTimeout,
+  );
+
+  it(
+    'approval decisions and tokens (GET and POST /api/approvals/{id})',
+    async () => {
+      const realKey = process.env.GREENLIGHT_APPROVAL_SIGNING_KEY ?? '';
+      const claims = fc.record({
+        rolloutId: fc.oneof(fc.constant(waiting), nastyString),
+        decision: fc.constantFrom('approve' as const, 'reject' as const),
+        expiresAt: fc.oneof(fc.integer(), fc.constant(Date.now() + 3_600_000)),
+        nonce: nastyString,
+      });
+      const token = fc.oneof(
+        nastyString,
+        fc.tuple(nastyString, nastyString).map(([a, b]) => `${a}.${b}`),
+        // Well-formed, signed with a key that is not the app's.
+        fc
+          .tuple(claims, fc.string({ minLength: 1 }))
+          .map(([c, k]) => signApprovalToken(c, `${k}${realKey}x`)),
+        // The app's key, but for another rollout or long expired: refused for what it says.
+        claims.map((c) =>
+          signApprovalToken(
+            c.rolloutId === waiting ? { ...c, expiresAt: Math.min(c.expiresAt, 0) } : c,
+            realKey,
+          ),
+        ),
+      );
+      const id = fc.oneof(fc.constant(waiting), unknownId([waiting]));
+      const form = fc.record(
+        {
+          token,
+          decision: fc.oneof(fc.constantFrom('approve', 'reject'), nastyString),
+          comment: nastyString,
+        },
+        { requiredKeys: [] },
+      );
+      const request = fc.oneof(
+        fc.tuple(id, token, fc.boolean()).map(([i, t, html]) => ({
+          url: `${e.gl.baseUrl}/api/approvals/${segment(i, false)}?token=${encodeURIComponent(t)}`,
+          init: { method: 'GET', headers: html ? { accept: 'text/html' } : {} },
+        })),
+        fc.tuple(id, form).map(([i, f]) => ({
           url: `${e.gl.baseUrl}/api/approvals/${segment(i, false)}`,
-          init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: b },
-        })),
-    );
-    const tally = await fuzz(
-      'approval decisions and tokens',
-      request.map((r) => r as { url: string; init: RequestInit }),
-    );
-    expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
-    // A real page still works after all that: the approval is there to be made.
-    expect((await fetch(approvePage)).status).toBe(200);
-  });
-
-  it('Durable API requests (documented and internal endpoints)', async () => {
-    const client = e.stack.runtime.durableClient() as unknown as { clientData: { rpcBaseUrl: string } };
-    const internal = new URL(client.clientData.rpcBaseUrl);
-    const bases = [
-      `${e.gl.baseUrl}/runtime/webhooks/durabletask`,
-      `${internal.origin}${internal.pathname.replace(/\/$/, '')}`,
-    ];
-    const existing = [waiting, `${waiting}:watch`];
-    const names = ['rolloutOrchestrator', 'rolloutWatchOrchestrator', 'gateRunOrchestrator'];
-    const sys = e.stack.runtime.keys.system;
-    const idArb = unknownId(existing).filter((i) => !existing.some((x) => i === x));
-    const path = fc.oneof(
-      fc
-        .tuple(idArb, fc.boolean())
-        .map(([i, raw]) => ({ method: 'GET', p: `/instances/${segment(i, raw)}` })),
-      fc.tuple(idArb, nastyString, fc.boolean()).map(([i, ev, raw]) => ({
-        method: 'POST',
-        p: `/instances/${segment(i, raw)}/raiseEvent/${segment(ev, raw)}`,
-      })),
-      fc
-        .tuple(idArb, fc.constantFrom('terminate', 'suspend', 'resume', 'rewind'), nastyString)
-        .map(([i, a, r]) => ({
-          method: 'POST',
-          p: `/instances/${segment(i, false)}/${a}?reason=${encodeURIComponent(r)}`,
-        })),
-      fc.tuple(idArb).map(([i]) => ({ method: 'DELETE', p: `/instances/${segment(i, false)}` })),
-      fc
-        .tuple(
-          nastyString.filter((n) => !names.includes(n)),
-          fc.option(idArb),
-        )
-        .map(([n, i]) => ({
-          method: 'POST',
-          p: `/orchestrators/${segment(n, false)}${i ? `/${segment(i, false)}` : ''}`,
-        })),
-      fc
-        .record(
-          {
-            runtimeStatus: nastyString,
-            top: fc.oneof(nastyString, fc.integer().map(String)),
-            createdTimeFrom: nastyString,
-            instanceIdPrefix: nastyString,
+          init: {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+            body: new URLSearchParams(f as Record<string, string>).toString(),
           },
-          { requiredKeys: [] },
-        )
-        .map((q) => ({ method: 'GET', p: `/instances?${new URLSearchParams(q).toString()}` })),
-    );
-    // With the system key only requests that can change nothing (unknown ids and names, bad queries);
-    // without it, anything at all, including what would change state with a key.
-    const unkeyed = fc.oneof(
-      path,
-      fc.constantFrom(
-        { method: 'DELETE', p: '/instances' },
-        { method: 'POST', p: `/instances/${waiting}/raiseEvent/approval` },
-        { method: 'POST', p: `/instances/${waiting}/terminate` },
-        { method: 'POST', p: '/orchestrators/rolloutOrchestrator' },
-      ),
-    );
-    const wrongKey = fc.oneof(
-      fc.constant(''),
-      fc.constant(`code=${encodeURIComponent(e.gl.functionKey)}`),
-      nastyString.map((s) => `code=${encodeURIComponent(s)}`),
-    );
-    const request = fc.oneof(
-      fc.tuple(fc.constantFrom(...bases), path, anyBody).map(([b, { method, p }, body]) => ({
-        url: `${b}${p}${p.includes('?') ? '&' : '?'}code=${encodeURIComponent(sys)}`,
-        body: method === 'GET' || method === 'DELETE' ? undefined : body,
-        method,
-      })),
-      fc.tuple(fc.constantFrom(...bases), unkeyed, wrongKey, anyBody).map(([b, { method, p }, k, body]) => ({
-        url: `${b}${p}${k ? `${p.includes('?') ? '&' : '?'}${k}` : ''}`,
-        body: method === 'GET' || method === 'DELETE' ? undefined : body,
-        method,
-      })),
-    );
-    const tally = await fuzz(
-      'Durable API requests',
-      request.map(({ url, body, method }) => ({
-        url,
-        init: {
+        })),
+        fc
+          .tuple(
+            id,
+            fc.oneof(
+              anyBody,
+              form.map((f) => JSON.stringify(f)),
+            ),
+          )
+          .map(([i, b]) => ({
+            url: `${e.gl.baseUrl}/api/approvals/${segment(i, false)}`,
+            init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: b },
+          })),
+      );
+      const tally = await fuzz(
+        'approval decisions and tokens',
+        request.map((r) => r as { url: string; init: RequestInit }),
+      );
+      expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
+      // A real page still works after all that: the approval is there to be made.
+      expect((await fetch(approvePage)).status).toBe(200);
+    },
+    surfaceTimeout,
+  );
+
+  it(
+    'Durable API requests (documented and internal endpoints)',
+    async () => {
+      const client = e.stack.runtime.durableClient() as unknown as { clientData: { rpcBaseUrl: string } };
+      const internal = new URL(client.clientData.rpcBaseUrl);
+      const bases = [
+        `${e.gl.baseUrl}/runtime/webhooks/durabletask`,
+        `${internal.origin}${internal.pathname.replace(/\/$/, '')}`,
+      ];
+      const existing = [waiting, `${waiting}:watch`];
+      const names = ['rolloutOrchestrator', 'rolloutWatchOrchestrator', 'gateRunOrchestrator'];
+      const sys = e.stack.runtime.keys.system;
+      const idArb = unknownId(existing).filter((i) => !existing.some((x) => i === x));
+      const path = fc.oneof(
+        fc
+          .tuple(idArb, fc.boolean())
+          .map(([i, raw]) => ({ method: 'GET', p: `/instances/${segment(i, raw)}` })),
+        fc.tuple(idArb, nastyString, fc.boolean()).map(([i, ev, raw]) => ({
+          method: 'POST',
+          p: `/instances/${segment(i, raw)}/raiseEvent/${segment(ev, raw)}`,
+        })),
+        fc
+          .tuple(idArb, fc.constantFrom('terminate', 'suspend', 'resume', 'rewind'), nastyString)
+          .map(([i, a, r]) => ({
+            method: 'POST',
+            p: `/instances/${segment(i, false)}/${a}?reason=${encodeURIComponent(r)}`,
+          })),
+        fc.tuple(idArb).map(([i]) => ({ method: 'DELETE', p: `/instances/${segment(i, false)}` })),
+        fc
+          .tuple(
+            nastyString.filter((n) => !names.includes(n)),
+            fc.option(idArb),
+          )
+          .map(([n, i]) => ({
+            method: 'POST',
+            p: `/orchestrators/${segment(n, false)}${i ? `/${segment(i, false)}` : ''}`,
+          })),
+        fc
+          .record(
+            {
+              runtimeStatus: nastyString,
+              top: fc.oneof(nastyString, fc.integer().map(String)),
+              createdTimeFrom: nastyString,
+              instanceIdPrefix: nastyString,
+            },
+            { requiredKeys: [] },
+          )
+          .map((q) => ({ method: 'GET', p: `/instances?${new URLSearchParams(q).toString()}` })),
+      );
+      // With the system key only requests that can change nothing (unknown ids and names, bad queries);
+      // without it, anything at all, including what would change state with a key.
+      const unkeyed = fc.oneof(
+        path,
+        fc.constantFrom(
+          { method: 'DELETE', p: '/instances' },
+          { method: 'POST', p: `/instances/${waiting}/raiseEvent/approval` },
+          { method: 'POST', p: `/instances/${waiting}/terminate` },
+          { method: 'POST', p: '/orchestrators/rolloutOrchestrator' },
+        ),
+      );
+      const wrongKey = fc.oneof(
+        fc.constant(''),
+        fc.constant(`code=${encodeURIComponent(e.gl.functionKey)}`),
+        nastyString.map((s) => `code=${encodeURIComponent(s)}`),
+      );
+      const request = fc.oneof(
+        fc.tuple(fc.constantFrom(...bases), path, anyBody).map(([b, { method, p }, body]) => ({
+          url: `${b}${p}${p.includes('?') ? '&' : '?'}code=${encodeURIComponent(sys)}`,
+          body: method === 'GET' || method === 'DELETE' ? undefined : body,
           method,
-          headers: { 'content-type': 'application/json' },
-          ...(body !== undefined ? { body } : {}),
-        },
-      })),
-    );
-    expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
-  });
+        })),
+        fc
+          .tuple(fc.constantFrom(...bases), unkeyed, wrongKey, anyBody)
+          .map(([b, { method, p }, k, body]) => ({
+            url: `${b}${p}${k ? `${p.includes('?') ? '&' : '?'}${k}` : ''}`,
+            body: method === 'GET' || method === 'DELETE' ? undefined : body,
+            method,
+          })),
+      );
+      const tally = await fuzz(
+        'Durable API requests',
+        request.map(({ url, body, method }) => ({
+          url,
+          init: {
+            method,
+            headers: { 'content-type': 'application/json' },
+            ...(body !== undefined ? { body } : {}),
+          },
+        })),
+      );
+      expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
+    },
+    surfaceTimeout,
+  );
 });

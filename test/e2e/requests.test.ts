@@ -13,6 +13,7 @@ import {
   untilPhase,
   type E2E,
 } from './support';
+import { newTestRedis } from '../support/redis';
 
 const approval = { required: true, timeout: 'PT24H', onTimeout: 'rollback' };
 const policies = [
@@ -20,6 +21,7 @@ const policies = [
   trafficPolicy('retry', { approval }),
   trafficPolicy('noid'),
   trafficPolicy('batch'),
+  trafficPolicy('lost'),
   trafficPolicy('guarded', { approval }),
   trafficPolicy('listed', {
     trigger: undefined,
@@ -31,7 +33,8 @@ const policies = [
 let e: E2E;
 beforeAll(async () => {
   e = await startE2E(policies);
-  for (const name of ['again', 'retry', 'noid', 'batch', 'guarded', 'listed', 'closed']) await seed(e, name);
+  for (const name of ['again', 'retry', 'noid', 'batch', 'lost', 'guarded', 'listed', 'closed'])
+    await seed(e, name);
 }, 60_000);
 afterAll(async () => {
   await e?.stop();
@@ -130,6 +133,36 @@ describe('the same request, not the same image forever', () => {
     // A later id-less push of v2 is a new push, not "(no id)" seen a week ago.
     await pushEvents(e.gl, [idlessPush('noid', 'v2', '2026-12-01T12:00:00Z')]);
     expect(await rolloutsOf('noid')).toEqual(['v2', 'v3', 'v2']);
+  });
+
+  it('an image rolled out before is rolled out anew even when the record of the latest rollout is lost', async () => {
+    const first = await startRollout(e, 'lost', 'v2');
+    expect((await untilDone(e, first)).outcome).toBe('Succeeded');
+    await startRollout(e, 'lost', 'v3').then((id) => untilDone(e, id));
+    const redis = newTestRedis();
+    try {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(
+          cursor,
+          'MATCH',
+          `${e.stack.keyPrefix}*lost*:latest`,
+          'COUNT',
+          1000,
+        );
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      expect(keys).toHaveLength(1);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    const again = await startRollout(e, 'lost', 'v2');
+    expect(again).not.toBe(first);
+    expect((await untilDone(e, again)).outcome).toBe('Succeeded');
+    expect(await rolloutsOf('lost')).toEqual(['v2', 'v3', 'v2']);
   });
 
   it('a subscription validation event in a batch does not drop the pushes beside it', async () => {
