@@ -227,7 +227,9 @@ describe('notifications received by the local inbox', () => {
       ['teams', 'Approval needed: web', true],
       ['webhook', 'Approval needed: web', true],
     ]);
-    const teamsOnly = await (await fetch(`${inbox.url}/inbox?kind=teams`)).json();
+    const teamsOnly = (await (await fetch(`${inbox.url}/inbox?kind=teams`)).json()) as {
+      messages: unknown[];
+    };
     expect(teamsOnly.messages).toHaveLength(1);
     expect(inboxLines.some((l) => l.includes('[inbox] teams') && l.includes('Approval needed: web'))).toBe(
       true,
