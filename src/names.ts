@@ -25,6 +25,7 @@ export const Activities = {
   observeMock: 'observeMock',
   flipFlags: 'flipFlags',
   observeFlip: 'observeFlip',
+  observeProgress: 'observeProgress',
   restoreFlags: 'restoreFlags',
   dropMockOutputs: 'dropMockOutputs',
 } as const satisfies { [N in ActivityName]: N };

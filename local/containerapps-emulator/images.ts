@@ -18,6 +18,8 @@ export interface ImageBehaviour {
   malformed: boolean;
   /** `nolease` (TCP workload): never takes a lease, so it never processes. */
   nolease: boolean;
+  /** `stall` (TCP workload): 2 s after it starts processing production, stops writing but keeps lease and heartbeat. */
+  stall: boolean;
 }
 
 export function imageTag(image: string): string {
@@ -36,6 +38,7 @@ export function behaviourOf(image: string): ImageBehaviour {
     drops: tag.includes('drops'),
     malformed: tag.includes('malformed'),
     nolease: tag.includes('nolease'),
+    stall: tag.includes('stall'),
   };
 }
 

@@ -1,3 +1,4 @@
+import { assessCompleteness, type CompletenessReport } from '../domain/flag/completeness';
 import { appKey, flagsOf } from '../domain/flag/control';
 import type { RolloutPorts } from '../domain/ports';
 import type { FlagActivityInput } from '../domain/rollout/types';
@@ -9,6 +10,12 @@ import type { ActivityHandlers } from './contract';
 /** Agents heartbeat every second or so; older reports are from revisions that stopped. */
 const reportMaxAgeMs = 10_000;
 
+/** Newest mock records whose sequence ids one look reads: bounded, however long green has been writing. */
+export const sequenceWindow = 10_000;
+
+/** Production log whose checkpoint shows progress when the plan does not name one. */
+const defaultProgressLog = 'sink';
+
 type FlagActivities = Pick<
   ActivityHandlers,
   | 'snapshotFlags'
@@ -16,6 +23,7 @@ type FlagActivities = Pick<
   | 'observeMock'
   | 'flipFlags'
   | 'observeFlip'
+  | 'observeProgress'
   | 'restoreFlags'
   | 'dropMockOutputs'
 >;
@@ -52,6 +60,17 @@ export function flagActivities(ports: RolloutPorts): FlagActivities {
         }))
         .filter((m) => m.missing.length > 0);
       const report = reports.find((r) => r.revision === input.revision);
+      // Judged here, not in the orchestrator: the ids stay out of the orchestration's history, only the
+      // verdict and a few examples go in. The source's range is not known here (a TCP source publishes
+      // nothing), so the expected range is the ids' own: holes, doubles and reordering inside it show.
+      const field = input.strategy.mock.sequenceField;
+      let completeness: CompletenessReport | undefined;
+      if (field) {
+        const seq = await mock.sequence(app, input.revision, field, sequenceWindow);
+        if (seq.ids.length > 0) {
+          completeness = assessCompleteness(seq.ids, undefined, input.strategy.mock.maxGap ?? 0, seq);
+        }
+      }
       return {
         ...(report ? { report } : {}),
         flags: flagsOf(record, input.revision),
@@ -59,6 +78,7 @@ export function flagActivities(ports: RolloutPorts): FlagActivities {
         sampled: written.sample.length,
         malformed,
         ...(lag ? { lag } : {}),
+        ...(completeness ? { completeness } : {}),
       };
     },
 
@@ -79,6 +99,28 @@ export function flagActivities(ports: RolloutPorts): FlagActivities {
         active: record?.active ?? null,
         ...(lease ? { lease } : {}),
         ...(lastWrite ? { lastWrite } : {}),
+        reports,
+      };
+    },
+
+    observeProgress: async (input) => {
+      const { control } = portsOf(input);
+      const app = appKey(input.app);
+      const log = input.strategy.progress?.log ?? defaultProgressLog;
+      const [record, lease, lastWrite, checkpoint, reports] = await Promise.all([
+        control.read(app),
+        control.leaseHolder(app),
+        control.lastWrite(app),
+        control.checkpoint(app, log),
+        control.reports(app, reportMaxAgeMs),
+      ]);
+      return {
+        observedAt: ports.now().getTime(),
+        epoch: record?.epoch ?? 0,
+        active: record?.active ?? null,
+        ...(lease ? { lease } : {}),
+        ...(lastWrite ? { lastWrite } : {}),
+        ...(checkpoint !== undefined ? { checkpoint } : {}),
         reports,
       };
     },

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { scanPattern } from '../../../src/adapters/flags/keys';
+import { scanPattern } from '../../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../../src/adapters/flags/redisControlPlane';
 import type { ImageBehaviour } from '../../containerapps-emulator/images';
 import type { RevisionPhase } from '../http';
 import { TcpFrameSource } from './source';
-import { TcpWorker, type TcpWorkerOptions } from './worker';
+import { defaultStallAfterMs, TcpWorker, type TcpWorkerOptions } from './worker';
 
 /** Seed option: the app is an always-on TCP receiver + processor instead of the HTTP sample. */
 export interface TcpWorkloadSpec {
@@ -161,7 +161,12 @@ export class TcpWorkloads {
       prodUrl: this.settings.redis.prodUrl,
       tempUrl: this.settings.redis.tempUrl,
       keyPrefix: this.keyPrefix,
-      faults: { drops: r.behaviour.drops, malformed: r.behaviour.malformed, nolease: r.behaviour.nolease },
+      faults: {
+        drops: r.behaviour.drops,
+        malformed: r.behaviour.malformed,
+        nolease: r.behaviour.nolease,
+        ...(r.behaviour.stall ? { stallAfterMs: defaultStallAfterMs } : {}),
+      },
       ...(this.settings.agent ? { agent: this.settings.agent } : {}),
     });
     try {

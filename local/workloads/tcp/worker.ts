@@ -17,7 +17,15 @@ export interface TcpFaults {
   malformed?: boolean;
   /** Never takes a lease, so it never processes. */
   nolease?: boolean;
+  /**
+   * Stalls this long after it first processes production: stays alive, keeps its lease and heartbeat,
+   * but receives nothing more (a producer stuck on a dead connection or a deadlock).
+   */
+  stallAfterMs?: number;
 }
+
+/** How long a `stall` image writes production before it stalls: long enough for the flip to be confirmed. */
+export const defaultStallAfterMs = 2_000;
 
 export interface TcpWorkerOptions {
   /** App key (`appKey()`). */
@@ -50,7 +58,11 @@ export class TcpWorker {
   private socket: Socket | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** When this replica first saw itself in production (for `stallAfterMs`). */
+  private prodSince: number | undefined;
   framesReceived = 0;
+  /** Frames a stalled replica let go by. */
+  framesIgnored = 0;
 
   constructor(private readonly options: TcpWorkerOptions) {
     const faults = options.faults ?? {};
@@ -140,6 +152,13 @@ export class TcpWorker {
     this.framesReceived += 1;
     const faults = this.options.faults ?? {};
     if (faults.drops && frame.frameId % 10 === 0) return;
+    if (faults.stallAfterMs !== undefined && this.agent.mode === 'prod') {
+      this.prodSince ??= Date.now();
+      if (Date.now() - this.prodSince >= faults.stallAfterMs) {
+        this.framesIgnored += 1;
+        return;
+      }
+    }
     this.appender.push(frame.frameId, {
       frameId: String(frame.frameId),
       ...(faults.malformed ? {} : { receivedAt: new Date().toISOString() }),

@@ -7,8 +7,16 @@ import {
 } from '../../domain/flag/control';
 import { EpochConflictError } from '../../domain/flag/errors';
 import { GreenlightError } from '../../domain/errors';
-import { decodeRecord, encodeRecord, flagKeys, parseStamp, recordFields } from './keys';
-import { LuaScript } from '../redis/luaScript';
+import {
+  checkpointKey,
+  decodeRecord,
+  encodeRecord,
+  flagKeys,
+  parseStamp,
+  prodLogKey,
+  recordFields,
+} from '../../protocol/flagKeys';
+import { LuaScript } from '../../protocol/luaScript';
 import type { FlagControlPlane } from '../../domain/ports/flags';
 
 // Swap the record only if nobody changed it since it was read, and tell the agents in the same step.
@@ -187,6 +195,12 @@ export class RedisControlPlane implements FlagControlPlane {
     const ms = Number(stamp?.rest[0]);
     if (!stamp || !Number.isFinite(ms)) return undefined;
     return { revision: stamp.revision, epoch: stamp.epoch, at: new Date(ms).toISOString() };
+  }
+
+  async checkpoint(app: string, log: string): Promise<number | undefined> {
+    const value = await this.redis.get(checkpointKey(prodLogKey(this.keyPrefix, app, log)));
+    const id = Number(value);
+    return value !== null && Number.isSafeInteger(id) ? id : undefined;
   }
 
   private stamp(by: string): { updatedAt: string; updatedBy: string } {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { deleteKeysWithPrefix } from '../redis/deleteKeys';
-import { mockKey, mockPrefix, mockSink, mockStream } from './keys';
+import { mockKey, mockPrefix, mockSink, mockStream } from '../../protocol/flagKeys';
 import type { MockOutputs } from '../../domain/ports/flags';
 
 const lagCountCap = 10_000;
@@ -50,6 +50,35 @@ export class RedisMockOutputs implements MockOutputs {
         ? info.lag
         : (await this.redis.xrange(key, `(${delivered}`, '+', 'COUNT', lagCountCap)).length;
     return { lag, pending };
+  }
+
+  async sequence(
+    app: string,
+    revision: string,
+    field: string,
+    limit: number,
+  ): Promise<{ ids: number[]; total: number; truncated: boolean; unreadable: number }> {
+    const key = mockKey(this.keyPrefix, app, revision, mockSink);
+    // Newest first, at most `limit`: a long mock phase must not turn one look into a full scan. One
+    // transaction, so the length and the entries describe the same moment.
+    const replies = await this.redis
+      .multi()
+      .xlen(key)
+      .xrevrange(key, '+', '-', 'COUNT', Math.max(1, limit))
+      .exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    const total = Number(replies?.[0]?.[1] ?? 0);
+    const rows = limit > 0 ? ((replies?.[1]?.[1] ?? []) as [string, string[]][]) : [];
+    const ids: number[] = [];
+    let unreadable = 0;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const raw = fieldsOf(rows[i]![1])[field];
+      const id = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+      if (Number.isSafeInteger(id)) ids.push(id);
+      else unreadable += 1;
+    }
+    return { ids, total, truncated: total > rows.length, unreadable };
   }
 
   drop(app: string, revision: string): Promise<number> {

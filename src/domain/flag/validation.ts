@@ -1,3 +1,4 @@
+import type { CompletenessReport } from './completeness';
 import type { RevisionFlags, RevisionReport } from './control';
 
 /** What green must show in mock mode before it may be promoted (from the policy's `validation.mock`). */
@@ -13,6 +14,13 @@ export interface MockSpec {
   maxLag: number;
   /** Errors green's agent may report before validation fails. */
   maxErrors: number;
+  /**
+   * Field of each record carrying the source's sequence id (e.g. `frameId`): when set, the ids green
+   * wrote must be complete (see `assessCompleteness`). Absent in plans made before it existed.
+   */
+  sequenceField?: string;
+  /** Longest run of missing ids tolerated; default 0. */
+  maxGap?: number;
 }
 
 /** One look at green in mock mode, gathered by an activity. */
@@ -26,6 +34,8 @@ export interface MockObservation {
   sampled: number;
   malformed: { index: number; missing: string[] }[];
   lag?: { lag: number; pending: number };
+  /** Sequence ids green wrote, judged against the source (only when the spec names `sequenceField`). */
+  completeness?: CompletenessReport;
 }
 
 export type Verdict = 'pass' | 'pending' | 'fail';
@@ -38,6 +48,9 @@ export interface MockReport {
   lag?: number;
   errors?: number;
   holdsLease?: boolean;
+  /** Missing ids, ids written twice, and the first few of each (when completeness is checked). */
+  holes?: { count: number; examples: number[] };
+  duplicates?: { count: number; examples: number[] };
   at: string;
 }
 
@@ -51,6 +64,12 @@ export function assessMock(spec: MockSpec, obs: MockObservation, at: string): Mo
     malformed: obs.malformed.length,
     ...(obs.lag ? { lag: obs.lag.lag + obs.lag.pending } : {}),
     ...(obs.report ? { errors: obs.report.errors, holdsLease: obs.report.holdsLease } : {}),
+    ...(obs.completeness
+      ? {
+          holes: { count: obs.completeness.holes.count, examples: obs.completeness.holes.examples },
+          duplicates: obs.completeness.duplicates,
+        }
+      : {}),
     at,
   };
   const r = (verdict: Verdict, message: string): MockReport => ({ verdict, message, ...base });
@@ -67,6 +86,8 @@ export function assessMock(spec: MockSpec, obs: MockObservation, at: string): Mo
       `${obs.malformed.length} of ${obs.sampled} sampled records lack required fields (record ${first.index}: ${first.missing.join(', ')})`,
     );
   }
+  // Lost or doubled frames are final: waiting longer cannot fill a hole green already skipped.
+  if (obs.completeness?.verdict === 'fail') return r('fail', obs.completeness.message);
   if (!obs.report) return r('pending', "green's agent has not reported yet");
   if (obs.report.errors > spec.maxErrors) {
     return r('fail', `green reported ${obs.report.errors} errors (at most ${spec.maxErrors} allowed)`);
@@ -90,9 +111,12 @@ export function assessMock(spec: MockSpec, obs: MockObservation, at: string): Mo
       );
     }
   }
+  if (spec.sequenceField && !obs.completeness) {
+    return r('pending', `green's records carry no '${spec.sequenceField}' ids to check yet`);
+  }
   return r(
     'pass',
-    `green wrote ${obs.records} well-formed records in mock mode${spec.consumerGroup ? ` and '${spec.consumerGroup}' kept up` : ''}`,
+    `green wrote ${obs.records} well-formed records in mock mode${spec.consumerGroup ? ` and '${spec.consumerGroup}' kept up` : ''}${obs.completeness ? `; ${obs.completeness.message}` : ''}`,
   );
 }
 

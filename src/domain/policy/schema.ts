@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { parseDuration } from '../duration';
+import { formatDuration, parseDuration } from '../duration';
 import { changeControlField } from '../changeControl/global';
 import { guardrailsSchema } from '../guardrails/settings';
 import { conditionUses, parseCondition } from '../gates/condition';
@@ -114,6 +114,17 @@ const flagStrategy = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 letters, digits or : _ . - (e.g. greenlight:)')
     .default('greenlight:'),
+  /** The workload agents' production lease lifetime (their `leaseTtlMs`): how long a crashed holder keeps it. */
+  leaseTtl: positiveDuration('PT5S').prefault('PT5S'),
+  /** What the watch checks of production besides the lease: this log's checkpoint keeps up with the source. */
+  progress: z
+    .strictObject({
+      log: z.string().min(1).default('sink'),
+      maxLagFrames: z.number().int().min(0).default(1000),
+    })
+    .prefault({}),
+  /** After Succeeded, while blue is still warm (until cleanup.deactivateAfter): a stalled or leaseless active revision is flipped back. */
+  guard: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
 });
 
 const smokeCheck = z.strictObject({
@@ -142,6 +153,10 @@ const mockValidation = z.strictObject({
   /** Largest backlog (undelivered + unacknowledged) of that group that still counts as keeping up. */
   maxLag: z.number().int().min(0).default(20),
   maxErrors: z.number().int().min(0).default(0),
+  /** Field of each record carrying the source's sequence id (e.g. frameId): the ids must then be complete. */
+  sequenceField: z.string().min(1).optional(),
+  /** Longest run of missing sequence ids tolerated (0: any hole fails). */
+  maxGap: z.number().int().min(0).default(0),
 });
 
 const validationSchema = z.strictObject({
@@ -431,6 +446,17 @@ export const policySchema = z
         path: ['watch', 'interval'],
         message: 'must not be longer than watch.duration',
       });
+    }
+    if (p.strategy.type === 'flag') {
+      // A crashed producer keeps its lease until it lapses; then two checks are needed to see no progress.
+      const least = p.strategy.leaseTtl + 2 * p.watch.interval;
+      if (p.watch.duration < least) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['watch', 'duration'],
+          message: `must be at least strategy.leaseTtl (${formatDuration(p.strategy.leaseTtl)}) + 2 × watch.interval (${formatDuration(p.watch.interval)}) = ${formatDuration(least)} for strategy 'flag', or a producer that dies in the watch is promoted; got ${formatDuration(p.watch.duration)}; fix: lengthen watch.duration or shorten watch.interval`,
+        });
+      }
     }
     if (p.validation.readiness.pollInterval > p.validation.readiness.timeout) {
       ctx.addIssue({

@@ -39,6 +39,8 @@ export interface FlagControlPlane {
   leaseHolder(app: string): Promise<{ revision: string; epoch: number } | undefined>;
   /** The last production write the fenced write script accepted: who wrote it, at which epoch. */
   lastWrite(app: string): Promise<{ revision: string; epoch: number; at: string } | undefined>;
+  /** Last sequence id committed to a production log (e.g. `sink`), if any was. */
+  checkpoint(app: string, log: string): Promise<number | undefined>;
 }
 
 /** What a revision wrote to the temporary Redis in mock mode. */
@@ -55,6 +57,17 @@ export interface MockOutputs {
     revision: string,
     group: string,
   ): Promise<{ lag: number; pending: number } | undefined>;
+  /**
+   * Sequence ids (the integer in `field`) of the newest `limit` records the revision wrote to its mock
+   * sink, oldest first. `truncated`: the sink holds more than were read. `unreadable`: records read whose
+   * `field` is missing or not an integer.
+   */
+  sequence(
+    app: string,
+    revision: string,
+    field: string,
+    limit: number,
+  ): Promise<{ ids: number[]; total: number; truncated: boolean; unreadable: number }>;
   /** Deletes every key the revision wrote to the temporary Redis; returns how many. Idempotent. */
   drop(app: string, revision: string): Promise<number>;
 }

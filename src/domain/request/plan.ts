@@ -24,6 +24,12 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
           keyPrefix: policy.strategy.keyPrefix,
           flipDeadlineMs: policy.strategy.flipDeadline,
           mock: mockSpec(policy),
+          progress: {
+            log: policy.strategy.progress.log,
+            maxLagFrames: policy.strategy.progress.maxLagFrames,
+          },
+          leaseTtlMs: policy.strategy.leaseTtl,
+          guard: { enabled: policy.strategy.guard.enabled },
         };
   return {
     policyName: policy.name,
@@ -136,5 +142,7 @@ function mockSpec(policy: Policy): MockSpec {
     ...(m.consumerGroup !== undefined ? { consumerGroup: m.consumerGroup } : {}),
     maxLag: m.maxLag,
     maxErrors: m.maxErrors,
+    ...(m.sequenceField !== undefined ? { sequenceField: m.sequenceField } : {}),
+    maxGap: m.maxGap,
   };
 }
