@@ -1,0 +1,84 @@
+import { startInbox, type Inbox } from '../../local/inbox';
+import { describe as describeEvent, formatFor, signWebhook } from '../../src/domain/notify';
+import { sampleEvent } from '../unit/notifyEvents';
+
+let inbox: Inbox;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  inbox = await startInbox({ log: (line) => lines.push(line) });
+});
+beforeEach(() => inbox.clear());
+afterAll(() => inbox.close());
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(`${inbox.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+
+describe('the local inbox refuses what the real channel would', () => {
+  it('refuses a Teams card with an action that needs a bot', async () => {
+    const { body } = formatFor({ kind: 'teams' }, sampleEvent('waitingApproval'));
+    const message = JSON.parse(body);
+    message.attachments[0].content.actions.push({ type: 'Action.Submit', title: 'Approve', data: {} });
+    const res = await post('/teams/releases', JSON.stringify(message));
+    expect(res.status).toBe(400);
+    const [stored] = inbox.messages();
+    expect(stored).toMatchObject({ kind: 'teams', channel: 'releases', accepted: false });
+    expect(stored!.problem).toMatch(/Action.Submit needs a bot/);
+    expect(lines.at(-1)).toMatch(/^\[inbox\] teams .*REFUSED: Action.Submit needs a bot/);
+  });
+
+  it('refuses a connector MessageCard and a body that is not JSON', async () => {
+    expect((await post('/teams', JSON.stringify({ '@type': 'MessageCard', text: 'hi' }))).status).toBe(400);
+    expect((await post('/slack', 'not json')).status).toBe(400);
+    expect(inbox.messages().map((m) => m.problem)).toEqual([
+      "a Teams Workflows message must be { type: 'message', attachments: [...] }",
+      'the body is not JSON',
+    ]);
+  });
+
+  it('refuses Slack messages over 50 blocks', async () => {
+    const blocks = Array.from({ length: 51 }, () => ({ type: 'divider' }));
+    expect((await post('/slack', JSON.stringify({ text: 'x', blocks }))).status).toBe(400);
+  });
+
+  it('answers 401 to an unsigned, a stale or a tampered webhook, and accepts a signed one', async () => {
+    const event = sampleEvent('rollbackFailed');
+    const { body, messageId } = formatFor({ kind: 'webhook' }, event);
+    const now = Math.floor(Date.now() / 1000);
+    expect((await post('/webhook', body)).status).toBe(401);
+    const stale = signWebhook(inbox.webhookSecret, messageId, now - 600, body);
+    expect((await post('/webhook', body, stale)).status).toBe(401);
+    const good = signWebhook(inbox.webhookSecret, messageId, now, body);
+    expect((await post('/webhook', body.replace('"web"', '"api"'), good)).status).toBe(401);
+    const res = await post('/webhook', body, good);
+    expect(res.status).toBe(200);
+    const accepted = inbox.messages().filter((m) => m.accepted);
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]).toMatchObject({ verified: true, title: describeEvent(event).title });
+    expect(inbox.messages().filter((m) => m.verified === false)).toHaveLength(3);
+  });
+
+  it('answers unknown paths and methods with a hint, and clears on DELETE /inbox', async () => {
+    expect((await post('/email', '{}')).status).toBe(404);
+    expect((await fetch(`${inbox.url}/teams`)).status).toBe(405);
+    await post('/slack', JSON.stringify({ text: 'hello' }));
+    expect(inbox.messages()).toHaveLength(1);
+    expect((await fetch(`${inbox.url}/inbox`, { method: 'DELETE' })).status).toBe(200);
+    expect(inbox.messages()).toHaveLength(0);
+  });
+
+  it('hands out the app settings that point channels at it', () => {
+    expect(inbox.settings()).toEqual({
+      GREENLIGHT_INBOX_TEAMS_URL: `${inbox.url}/teams`,
+      GREENLIGHT_INBOX_SLACK_URL: `${inbox.url}/slack`,
+      GREENLIGHT_INBOX_WEBHOOK_URL: `${inbox.url}/webhook`,
+      GREENLIGHT_INBOX_WEBHOOK_SECRET: inbox.webhookSecret,
+    });
+    expect(inbox.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(inbox.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
