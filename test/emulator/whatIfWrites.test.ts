@@ -1,4 +1,5 @@
 import { containerAppsActivities } from '../../src/activities/containerApps';
+import type { ActivityInvocation } from '../../src/activities/contract';
 import { parsePolicies } from '../../src/domain/policy';
 import type { RolloutPorts } from '../../src/domain/ports';
 import { revisionSuffixFor } from '../../src/domain/revisionSuffix';
@@ -65,11 +66,12 @@ cleanup: { keepRevisions: 1 }`,
         (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
       ),
     );
-    await containerAppsActivities({ containerApps: ca } as RolloutPorts).retireRevisions({
-      app,
-      keep: 1,
-      protect: [green],
-    });
+    // The retire activity itself, on the adapter (it needs no durable client).
+    const noHost = {
+      startRollout: () => Promise.reject(new Error('not used')),
+    } as unknown as ActivityInvocation;
+    const activities = containerAppsActivities({ containerApps: ca } as unknown as RolloutPorts);
+    await activities.retireRevisions({ app, keep: 1, protect: [green] }, noHost);
 
     const writes = fx.emulator.requestLog
       .filter((r) => r.method !== 'GET' && r.path.startsWith(appPath(app)))
