@@ -93,6 +93,8 @@ export default tseslint.config(
                 '**/services/**',
                 '**/composition',
                 '**/config',
+                // The Redis protocol it shares with the Function App is src/protocol, not an adapter.
+                '**/adapters/**',
                 'durable-functions',
                 '@azure/*',
               ],

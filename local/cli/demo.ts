@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
-import { checkpointKey, prodLogKey } from '../../src/adapters/flags/keys';
+import { checkpointKey, prodLogKey } from '../../src/protocol/flagKeys';
 import { appKey } from '../../src/domain/flag/control';
 import { Command } from 'commander';
 import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';

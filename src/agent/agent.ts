@@ -9,7 +9,7 @@ import {
   prodLogKey,
   recordFields,
   reportMember,
-} from '../adapters/flags/keys';
+} from '../protocol/flagKeys';
 import {
   type ControlRecord,
   flagsOf,

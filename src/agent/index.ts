@@ -19,4 +19,4 @@ export {
   type RevisionMode,
   type RevisionReport,
 } from '../domain/flag/control';
-export { mockSink, mockStream } from '../adapters/flags/keys';
+export { mockSink, mockStream } from '../protocol/flagKeys';

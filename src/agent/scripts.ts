@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../adapters/redis/luaScript';
+import { LuaScript } from '../protocol/luaScript';
 
 /**
  * The server-side half of the agent. Every script that writes first checks, atomically with the write,

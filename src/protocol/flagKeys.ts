@@ -1,5 +1,7 @@
-import type { ControlRecord } from '../../domain/flag/control';
-import { GreenlightError } from '../../domain/errors';
+// The Redis protocol Greenlight and the workload agent (`greenlight/agent`) share: key layout and record
+// encoding. Neither side owns it; both import it from here.
+import type { ControlRecord } from '../domain/flag/control';
+import { GreenlightError } from '../domain/errors';
 
 /**
  * Every Redis key and channel of the flag strategy. `{p}` is the key prefix Greenlight and the
@@ -74,7 +76,10 @@ export function checkpointKey(logKey: string): string {
   return `${logKey}:checkpoint`;
 }
 
-export { scanPattern } from '../redis/deleteKeys';
+/** SCAN MATCH pattern for every key under `prefix` (glob characters in it matched literally). */
+export function scanPattern(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+}
 
 /** `<revision>|<epoch>|...` (lease and last-write values). */
 export function parseStamp(

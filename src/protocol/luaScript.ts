@@ -1,3 +1,4 @@
+// Shared by the Function App's Redis adapters and the workload agent, so it lives with the protocol.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 

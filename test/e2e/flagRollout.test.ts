@@ -1,7 +1,7 @@
 // The flag strategy end to end: real TCP workers (receiver + processor on the agent) per revision, real Redis,
 // the unchanged app on the local runtime. Real time with short policy timings: the workloads run in real time.
 import type { Redis } from 'ioredis';
-import { checkpointKey, mockPrefix, prodLogKey } from '../../src/adapters/flags/keys';
+import { checkpointKey, mockPrefix, prodLogKey } from '../../src/protocol/flagKeys';
 import { tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../../local/stack';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { appKey } from '../../src/domain/flag/control';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { startContainerAppsEmulator } from '../../local/containerapps-emulator';
-import { checkpointKey, prodLogKey } from '../../src/adapters/flags/keys';
+import { checkpointKey, prodLogKey } from '../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from '../../src/adapters/flags/redisMockOutputs';
 import { appKey } from '../../src/domain/flag/control';

@@ -1,7 +1,7 @@
 import { createServer, type Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { encodeRecord, flagKeys, mockKey, prodLogKey } from '../../src/adapters/flags/keys';
+import { encodeRecord, flagKeys, mockKey, prodLogKey } from '../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { type AgentOptions, isStaleEpoch, LogProcessor, WorkloadAgent } from '../../src/agent';
 import type { ControlRecord } from '../../src/domain/flag/control';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { checkpointKey, flagKeys, prodLogKey } from '../../src/adapters/flags/keys';
+import { checkpointKey, flagKeys, prodLogKey } from '../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { fencedAppend } from '../../src/agent/scripts';
 import { measureFlip } from '../../local/workloads/tcp/measure';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { checkpointKey, flagKeys, mockKey, prodLogKey, reportMember } from '../../src/adapters/flags/keys';
+import { checkpointKey, flagKeys, mockKey, prodLogKey, reportMember } from '../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from '../../src/adapters/flags/redisMockOutputs';
 import { acquireLease, fencedAppend, type Guard, writeHeartbeat } from '../../src/agent/scripts';

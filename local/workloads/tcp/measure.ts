@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { mockStream, prodLogKey } from '../../../src/adapters/flags/keys';
+import { mockStream, prodLogKey } from '../../../src/protocol/flagKeys';
 import type { FlagControlPlane } from '../../../src/domain/ports/flags';
 
 export interface MeasureFlipOptions {

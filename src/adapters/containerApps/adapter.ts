@@ -19,14 +19,15 @@ import type {
   RevisionInfo,
   TrafficEntry,
 } from '../../domain/ports/containerApps';
-import { labelProblem, trafficShapeProblems, withLabel, withoutLabel } from '../../domain/rollout/traffic';
 import {
-  hasLatestRevisionEntry,
-  normalizeTraffic,
+  labelProblem,
   sameTraffic,
-  toWireTraffic,
   trafficProblems,
-} from './traffic';
+  trafficShapeProblems,
+  withLabel,
+  withoutLabel,
+} from '../../domain/rollout/traffic';
+import { hasLatestRevisionEntry, normalizeTraffic, toWireTraffic } from './traffic';
 
 export interface AzureContainerAppsAdapterOptions {
   /** The SDK client for a subscription (the factory caches one per subscription). */

@@ -1,9 +1,5 @@
 import type { Redis } from 'ioredis';
-
-/** SCAN MATCH pattern for every key under `prefix` (glob characters in it matched literally). */
-export function scanPattern(prefix: string): string {
-  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-}
+import { scanPattern } from '../../protocol/flagKeys';
 
 /** Deletes every key under `prefix` (and nothing else), without blocking the server; returns how many. */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { appKey } from '../../domain/flag/control';
-import { LuaScript } from './luaScript';
+import { LuaScript } from '../../protocol/luaScript';
 import type { AppRef, QueuedRollout, RolloutSlots } from '../../domain/ports';
 
 export interface TriggerRecord {

@@ -1,4 +1,4 @@
-import type { TrafficEntry } from '../ports/containerApps';
+import type { RevisionInfo, TrafficEntry } from '../ports/containerApps';
 
 /**
  * Traffic for one promotion step: green gets `greenWeight`, the rest is spread over the baseline's
@@ -107,4 +107,40 @@ export function heaviestRevision(traffic: TrafficEntry[]): string | undefined {
 /** Traffic as an operator reads it: `web--a=90(blue), web--b=10`. */
 export function describeTraffic(traffic: TrafficEntry[]): string {
   return traffic.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', ');
+}
+
+/**
+ * Problems against the app's revisions: every entry names a known revision, and a revision that gets weight
+ * is active. A 0% entry may name an inactive revision: ACA keeps such entries after a deactivation, and a
+ * snapshot holding one must restore exactly.
+ */
+export function trafficProblems(
+  entries: TrafficEntry[],
+  revisions: Pick<RevisionInfo, 'name' | 'active'>[],
+): string[] {
+  const problems = trafficShapeProblems(entries);
+  const byName = new Map(revisions.map((r) => [r.name, r]));
+  entries.forEach((t, i) => {
+    const rev = byName.get(t.revisionName);
+    if (!t.revisionName) return;
+    if (!rev) problems.push(`traffic[${i}]: revision '${t.revisionName}' does not exist`);
+    else if (!rev.active && t.weight > 0) {
+      problems.push(
+        `traffic[${i}]: revision '${t.revisionName}' is inactive and cannot take ${t.weight}%; activate it first`,
+      );
+    }
+  });
+  return problems;
+}
+
+function entryKey(t: TrafficEntry): string {
+  return `${t.revisionName}\u0000${t.weight}\u0000${t.label ?? ''}`;
+}
+
+/** Same entries regardless of order. */
+export function sameTraffic(a: TrafficEntry[], b: TrafficEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  const x = a.map(entryKey).sort();
+  const y = b.map(entryKey).sort();
+  return x.every((k, i) => k === y[i]);
 }
