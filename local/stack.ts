@@ -44,10 +44,12 @@ export function tcpWorkerFlagStrategy(keyPrefix: string, flipDeadline: string): 
   };
 }
 
-/** What the stack's TCP workers write in mock mode: these fields, read by this consumer group. */
+/** What the stack's TCP workers write in mock mode: these fields, read by this consumer group, every frame id. */
 export const tcpWorkerMockOutput = {
   requiredFields: ['frameId', 'receivedAt', 'payload'],
   consumerGroup: processorGroup,
+  // Frames are numbered by the source: green's output must hold every one.
+  sequenceField: 'frameId',
 };
 
 export interface LocalStackOptions {

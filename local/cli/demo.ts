@@ -75,7 +75,8 @@ const workerPolicy = {
   },
   approval: { required: false },
   bake: 'PT2S',
-  watch: { duration: 'PT3S', interval: 'PT1S' },
+  // The agents' lease lasts 5 s: a watch shorter than that plus two checks could not see a crash.
+  watch: { duration: 'PT8S', interval: 'PT1S' },
   cleanup: { deactivateAfter: 'PT1S', keepRevisions: 1 },
   concurrency: 'queue',
 };
