@@ -19,9 +19,7 @@ export function parseGlobalChangeControl(text: string, source: string): ChangeCo
   if (problems.length === 0 && doc) {
     const value: unknown = doc.toJS();
     const raw =
-      typeof value === 'object' && value !== null && 'changeControl' in value
-        ? (value).changeControl
-        : value;
+      typeof value === 'object' && value !== null && 'changeControl' in value ? value.changeControl : value;
     const parsed = parseChangeControl(raw, 'global');
     if (parsed.ok) return parsed.rules;
     problems.push(...problemLines(parsed.problems, 'changeControl').map((p) => `${source}: ${p}`));
