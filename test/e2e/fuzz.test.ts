@@ -181,6 +181,41 @@ describe('fuzz: every surface refuses bad input without a 5xx, a leak or a chang
   );
 
   it(
+    'rollout ids and control requests (GET /api/rollouts/{id}, abort, promote)',
+    async () => {
+      const ids = unknownId([waiting]);
+      const request = fc.oneof(
+        // The waiting rollout is only read; unknown and malformed ids get every method and body.
+        fc.tuple(fc.constantFrom(waiting), nastyString).map(([i, q]) => ({
+          url: `${e.gl.baseUrl}/api/rollouts/${i}?${new URLSearchParams({ q }).toString()}`,
+          init: { method: 'GET', headers: key() } as RequestInit,
+        })),
+        fc.tuple(ids, fc.boolean()).map(([i, raw]) => ({
+          url: `${e.gl.baseUrl}/api/rollouts/${segment(i, raw)}`,
+          init: { method: 'GET', headers: key() } as RequestInit,
+        })),
+        fc
+          .tuple(ids, fc.oneof(fc.constantFrom('abort', 'promote'), nastyString), anyBody, fc.boolean())
+          .map(([i, action, body, raw]) => ({
+            url: `${e.gl.baseUrl}/api/rollouts/${segment(i, raw)}/${segment(action, raw)}`,
+            init: {
+              method: 'POST',
+              headers: { ...key(), 'content-type': 'application/json' },
+              body,
+            } as RequestInit,
+          })),
+        fc.record({ app: nastyString, status: nastyString }, { requiredKeys: [] }).map((q) => ({
+          url: `${e.gl.baseUrl}/api/rollouts?${new URLSearchParams(q).toString()}`,
+          init: { method: 'GET', headers: key() } as RequestInit,
+        })),
+      );
+      const tally = await fuzz('rollout ids and control requests', request);
+      expect(tally.sent).toBeGreaterThanOrEqual(fuzzRuns);
+    },
+    surfaceTimeout,
+  );
+
+  it(
     'Event Grid deliveries (POST /runtime/webhooks/eventgrid)',
     async () => {
       const pushLike = fc.record(
