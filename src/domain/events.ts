@@ -5,7 +5,7 @@ import { z } from 'zod';
  * schemas, and the orchestrator reads what it receives with `parseEvent`: anything else raised through
  * the Durable API (a string, `{}`, `null`, `{"decision":"maybe"}`) is a problem to record, never a decision.
  */
-const who = z.string().trim().min(1, 'must name who acted').max(200, 'must be at most 200 characters');
+const who = z.string().trim().min(1, 'must name who acted').max(500, 'must be at most 500 characters');
 const reason = z.string().max(500, 'must be at most 500 characters').optional();
 const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
 
