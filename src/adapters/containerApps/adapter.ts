@@ -82,7 +82,8 @@ function revisionInfo(r: Revision): RevisionInfo {
     fqdn: r.fqdn,
     replicas: r.replicas ?? 0,
     trafficWeight: r.trafficWeight ?? 0,
-    template: revisionScopeOf(r.template),
+    // Active revisions only (blue is one): the drift check needs no more, and the snapshot stays small.
+    ...(r.active === true ? { template: revisionScopeOf(r.template) } : {}),
   };
 }
 
