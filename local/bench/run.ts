@@ -6,7 +6,10 @@
  *  - rollout: wall time and ARM requests of one full rollout (instant provisioning, zero waits), and the
  *    time from a failing health check to the snapshot's traffic restored;
  *  - flagFlip: for a TCP worker rolled out by flag, the processing gap during the flip (blue's last
- *    production write to green's first, from the production log's own entry ids) and the flip's duration.
+ *    production write to green's first, from the production log's own entry ids) and the flip's duration;
+ *  - arm: ARM requests of one 3-step rollout (test speed; 30 s provisioning at production poll settings),
+ *    readiness and operation polls apart, and 100 rollouts of 100 apps in one subscription started within a
+ *    second under ARM's token buckets: wall time, requests, 429s, peak RSS, Redis memory (see arm.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
@@ -21,6 +24,7 @@ import { prodLogKey } from '../../src/protocol/flagKeys';
 import { disposeServices } from '../../src/composition';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 import { appKey } from '../../src/domain/flag/control';
+import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
 
 provideFunctionsCore();
 
@@ -308,6 +312,12 @@ async function main(): Promise<void> {
   const rollout = await rolloutBench();
   progress('flag flips of a TCP worker…');
   const flagFlip = await flagFlipBench();
+  progress('ARM: one 3-step rollout (instant; 30 s provisioning at production polls), 100 rollouts at once…');
+  const arm = {
+    oneRollout: await oneRolloutInstant(),
+    oneRolloutProduction: await oneRolloutProduction(),
+    scale: await scaleRun(),
+  };
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -317,6 +327,7 @@ async function main(): Promise<void> {
         throughput,
         rollout,
         flagFlip,
+        arm,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,

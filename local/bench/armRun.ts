@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale]...`. */
+import { provideFunctionsCore } from '../runtime/hook';
+import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
+
+provideFunctionsCore();
+
+async function main(): Promise<void> {
+  const which = process.argv.slice(2);
+  const all = which.length === 0;
+  const out: Record<string, unknown> = { node: process.version };
+  if (all || which.includes('instant')) out.oneRolloutInstant = await oneRolloutInstant();
+  if (all || which.includes('production')) out.oneRolloutProduction = await oneRolloutProduction();
+  if (all || which.includes('scale')) out.scale = await scaleRun();
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
