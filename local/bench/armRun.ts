@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale]...`. */
+/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale|flood]...`. */
 import { provideFunctionsCore } from '../runtime/hook';
 import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
+import { eventFlood } from './flood';
 
 provideFunctionsCore();
 
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   if (all || which.includes('instant')) out.oneRolloutInstant = await oneRolloutInstant();
   if (all || which.includes('production')) out.oneRolloutProduction = await oneRolloutProduction();
   if (all || which.includes('scale')) out.scale = await scaleRun();
+  if (all || which.includes('flood')) out.eventFlood = await eventFlood();
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   process.exit(0);
 }

@@ -9,7 +9,9 @@
  *    production write to green's first, from the production log's own entry ids) and the flip's duration;
  *  - arm: ARM requests of one 3-step rollout (test speed; 30 s provisioning at production poll settings),
  *    readiness and operation polls apart, and 100 rollouts of 100 apps in one subscription started within a
- *    second under ARM's token buckets: wall time, requests, 429s, peak RSS, Redis memory (see arm.ts).
+ *    second under ARM's token buckets: wall time, requests, 429s, peak RSS, Redis memory (see arm.ts);
+ *  - eventFlood: 1,000 Event Grid events for one app (duplicates, supersedes): rollouts, the newest image's
+ *    outcome, ledger entries (see flood.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
@@ -25,6 +27,7 @@ import { disposeServices } from '../../src/composition';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 import { appKey } from '../../src/domain/flag/control';
 import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
+import { eventFlood } from './flood';
 
 provideFunctionsCore();
 
@@ -318,6 +321,8 @@ async function main(): Promise<void> {
     oneRolloutProduction: await oneRolloutProduction(),
     scale: await scaleRun(),
   };
+  progress('a flood of 1,000 Event Grid events for one app…');
+  const flood = await eventFlood();
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -328,6 +333,7 @@ async function main(): Promise<void> {
         rollout,
         flagFlip,
         arm,
+        eventFlood: flood,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,
