@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { createContainerAppsAdapter } from './adapters/containerApps/factory';
 import { FetchSmokeProber } from './adapters/http/smokeProber';
 import { createRedisClient } from './adapters/redis/client';
+import { RedisAuditLog } from './adapters/redis/auditLog';
 import { RolloutStore } from './adapters/redis/rolloutStore';
 import { loadConfig, type GreenlightConfig } from './config';
 import { createGateProviders } from './adapters/gates/factory';
@@ -11,6 +12,7 @@ import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
 import { GreenlightError } from './domain/errors';
 import { loadPolicies, type Policy } from './domain/policy';
 import type {
+  AuditLog,
   ContainerAppsPort,
   FlagControlPlane,
   GateProviders,
@@ -27,6 +29,8 @@ export interface Services {
   containerApps: ContainerAppsPort;
   redis: Redis;
   store: RolloutStore;
+  /** The audit trail (append-only, bounded per app). */
+  audit: AuditLog;
   smoke: SmokeProber;
   policies(): Promise<Policy[]>;
   /** The flag strategy's control plane (on the production Redis) and mock outputs (on the temporary one). */
@@ -79,6 +83,7 @@ export function services(): Services {
     }),
     redis,
     store: new RolloutStore(redis, config.redis.keyPrefix),
+    audit: new RedisAuditLog(redis, config.redis.keyPrefix, config.audit),
     smoke: new FetchSmokeProber(),
     // Policies are read once per process; a changed policy takes effect on restart (and is validated then).
     policies: () =>
@@ -127,6 +132,7 @@ export function rolloutPorts(): RolloutPorts {
       },
     },
     slots: s.store,
+    audit: s.audit,
     now: () => new Date(),
   };
   return ports;

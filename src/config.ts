@@ -60,6 +60,20 @@ const settingsSchema = z.object({
   GREENLIGHT_TRUST_CLIENT_PRINCIPAL: z
     .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
     .default('false'),
+  GREENLIGHT_AUDIT_MAX_ENTRIES_PER_APP: z.coerce
+    .number({ message: 'must be a whole number of audit entries kept per app, from 100 to 1000000' })
+    .int()
+    .min(100)
+    .max(1_000_000)
+    .default(10_000),
+  GREENLIGHT_AUDIT_RETENTION_DAYS: z.coerce
+    .number({
+      message: 'must be a whole number of days from 1 to 3650 (unset: kept until the per-app bound)',
+    })
+    .int()
+    .min(1)
+    .max(3650)
+    .optional(),
 });
 
 /** Checks across settings, run on the raw values so they are reported alongside field errors. */
@@ -109,6 +123,8 @@ export interface GreenlightConfig {
   revisionUrlScheme: 'https' | 'http';
   /** Where analysis gates query Azure Monitor (the local emulators in development). */
   monitor: { metricsEndpoint?: string; logsEndpoint: string; caFile?: string };
+  /** The audit trail's bounds: entries kept per app, and optionally a maximum age. */
+  audit: { maxEntriesPerApp: number; retentionMs?: number };
 }
 
 export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightConfig {
@@ -154,6 +170,12 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightCo
       metricsEndpoint: s.GREENLIGHT_MONITOR_METRICS_ENDPOINT,
       logsEndpoint: s.GREENLIGHT_MONITOR_LOGS_ENDPOINT,
       caFile: s.GREENLIGHT_MONITOR_CA_FILE,
+    },
+    audit: {
+      maxEntriesPerApp: s.GREENLIGHT_AUDIT_MAX_ENTRIES_PER_APP,
+      ...(s.GREENLIGHT_AUDIT_RETENTION_DAYS !== undefined
+        ? { retentionMs: s.GREENLIGHT_AUDIT_RETENTION_DAYS * 86_400_000 }
+        : {}),
     },
   };
 }

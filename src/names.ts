@@ -28,6 +28,7 @@ export const Activities = {
   observeProgress: 'observeProgress',
   restoreFlags: 'restoreFlags',
   dropMockOutputs: 'dropMockOutputs',
+  appendAudit: 'appendAudit',
 } as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */

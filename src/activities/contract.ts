@@ -1,4 +1,5 @@
 import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import type { RolloutAuditRecord } from '../domain/audit/builders';
 import type { ControlRecord } from '../domain/flag/control';
 import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
@@ -72,14 +73,19 @@ export interface ActivityContract {
   observeProgress: { input: FlagActivityInput; output: ProgressObservation };
   restoreFlags: { input: FlagActivityInput & { snapshot: ControlRecord }; output: ControlRecord };
   dropMockOutputs: { input: FlagActivityInput & { revision: string }; output: { deleted: number } };
+  /** Records a write (traffic, flags), a compensation or the finish in the audit trail; once per step. */
+  appendAudit: { input: RolloutAuditRecord; output: { id: string; appended: boolean } };
 }
 
 export type ActivityName = keyof ActivityContract;
 export type ActivityInput<N extends ActivityName> = ActivityContract[N]['input'];
 export type ActivityOutput<N extends ActivityName> = ActivityContract[N]['output'];
 
-/** What the host gives one invocation beyond its input: the durable client, as far as activities use it. */
-export type ActivityInvocation = RolloutStarter;
+/**
+ * What the host gives one invocation beyond its input: the durable client, as far as activities use it,
+ * and the invocation's log (the Functions log in Azure), where audit entries are also written.
+ */
+export type ActivityInvocation = RolloutStarter & { log?: (line: string) => void };
 
 export type ActivityHandler<N extends ActivityName> = (
   input: ActivityInput<N>,

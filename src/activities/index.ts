@@ -1,5 +1,6 @@
 import type { RolloutPorts } from '../domain/ports';
 import { approvalActivities } from './approval';
+import { auditActivities } from './audit';
 import { containerAppsActivities } from './containerApps';
 import type { ActivityHandlers } from './contract';
 import { finishActivities } from './finish';
@@ -18,5 +19,6 @@ export function createActivities(ports: RolloutPorts): ActivityHandlers {
     ...approvalActivities(ports),
     ...finishActivities(ports),
     ...flagActivities(ports),
+    ...auditActivities(ports),
   };
 }

@@ -44,5 +44,6 @@ function invocationOf(context: InvocationContext): ActivityInvocation {
     startRollout: async (rolloutId, input) => {
       await df.getClient(context).startNew(Orchestrators.rollout, { instanceId: rolloutId, input });
     },
+    log: (line) => context.log(line),
   };
 }

@@ -34,6 +34,8 @@ const leftToDefaults: Record<string, string> = {
   GREENLIGHT_MONITOR_METRICS_ENDPOINT: "unset: metric gates need the apps' region endpoint",
   GREENLIGHT_MONITOR_LOGS_ENDPOINT: 'default https://api.loganalytics.io/v1',
   GREENLIGHT_MONITOR_CA_FILE: 'only for the local monitoring emulators',
+  GREENLIGHT_AUDIT_MAX_ENTRIES_PER_APP: 'default 10000',
+  GREENLIGHT_AUDIT_RETENTION_DAYS: 'unset: bounded by count only',
 };
 
 /** Settings the Functions host and its telemetry read (not the app). */

@@ -1,5 +1,6 @@
 import { createActivities, type ActivityName } from '../../src/activities';
 import type { ActivityInvocation } from '../../src/activities/contract';
+import { InMemoryAuditLog } from '../../src/domain/audit/memory';
 import type { Measurement } from '../../src/domain/gates/types';
 import type {
   AppRef,
@@ -168,6 +169,7 @@ export class Scenario {
   readonly gates: ScriptedGates;
   readonly smoke = new ScriptedSmoke();
   readonly slots = new MemorySlots();
+  readonly audit = new InMemoryAuditLog({ now: () => this.clock.now() });
   readonly activityCalls: { name: string; input: unknown }[] = [];
   private readonly engine: DurableEngine;
   private seq = 0;
@@ -193,6 +195,7 @@ export class Scenario {
       revisionUrlScheme: 'https',
       approvalLinks: { create: (rolloutId, expiresAt): ApprovalLinks => approvalLinks(rolloutId, expiresAt) },
       slots: this.slots,
+      audit: this.audit,
       now: () => new Date(this.clock.now()),
     };
     const handlers = createActivities(ports);

@@ -1,4 +1,5 @@
 import { createActivities, type ActivityHandlers, type ActivityInvocation } from '../../src/activities';
+import { InMemoryAuditLog } from '../../src/domain/audit/memory';
 import { GreenlightError } from '../../src/domain/errors';
 import type {
   AppRef,
@@ -86,6 +87,7 @@ function portsWith(overrides: Partial<RolloutPorts>): RolloutPorts {
     revisionUrlScheme: 'https',
     approvalLinks: { create: () => unused('approval links') },
     slots: inMemorySlots(undefined, []).slots,
+    audit: new InMemoryAuditLog(),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     ...overrides,
   };

@@ -1,5 +1,6 @@
 import type { FlagStrategyPlan } from '../rollout/types';
 import type { ApprovalLinkMaker } from './approvals';
+import type { AuditLog } from './audit';
 import type { ContainerAppsPort } from './containerApps';
 import type { FlagControlPlane, MockOutputs } from './flags';
 import type { GateProviders } from './gates';
@@ -7,6 +8,7 @@ import type { RolloutSlots } from './rollouts';
 import type { SmokeProber } from './smoke';
 
 export type * from './approvals';
+export type * from './audit';
 export type * from './containerApps';
 export type * from './emergencyStops';
 export type * from './flags';
@@ -29,6 +31,8 @@ export interface RolloutPorts {
   revisionUrlScheme: 'https' | 'http';
   approvalLinks: ApprovalLinkMaker;
   slots: RolloutSlots;
+  /** The audit trail, for the writes and compensations the orchestration records. */
+  audit: AuditLog;
   /** Wall clock, for timestamps activities stamp on what they observe. */
   now(): Date;
 }
