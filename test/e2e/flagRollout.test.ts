@@ -45,7 +45,8 @@ function flagPolicy(
     },
     approval: { required: false },
     bake: 'PT0S',
-    watch: { duration: 'PT3S', interval: 'PT1S' },
+    // At least the agents' 5 s lease plus two checks, as the policy load check requires.
+    watch: { duration: 'PT7S', interval: 'PT1S' },
     cleanup: { deactivateAfter: 'PT0S', keepRevisions: 1 },
   };
 }
@@ -55,6 +56,7 @@ beforeAll(async () => {
     (fp) => [
       flagPolicy('flag-ok', fp),
       flagPolicy('flag-bad', fp),
+      flagPolicy('flag-drops', fp),
       flagPolicy('flag-nolease', fp, { deadline: 'PT8S' }),
       { ...flagPolicy('flag-crash', fp), watch: { duration: 'PT60S', interval: 'PT1S' } },
     ],
@@ -167,6 +169,29 @@ describe('blue-green by flag (TCP worker, real Redis)', () => {
       writers: [blue],
     });
     expect(await tempKeysOf('flag-bad', done.green!)).toEqual([]);
+  }, 90_000);
+
+  it('rolls back a green that loses frames, naming the missing ids; blue never stops processing', async () => {
+    const blue = await seedWorker('flag-drops');
+    await until('blue to process', async () => (await sinkCheckpoint('flag-drops')) >= 20);
+
+    const id = await startRollout(e, 'flag-drops', 'v2-drops');
+    const done = await untilDone(e, id, 60_000);
+    expect(done.outcome).toBe('RolledBack');
+    // The `drops` image loses every 10th frame: the ids named are multiples of 10.
+    expect(done.reason).toMatch(
+      /mock validation failed .*output is incomplete: \d+ of ids \d+-\d+ missing \(e\.g\. \d*0(, \d*0)*; longest run 1/,
+    );
+    expect((await control.read(appKey(refOf('flag-drops'))))?.active).toBe(blue);
+    const at = await sinkCheckpoint('flag-drops');
+    await until('blue to keep processing', async () => (await sinkCheckpoint('flag-drops')) >= at + 20);
+    const audit = await auditSink('flag-drops');
+    expect({ duplicates: audit.duplicates, gaps: audit.gaps, writers: [...audit.writers] }).toEqual({
+      duplicates: 0,
+      gaps: 0,
+      writers: [blue],
+    });
+    expect(await tempKeysOf('flag-drops', done.green!)).toEqual([]);
   }, 90_000);
 
   it('rolls back a green that never takes its lease', async () => {
