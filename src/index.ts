@@ -13,3 +13,4 @@ import './orchestrators/gateRun';
 import './functions/rollouts';
 import './functions/approvals';
 import './functions/imagePushed';
+import './functions/audit';

@@ -2,9 +2,11 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
+import { admissionEntry, auditApp, auditId, type AdmissionOutcome } from '../domain/audit';
 import { parseImagePushed, pushedImage, pushKey } from '../domain/imagePushed';
 import { findPoliciesForImage } from '../domain/policy';
 import { requestRollout } from '../services/rolloutRequest';
+import { recordAudit } from './http/audit';
 
 /**
  * ACR `ImagePushed` from Event Grid (either schema). Thin: parse, match policies, request a rollout per
@@ -48,6 +50,19 @@ async function onImagePushed(
   const delivery = pushKey(push);
   for (const policy of policies) {
     const seenKey = `${delivery.key}:${policy.name}`;
+    // One push for one policy is one action: a redelivery of the same event records nothing new.
+    const audit = async (o: AdmissionOutcome) => {
+      const facts = {
+        id: auditId('admission', 'eventGrid', delivery.key, policy.name),
+        at: new Date().toISOString(),
+        app: auditApp(policy.app),
+        actor: { kind: 'eventGrid' as const, name: `registry push to ${push.registry}`.slice(0, 200) },
+        source: 'eventGrid' as const,
+        image: text,
+        ...(push.eventId !== undefined ? { eventId: push.eventId } : {}),
+      };
+      await recordAudit(context, admissionEntry(facts, o));
+    };
     const seen = await s.store.eventOutcome(seenKey);
     if (seen) {
       context.log(`duplicate delivery of event ${eventLabel} for ${policy.app.name}: rollout ${seen}`);
@@ -57,10 +72,11 @@ async function onImagePushed(
       // A push this policy cannot roll out is recorded and not retried: redelivery would fail the same way.
       context.warn(`push ${text} → ${policy.app.name}: not started: ${image.message}`);
       await recordRefusal(policy.app.name, 'invalid', image.message);
+      await audit({ kind: 'invalid', detail: image.message });
       continue;
     }
     const outcome = await requestRollout(
-      { client, store: s.store },
+      { client, store: s.store, audit },
       {
         policy,
         image: image.image,

@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
 import { services } from '../composition';
+import { actionEntry, admissionEntry, auditApp, auditId, unknownApp, type AuditApp } from '../domain/audit';
 import { abortEventSchema, promoteEventSchema } from '../domain/events';
 import { parseImage } from '../domain/image';
 import { findPolicyByApp } from '../domain/policy';
@@ -10,6 +11,7 @@ import { Events, Orchestrators, watchInstanceId } from '../names';
 import { raiseQuietly, tryGetStatus, type Admission } from '../services/admission';
 import { toRolloutView } from '../services/rolloutView';
 import { requestRollout } from '../services/rolloutRequest';
+import { callerActor, recordAudit } from './http/audit';
 import { json, problem } from './http/problem';
 import { guarded } from './http/guard';
 import { actorOf, badId, readJson } from './http/request';
@@ -31,25 +33,55 @@ function statusUrl(request: HttpRequest, id: string): string {
 
 /** POST /api/rollouts {app, image, digest?}: start (or join, queue, supersede) a rollout. */
 async function startRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
-  const body = await readJson(request, startBody);
-  if (!body.ok) return body.response;
   const s = services();
+  // One request is one action: its audit entry's id comes from the invocation.
+  const trigger = (app: AuditApp | undefined, image?: string) => ({
+    id: auditId('admission', context.invocationId),
+    at: new Date().toISOString(),
+    app,
+    actor: callerActor(request, s.config.approval.trustClientPrincipal),
+    source: 'http' as const,
+    ...(image ? { image } : {}),
+  });
+  const invalid = async (reply: HttpResponseInit, app?: AuditApp, image?: string) => {
+    const detail = (reply.jsonBody as { detail?: unknown } | undefined)?.detail;
+    const outcome = {
+      kind: 'invalid' as const,
+      detail: typeof detail === 'string' ? detail : 'invalid request',
+    };
+    await recordAudit(context, admissionEntry(trigger(app, image), outcome));
+    return reply;
+  };
+  const body = await readJson(request, startBody);
+  if (!body.ok) return invalid(body.response);
   const policy = findPolicyByApp(await s.policies(), body.value.app);
   if (!policy) {
     const known = (await s.policies()).map((p) => p.name).join(', ') || 'none loaded';
-    return problem({
-      status: 404,
-      type: 'unknown-app',
-      title: 'No policy for that app',
-      detail: `no rollout policy targets '${body.value.app.slice(0, 200)}'; known policies: ${known}. Add a policy for the app or fix the name.`,
-    });
+    return invalid(
+      problem({
+        status: 404,
+        type: 'unknown-app',
+        title: 'No policy for that app',
+        detail: `no rollout policy targets '${body.value.app.slice(0, 200)}'; known policies: ${known}. Add a policy for the app or fix the name.`,
+      }),
+    );
   }
   const image = parseImage(body.value.image, body.value.digest);
   if (!image.ok) {
-    return problem({ status: 400, type: 'invalid-image', title: 'Invalid image', detail: image.message });
+    return invalid(
+      problem({ status: 400, type: 'invalid-image', title: 'Invalid image', detail: image.message }),
+      auditApp(policy.app),
+      body.value.image,
+    );
   }
   const outcome = await requestRollout(
-    { client, store: s.store },
+    {
+      client,
+      store: s.store,
+      audit: async (o) => {
+        await recordAudit(context, admissionEntry(trigger(auditApp(policy.app), image.image.reference), o));
+      },
+    },
     {
       policy,
       image: image.image,
@@ -148,7 +180,7 @@ async function listRollouts(request: HttpRequest, client: DurableClient) {
 const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
 /** POST /api/rollouts/{id}/abort and /promote */
-async function controlRollout(request: HttpRequest, client: DurableClient) {
+async function controlRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
   const id = request.params.id ?? '';
   const action = request.params.action;
   if (action !== 'abort' && action !== 'promote') {
@@ -181,7 +213,8 @@ async function controlRollout(request: HttpRequest, client: DurableClient) {
       detail: `rollout ${id} is ${view.phase}${view.outcome ? ` (${view.outcome})` : ''}; only a running rollout can be ${action === 'abort' ? 'aborted' : 'promoted'}`,
     });
   }
-  const by = actorOf(request, services().config.approval.trustClientPrincipal);
+  const actor = callerActor(request, services().config.approval.trustClientPrincipal);
+  const by = actor.name;
   const reason = body.value?.reason;
   // Built with the schema the rollout reads its events with: what is raised is what it accepts.
   const data =
@@ -191,6 +224,17 @@ async function controlRollout(request: HttpRequest, client: DurableClient) {
   const event = action === 'abort' ? Events.abort : Events.promote;
   await client.raiseEvent(id, event, data);
   if (action === 'abort') await raiseQuietly(client, watchInstanceId(id), Events.abort, data);
+  // The custom status names the app once the rollout runs; before its first step, its input does.
+  const ref = view.app.name ? view.app : toRolloutView(await client.getStatus(id, { showInput: true })).app;
+  const facts = {
+    id: auditId('action', context.invocationId),
+    at: new Date().toISOString(),
+    app: ref.name ? auditApp(ref) : unknownApp,
+    rolloutId: id,
+    actor,
+    ...(reason !== undefined ? { reason } : {}),
+  };
+  await recordAudit(context, actionEntry(facts, action));
   return json(202, { id, action, accepted: true, by: data.by, statusUri: statusUrl(request, id) });
 }
 

@@ -53,6 +53,8 @@ export interface RequestDeps {
   client: DurableClient;
   store: RolloutStore;
   now?: () => number;
+  /** Records the outcome in the audit trail: called once per request, with what was decided. */
+  audit?: (outcome: RequestOutcome) => Promise<void>;
 }
 
 const finished = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
@@ -88,7 +90,9 @@ export async function requestRollout(
     const verdict = imageAllowed(policy, image);
     if (!verdict.allowed) {
       await record('refused', undefined, `${verdict.rule}: ${verdict.detail}`);
-      return { kind: 'refused', rule: verdict.rule, detail: verdict.detail };
+      const refused: RequestOutcome = { kind: 'refused', rule: verdict.rule, detail: verdict.detail };
+      await deps.audit?.(refused);
+      return refused;
     }
   }
 
@@ -112,6 +116,7 @@ export async function requestRollout(
   const same = duplicateOf(image, { active, ...(latestPrior ? { latest: latestPrior } : {}) }, now);
   if (same) {
     await record('duplicate', same);
+    await deps.audit?.({ kind: 'duplicate', rolloutId: same });
     return { kind: 'duplicate', rolloutId: same };
   }
 
@@ -137,6 +142,7 @@ export async function requestRollout(
     });
   }
   await record(admission.kind, admission.rolloutId);
+  await deps.audit?.(admission);
   return admission;
 }
 
