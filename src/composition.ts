@@ -4,16 +4,19 @@ import { createContainerAppsAdapter } from './adapters/containerApps/factory';
 import { FetchSmokeProber } from './adapters/http/smokeProber';
 import { createRedisClient } from './adapters/redis/client';
 import { RedisAuditLog } from './adapters/redis/auditLog';
+import { RedisEmergencyStopStore } from './adapters/redis/emergencyStops';
 import { RolloutStore } from './adapters/redis/rolloutStore';
 import { loadConfig, type GreenlightConfig } from './config';
 import { createGateProviders } from './adapters/gates/factory';
 import { RedisControlPlane } from './adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
+import { parseGlobalChangeControl, type ChangeControlRules } from './domain/changeControl';
 import { GreenlightError } from './domain/errors';
 import { loadPolicies, type Policy } from './domain/policy';
 import type {
   AuditLog,
   ContainerAppsPort,
+  EmergencyStopStore,
   FlagControlPlane,
   GateProviders,
   MockOutputs,
@@ -33,6 +36,9 @@ export interface Services {
   audit: AuditLog;
   smoke: SmokeProber;
   policies(): Promise<Policy[]>;
+  /** Global deploy windows and freezes (GREENLIGHT_CHANGE_CONTROL[_PATH]), checked when the process starts. */
+  changeControl?: ChangeControlRules;
+  emergencyStops: EmergencyStopStore;
   /** The flag strategy's control plane (on the production Redis) and mock outputs (on the temporary one). */
   flags(strategy: FlagStrategyPlan): { control: FlagControlPlane; mock: MockOutputs };
   /** Analysis gate providers (Azure Monitor metrics and logs, Prometheus, HTTP JSON), built on first use. */
@@ -71,6 +77,7 @@ export function services(): Services {
     return client;
   };
   let gateProviders: GateProviders | undefined;
+  const changeControl = globalChangeControl(config.changeControl);
   current = {
     config,
     containerApps: createContainerAppsAdapter({
@@ -85,6 +92,8 @@ export function services(): Services {
     store: new RolloutStore(redis, config.redis.keyPrefix),
     audit: new RedisAuditLog(redis, config.redis.keyPrefix, config.audit),
     smoke: new FetchSmokeProber(),
+    ...(changeControl ? { changeControl } : {}),
+    emergencyStops: new RedisEmergencyStopStore(redis, config.redis.keyPrefix),
     // Policies are read once per process; a changed policy takes effect on restart (and is validated then).
     policies: () =>
       (policyCache ??= loadPolicies({ path: config.policies.path, inline: config.policies.inline })),
@@ -105,6 +114,13 @@ export function services(): Services {
       })),
   };
   return current;
+}
+
+/** The global change-control rules, read once; a bad document stops the start with every problem. */
+function globalChangeControl(where: { path?: string; inline?: string }): ChangeControlRules | undefined {
+  if (where.path) return parseGlobalChangeControl(readFileSync(where.path, 'utf8'), where.path);
+  if (where.inline) return parseGlobalChangeControl(where.inline, 'GREENLIGHT_CHANGE_CONTROL');
+  return undefined;
 }
 
 let ports: RolloutPorts | undefined;
@@ -132,6 +148,7 @@ export function rolloutPorts(): RolloutPorts {
       },
     },
     slots: s.store,
+    emergencyStops: s.emergencyStops,
     audit: s.audit,
     now: () => new Date(),
   };

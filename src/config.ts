@@ -60,6 +60,9 @@ const settingsSchema = z.object({
   GREENLIGHT_TRUST_CLIENT_PRINCIPAL: z
     .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
     .default('false'),
+  /** Global deploy windows and freezes: a YAML or JSON file, or the document inline. */
+  GREENLIGHT_CHANGE_CONTROL_PATH: z.string().optional(),
+  GREENLIGHT_CHANGE_CONTROL: z.string().optional(),
   GREENLIGHT_AUDIT_MAX_ENTRIES_PER_APP: z.coerce
     .number({ message: 'must be a whole number of audit entries kept per app, from 100 to 1000000' })
     .int()
@@ -125,6 +128,8 @@ export interface GreenlightConfig {
   monitor: { metricsEndpoint?: string; logsEndpoint: string; caFile?: string };
   /** The audit trail's bounds: entries kept per app, and optionally a maximum age. */
   audit: { maxEntriesPerApp: number; retentionMs?: number };
+  /** Where the global change-control rules are (neither: none). */
+  changeControl: { path?: string; inline?: string };
 }
 
 export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightConfig {
@@ -170,6 +175,10 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): GreenlightCo
       metricsEndpoint: s.GREENLIGHT_MONITOR_METRICS_ENDPOINT,
       logsEndpoint: s.GREENLIGHT_MONITOR_LOGS_ENDPOINT,
       caFile: s.GREENLIGHT_MONITOR_CA_FILE,
+    },
+    changeControl: {
+      ...(s.GREENLIGHT_CHANGE_CONTROL_PATH ? { path: s.GREENLIGHT_CHANGE_CONTROL_PATH } : {}),
+      ...(s.GREENLIGHT_CHANGE_CONTROL ? { inline: s.GREENLIGHT_CHANGE_CONTROL } : {}),
     },
     audit: {
       maxEntriesPerApp: s.GREENLIGHT_AUDIT_MAX_ENTRIES_PER_APP,

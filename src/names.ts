@@ -28,6 +28,8 @@ export const Activities = {
   observeProgress: 'observeProgress',
   restoreFlags: 'restoreFlags',
   dropMockOutputs: 'dropMockOutputs',
+  emergencyStopsInForce: 'emergencyStopsInForce',
+  setSessionAffinity: 'setSessionAffinity',
   appendAudit: 'appendAudit',
 } as const satisfies { [N in ActivityName]: N };
 
@@ -36,6 +38,8 @@ export const Events = {
   approval: 'approval',
   abort: 'abort',
   promote: 'promote',
+  /** An emergency stop was lifted or an override given: a paused rollout checks change control again. */
+  changeControlChanged: 'changeControlChanged',
 } as const;
 
 /** The label that marks the revision serving production before the rollout, and the candidate. */

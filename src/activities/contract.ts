@@ -1,5 +1,6 @@
 import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
 import type { RolloutAuditRecord } from '../domain/audit/builders';
+import type { EmergencyStop } from '../domain/changeControl/emergencyStop';
 import type { ControlRecord } from '../domain/flag/control';
 import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
@@ -73,6 +74,13 @@ export interface ActivityContract {
   observeProgress: { input: FlagActivityInput; output: ProgressObservation };
   restoreFlags: { input: FlagActivityInput & { snapshot: ControlRecord }; output: ControlRecord };
   dropMockOutputs: { input: FlagActivityInput & { revision: string }; output: { deleted: number } };
+  /** Change control: the emergency stops that hold this app now (the rest of the check is pure). */
+  emergencyStopsInForce: { input: AppRef; output: EmergencyStop[] };
+  /** Guardrail: session affinity off for the rollout, and back on (with Single mode) at the end. */
+  setSessionAffinity: {
+    input: { app: AppRef; affinity: 'sticky' | 'none'; singleMode?: boolean };
+    output: { changed: boolean };
+  };
   /** Records a write (traffic, flags), a compensation or the finish in the audit trail; once per step. */
   appendAudit: { input: RolloutAuditRecord; output: { id: string; appended: boolean } };
 }

@@ -1,5 +1,6 @@
 import type { RolloutPorts } from '../domain/ports';
 import { approvalActivities } from './approval';
+import { changeControlActivities } from './changeControl';
 import { auditActivities } from './audit';
 import { containerAppsActivities } from './containerApps';
 import type { ActivityHandlers } from './contract';
@@ -17,6 +18,7 @@ export function createActivities(ports: RolloutPorts): ActivityHandlers {
     ...smokeActivities(ports),
     ...gateActivities(ports),
     ...approvalActivities(ports),
+    ...changeControlActivities(ports),
     ...finishActivities(ports),
     ...flagActivities(ports),
     ...auditActivities(ports),

@@ -108,6 +108,17 @@ export class RolloutRecorder {
     this.publish();
   }
 
+  /** Change control: the admission verdict, the latest production-change check, overrides. */
+  setChangeControl(changeControl: RolloutStatus['changeControl']): void {
+    if (changeControl) this.status.changeControl = changeControl;
+    this.publish();
+  }
+
+  setGuardrails(findings: RolloutStatus['guardrails']): void {
+    if (findings?.length) this.status.guardrails = findings;
+    this.publish();
+  }
+
   approvalPending(pageUrl: string, expiresAt: string): void {
     this.status.approval = { state: 'pending', pageUrl, expiresAt };
     this.publish();

@@ -2,18 +2,10 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { RolloutResult } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
+import { awaitAdmission, prepare } from './changeControl';
 import { compensationRetry } from './retry';
 import { RolloutRun } from './run';
-import {
-  approvalAndBake,
-  ensureMultipleRevisionMode,
-  gates,
-  retireOldRevisions,
-  rollBack,
-  smoke,
-  waitUntilReady,
-  watch,
-} from './steps';
+import { approvalAndBake, gates, retireOldRevisions, rollBack, smoke, waitUntilReady, watch } from './steps';
 import { flagStrategy } from './strategies/flag';
 import type { Strategy } from './strategies/strategy';
 import { trafficStrategy } from './strategies/traffic';
@@ -32,12 +24,15 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
   let result: RolloutResult;
 
   try {
+    // 0. Change control: a rollout admitted to wait sleeps on a durable timer until production opens.
+    yield* awaitAdmission(run);
+
     // 1. Snapshot: the exact point rollback returns to, and blue, the revision production runs on.
     const snapshot = yield* run.call('snapshotApp', run.app);
     const blue = yield* strategy.snapshot(snapshot);
 
-    // 2. Multiple revision mode, so blue and green can be active together.
-    yield* ensureMultipleRevisionMode(run, snapshot);
+    // 2. Guardrails and change control, then Multiple revision mode, so blue and green run together.
+    yield* prepare(run, snapshot);
 
     // 3. Deploy green where production cannot reach it (the strategy adds its undos first).
     recorder.enter('Deploying');

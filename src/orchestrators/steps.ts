@@ -6,6 +6,7 @@ import { assessReadiness } from '../domain/rollout/readiness';
 import type { GatePhase, RolloutResult } from '../domain/rollout/types';
 import { errorMessage } from '../domain/errors';
 import { gateRunInstanceId, watchInstanceId } from '../names';
+import { greenScale } from './changeControl';
 import { compensationRetry } from './retry';
 import type { RolloutRun } from './run';
 import type { Undo } from './saga';
@@ -38,7 +39,12 @@ export function* deployGreen(run: RolloutRun): Generator<Task, string, unknown> 
   const { input, plan } = run;
   const deployed = yield* run.call('deployGreen', {
     app: run.app,
-    request: { image: input.image, revisionSuffix: input.revisionSuffix, containerName: plan.containerName },
+    request: {
+      image: input.image,
+      revisionSuffix: input.revisionSuffix,
+      containerName: plan.containerName,
+      ...greenScale(run),
+    },
   });
   run.green = deployed.revisionName;
   run.recorder.setGreen(run.green);

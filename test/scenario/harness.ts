@@ -1,6 +1,7 @@
 import { createActivities, type ActivityName } from '../../src/activities';
 import type { ActivityInvocation } from '../../src/activities/contract';
 import { InMemoryAuditLog } from '../../src/domain/audit/memory';
+import { InMemoryEmergencyStopStore } from '../../src/domain/changeControl/memoryStore';
 import type { Measurement } from '../../src/domain/gates/types';
 import type {
   AppRef,
@@ -169,6 +170,7 @@ export class Scenario {
   readonly gates: ScriptedGates;
   readonly smoke = new ScriptedSmoke();
   readonly slots = new MemorySlots();
+  readonly stops = new InMemoryEmergencyStopStore();
   readonly audit = new InMemoryAuditLog({ now: () => this.clock.now() });
   readonly activityCalls: { name: string; input: unknown }[] = [];
   private readonly engine: DurableEngine;
@@ -195,6 +197,7 @@ export class Scenario {
       revisionUrlScheme: 'https',
       approvalLinks: { create: (rolloutId, expiresAt): ApprovalLinks => approvalLinks(rolloutId, expiresAt) },
       slots: this.slots,
+      emergencyStops: this.stops,
       audit: this.audit,
       now: () => new Date(this.clock.now()),
     };
@@ -230,13 +233,17 @@ export class Scenario {
   }
 
   /** Starts a rollout of `tag` (image `registry.test/web:<tag>`, revision `web--<tag>`). */
-  async start(tag: string, plan: RolloutPlan, rolloutId = `r${++this.seq}-${tag}`): Promise<string> {
+  async start(
+    tag: string,
+    plan: RolloutPlan,
+    rolloutId = `r${++this.seq}-${tag}`,
+    extra: Partial<RolloutInput> = {},
+  ): Promise<string> {
     this.slots.holder ??= rolloutId;
-    const outcome = await this.engine.startNew(
-      Orchestrators.rollout,
-      rolloutId,
-      this.input(tag, plan, rolloutId),
-    );
+    const outcome = await this.engine.startNew(Orchestrators.rollout, rolloutId, {
+      ...this.input(tag, plan, rolloutId),
+      ...extra,
+    });
     if (outcome !== 'ok') throw new Error(`could not start ${rolloutId}: ${outcome}`);
     return rolloutId;
   }

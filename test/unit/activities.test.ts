@@ -1,4 +1,5 @@
 import { createActivities, type ActivityHandlers, type ActivityInvocation } from '../../src/activities';
+import { InMemoryEmergencyStopStore } from '../../src/domain/changeControl/memoryStore';
 import { InMemoryAuditLog } from '../../src/domain/audit/memory';
 import { GreenlightError } from '../../src/domain/errors';
 import type {
@@ -47,6 +48,7 @@ function inMemoryContainerApps(revisions: RevisionInfo[], traffic: TrafficEntry[
       rev.active = false;
       deactivated.push(name);
     },
+    setSessionAffinity: async () => ({ changed: false }),
   };
   return { port, deactivated };
 }
@@ -87,6 +89,7 @@ function portsWith(overrides: Partial<RolloutPorts>): RolloutPorts {
     revisionUrlScheme: 'https',
     approvalLinks: { create: () => unused('approval links') },
     slots: inMemorySlots(undefined, []).slots,
+    emergencyStops: new InMemoryEmergencyStopStore(),
     audit: new InMemoryAuditLog(),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     ...overrides,

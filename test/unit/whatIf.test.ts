@@ -115,8 +115,8 @@ describe('what-if', () => {
   it('lists the checks, gates and change-control gates between the writes', () => {
     const kinds = plan().steps.map((s) => `${s.phase}:${s.kind}`);
     expect(kinds).toEqual([
+      'Preparing:changeControl',
       'Preparing:arm',
-      'Deploying:changeControl',
       'Deploying:arm',
       'Deploying:arm',
       'WaitingReady:check',
@@ -153,7 +153,7 @@ describe('what-if', () => {
     ]);
   });
 
-  it('switchAffinity and holdOneReplica show their writes and the writes that put things back', () => {
+  it('switchAffinity and holdOneReplica show their writes, and affinity is put back (the scale is left to the operator)', () => {
     const p = plan({
       policy: policy('guardrails: { stickySessions: switchAffinity }'),
       snapshot: snapshot({
@@ -166,9 +166,8 @@ describe('what-if', () => {
     });
     const deploy = p.writes[2]?.body as { properties: { template: { scale: unknown } } };
     expect(deploy.properties.template.scale).toEqual({ minReplicas: 1, rules: [] });
-    const tail = p.writes.slice(-4).map((w) => w.body);
+    const tail = p.writes.slice(-3).map((w) => w.body);
     expect(tail).toEqual([
-      { properties: { template: { scale: { minReplicas: 0 } } } },
       {
         properties: {
           configuration: {

@@ -274,6 +274,9 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
       containers: containers.map((c, i) =>
         i === index ? { ...c, image: request.image, env: mergeEnv(c.env, request.env) } : c,
       ),
+      ...(request.minReplicas !== undefined
+        ? { scale: { ...current.template?.scale, minReplicas: request.minReplicas } }
+        : {}),
     };
     // Pin today's traffic to revision names in the same change: a `latestRevision: true` entry left as is
     // would hand its weight to green the moment green is ready.
@@ -286,6 +289,25 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
       ...(pinned ? { configuration: { ingress: { traffic: pinned } } } : {}),
     });
     return { revisionName, created: true };
+  }
+
+  async setSessionAffinity(
+    app: AppRef,
+    affinity: 'sticky' | 'none',
+    opts: { singleMode?: boolean } = {},
+  ): Promise<{ changed: boolean }> {
+    const current = await this.getApp(app);
+    const ingress = current.configuration?.ingress;
+    if (!ingress) return { changed: false };
+    const modeOk = !opts.singleMode || current.configuration?.activeRevisionsMode?.toLowerCase() === 'single';
+    if ((ingress.stickySessions?.affinity ?? 'none') === affinity && modeOk) return { changed: false };
+    await this.patchApp(app, current.location, {
+      configuration: {
+        ...(opts.singleMode ? { activeRevisionsMode: 'Single' } : {}),
+        ingress: { stickySessions: { affinity } },
+      },
+    });
+    return { changed: true };
   }
 
   async getRevision(app: AppRef, revisionName: string): Promise<RevisionInfo> {

@@ -47,7 +47,14 @@ export interface GuardrailFinding {
   details?: Record<string, unknown>;
 }
 
-export type GuardrailPolicy = Pick<Policy, 'app' | 'strategy' | 'validation' | 'cleanup' | 'guardrails'>;
+/** What the guardrails read of a policy; a Policy is one, and so is what a rollout plan carries of it. */
+export interface GuardrailPolicy {
+  app: { name: string; container?: string };
+  strategy: { type: Policy['strategy']['type'] };
+  validation: { smoke: readonly unknown[]; dependencies?: unknown };
+  cleanup: { keepRevisions: number };
+  guardrails: Policy['guardrails'];
+}
 
 export interface GuardrailInput {
   policy: GuardrailPolicy;

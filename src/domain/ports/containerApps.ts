@@ -88,6 +88,8 @@ export interface DeployGreenRequest {
   containerName?: string;
   /** Extra env vars for the new revision (e.g. the revision's control-plane binding). */
   env?: Record<string, string>;
+  /** Guardrail: green's minimum replicas when the app's template would scale it to zero. */
+  minReplicas?: number;
 }
 
 export interface DeployGreenResult {
@@ -109,4 +111,13 @@ export interface ContainerAppsPort {
   removeLabel(app: AppRef, label: string): Promise<void>;
   activateRevision(app: AppRef, revisionName: string): Promise<void>;
   deactivateRevision(app: AppRef, revisionName: string): Promise<void>;
+  /**
+   * Sets ingress session affinity; `singleMode` also puts the app back in Single revision mode (affinity
+   * works only there). Returns false when it already was so.
+   */
+  setSessionAffinity(
+    app: AppRef,
+    affinity: 'sticky' | 'none',
+    opts?: { singleMode?: boolean },
+  ): Promise<{ changed: boolean }>;
 }

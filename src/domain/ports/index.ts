@@ -2,6 +2,7 @@ import type { FlagStrategyPlan } from '../rollout/types';
 import type { ApprovalLinkMaker } from './approvals';
 import type { AuditLog } from './audit';
 import type { ContainerAppsPort } from './containerApps';
+import type { EmergencyStopStore } from './emergencyStops';
 import type { FlagControlPlane, MockOutputs } from './flags';
 import type { GateProviders } from './gates';
 import type { RolloutSlots } from './rollouts';
@@ -31,6 +32,8 @@ export interface RolloutPorts {
   revisionUrlScheme: 'https' | 'http';
   approvalLinks: ApprovalLinkMaker;
   slots: RolloutSlots;
+  /** Emergency stops, read before each production change. */
+  emergencyStops: EmergencyStopStore;
   /** The audit trail, for the writes and compensations the orchestration records. */
   audit: AuditLog;
   /** Wall clock, for timestamps activities stamp on what they observe. */

@@ -86,6 +86,8 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       deactivateAfterMs: policy.cleanup.deactivateAfter,
       keepRevisions: policy.cleanup.keepRevisions,
     },
+    ...(policy.changeControl ? { changeControl: policy.changeControl } : {}),
+    guardrails: policy.guardrails,
   };
 }
 

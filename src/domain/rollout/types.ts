@@ -2,6 +2,11 @@ import type { AppRef, TrafficEntry } from '../ports/containerApps';
 import type { RevisionFlags } from '../flag/control';
 import type { MockReport, MockSpec } from '../flag/validation';
 import type { GateQuery } from '../gates/types';
+import type { Admission, ProductionGate } from '../changeControl/admission';
+import type { Override } from '../changeControl/override';
+import type { ChangeControlRules } from '../changeControl/rules';
+import type { GuardrailFinding } from '../guardrails/findings';
+import type { GuardrailSettings } from '../guardrails/settings';
 import type { RolloutPhase } from './phase';
 
 /** One HTTP smoke check against green's own URL. */
@@ -86,6 +91,10 @@ export interface RolloutPlan {
   bakeMs: number;
   watch: { durationMs: number; intervalMs: number };
   cleanup: { deactivateAfterMs: number; keepRevisions: number };
+  /** The policy's deploy windows and freezes (absent: only the global rules apply). */
+  changeControl?: ChangeControlRules;
+  /** What the rollout does about risky Container Apps settings (absent in plans made before guardrails). */
+  guardrails?: GuardrailSettings;
 }
 
 export interface RolloutTrigger {
@@ -102,6 +111,15 @@ export interface RolloutInput {
   revisionSuffix: string;
   trigger: RolloutTrigger;
   requestedAt: string;
+  /** Change control as decided at admission: the verdict (a wait starts on a timer), global rules, override. */
+  changeControl?: AdmittedChangeControl;
+}
+
+export interface AdmittedChangeControl {
+  admission: Admission;
+  /** The global rules in force when the rollout was admitted. */
+  global?: ChangeControlRules;
+  override?: Override;
 }
 
 export interface CheckResult {
@@ -185,7 +203,19 @@ export interface RolloutStatus {
   outcome?: RolloutOutcome;
   reason?: string;
   leftToDo?: string[];
+  /** Change control: the admission verdict and the latest production-change check (pause, override). */
+  changeControl?: ChangeControlStatus;
+  /** Guardrail findings from the snapshot: each names the setting, what the rollout does and the fix. */
+  guardrails?: GuardrailFinding[];
   updatedAt: string;
+}
+
+export interface ChangeControlStatus {
+  admission?: Pick<Admission, 'verdict' | 'until' | 'reason' | 'rule'>;
+  /** The latest check before a production change that did not simply find production open. */
+  gate?: Pick<ProductionGate, 'verdict' | 'until' | 'reason' | 'rule'> & { before: string; at: string };
+  /** Overrides that let this rollout through, with who and why. */
+  overrides?: Override[];
 }
 
 export interface RolloutResult {

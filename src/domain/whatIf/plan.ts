@@ -144,6 +144,8 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
 
   if (refusedBecause.length === 0) {
     const labelsMode = findings.some((f) => f.kind === 'labelsMode' && f.outcome === 'adjust');
+    // The rollout checks change control before its first write, as before every production change.
+    steps.push({ kind: 'changeControl', phase: 'Preparing', gate: gateAt() });
     for (const f of adjust('beforeModeSwitch')) {
       if (f.adjustment?.patch)
         arm('Preparing', {
@@ -170,7 +172,6 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
         });
       }
     }
-    steps.push({ kind: 'changeControl', phase: 'Deploying', gate: gateAt() });
     const existing = snapshot.revisions.find((r) => r.name === green);
     if (existing) {
       if (!existing.active)
@@ -284,14 +285,16 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
         what: 'cleanup delay',
         ms: policy.cleanup.deactivateAfter,
       });
-    steps.push({ kind: 'changeControl', phase: 'Finalising', gate: gateAt() });
     if (traffic && blue) {
+      steps.push({ kind: 'changeControl', phase: 'Finalising', gate: gateAt() });
       const final = withLabel(stepTraffic(baseline, green, 100), labels.blue, green).filter(
         (t) => t.weight > 0 || (t.label !== undefined && t.label !== labels.green),
       );
       setTraffic('Finalising', final, `${labels.blue} label to ${green}; ${labels.green} label dropped`);
     }
-    for (const f of adjust('greenTemplate').concat(adjust('beforeModeSwitch'))) {
+    // Only what is app-scope goes back by itself: minReplicas is revision-scope (putting it back would
+    // create a revision), so the rollout leaves that to the operator and says so in leftToDo.
+    for (const f of adjust('beforeModeSwitch')) {
       if (f.adjustment?.restore)
         arm('Finalising', {
           method: 'PATCH',

@@ -5,6 +5,7 @@ import { assessFlip, assessMock } from '../../domain/flag/validation';
 import type { Undo } from '../saga';
 import { heaviestRevision } from '../../domain/rollout/traffic';
 import type { FlagActivityInput, FlagStrategyPlan } from '../../domain/rollout/types';
+import { afterFinalise, beforeProductionChange } from '../changeControl';
 import { pollUntil } from '../poll';
 import { compensationRetry } from '../retry';
 import type { RolloutRun } from '../run';
@@ -111,6 +112,7 @@ export function flagStrategy(run: RolloutRun, plan: FlagStrategyPlan): Strategy 
 
     *promote(green) {
       // One fenced flip: epoch + 1, green prod/prod, blue standby. The restore undo is the flip back.
+      yield* beforeProductionChange(run, 'flip');
       const flipped = yield* run.call('flipFlags', { ...flag, to: green, expectEpoch: epoch });
       epoch = flipped.epoch;
       run.recorder.setFlags(flipped);
@@ -122,11 +124,12 @@ export function flagStrategy(run: RolloutRun, plan: FlagStrategyPlan): Strategy 
     finalise: () => immediately(undefined),
 
     *tidy(green) {
+      const left = yield* afterFinalise(run);
       try {
         yield* run.call('dropMockOutputs', { ...flag, revision: green });
-        return [];
+        return left;
       } catch (e) {
-        return [`delete ${green}'s keys on the temporary Redis: ${firstLine(errorMessage(e))}`];
+        return [...left, `delete ${green}'s keys on the temporary Redis: ${firstLine(errorMessage(e))}`];
       }
     },
 

@@ -3,6 +3,7 @@ import type { TrafficEntry } from '../../domain/ports';
 import { describeTraffic, heaviestRevision, stepTraffic, withLabel } from '../../domain/rollout/traffic';
 import type { TrafficStrategyPlan } from '../../domain/rollout/types';
 import { Labels } from '../../names';
+import { afterFinalise, beforeProductionChange } from '../changeControl';
 import { compensationRetry, stepRetry } from '../retry';
 import type { RolloutRun } from '../run';
 import { deactivate, deployGreen, gates, nameGreen, smoke } from '../steps';
@@ -47,6 +48,7 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
       for (let i = 0; i < plan.steps.length; i++) {
         const weight = plan.steps[i] ?? 100;
         run.recorder.setStep(i, plan.steps.length, weight);
+        yield* beforeProductionChange(run, `traffic step ${weight}%`);
         yield* setTraffic(labelled(stepTraffic(baseline, green, weight), blue, green));
         if (weight < 100) {
           yield* run.signals.wait(plan.stepPauseMs, { promotable: true });
@@ -59,6 +61,7 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
     watchCheck: () => undefined,
 
     *finalise(green) {
+      yield* beforeProductionChange(run, 'finalise');
       // Green, now production, carries the blue label; entries left with neither weight nor another label go.
       const final = withLabel(stepTraffic(baseline, green, 100), Labels.blue, green).filter(
         (t) => t.weight > 0 || (t.label !== undefined && t.label !== Labels.green),
@@ -66,7 +69,7 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
       yield* setTraffic(final);
     },
 
-    tidy: () => immediately([]),
+    tidy: () => afterFinalise(run),
 
     restore: () => ({
       what: `restore traffic to ${describeTraffic(baseline)}`,

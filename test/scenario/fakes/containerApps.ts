@@ -22,7 +22,7 @@ export interface RevisionBehaviour {
 
 /** One write the orchestration attempted, kept whether Container Apps accepted it or not. */
 export interface AttemptedWrite {
-  op: 'setTraffic' | 'setLabel' | 'removeLabel' | 'deploy' | 'activate' | 'deactivate' | 'mode';
+  op: 'setTraffic' | 'setLabel' | 'removeLabel' | 'deploy' | 'activate' | 'deactivate' | 'mode' | 'affinity';
   detail: string;
   traffic?: TrafficEntry[];
   accepted: boolean;
@@ -48,6 +48,16 @@ export class FakeContainerApps implements ContainerAppsPort {
   /** Next calls fail with a transient error (as ARM's 503 would), counted down per call. */
   private outage: { calls: number; ops: Set<string> | 'all' } = { calls: 0, ops: 'all' };
   private clockMs = Date.parse('2026-01-01T00:00:00Z');
+  /** App settings the guardrails read, as a scenario sets them; `minReplicas` is the template's. */
+  readonly settings: {
+    stickySessions?: 'sticky' | 'none';
+    labelsMode?: boolean;
+    ingressExternal?: boolean;
+    minReplicas?: number;
+    maxInactiveRevisions?: number;
+  } = { minReplicas: 1 };
+  /** minReplicas each deployed revision was created with (absent: the template's). */
+  readonly deployedMinReplicas = new Map<string, number | undefined>();
 
   constructor(
     readonly app: AppRef,
@@ -83,6 +93,7 @@ export class FakeContainerApps implements ContainerAppsPort {
 
   async getSnapshot(app: AppRef): Promise<AppSnapshot> {
     this.maybeFail('getSnapshot');
+    const blue = this.traffic.find((t) => t.weight > 0)?.revisionName ?? '';
     const ready = [...this.revisions.values()].filter((r) => isReady(r));
     return {
       app,
@@ -92,8 +103,19 @@ export class FakeContainerApps implements ContainerAppsPort {
       latestReadyRevisionName: ready.at(-1)?.name,
       traffic: this.currentTraffic(),
       revisions: [...this.revisions.values()].map((r) => this.info(r)),
-      activeRevisionsMode: this.mode,
+      activeRevisionsMode: this.settings.labelsMode ? 'Labels' : this.mode,
       ingressFqdn: `${app.name}.test`,
+      ...(this.settings.stickySessions ? { stickySessions: this.settings.stickySessions } : {}),
+      ...(this.settings.ingressExternal !== undefined
+        ? { ingressExternal: this.settings.ingressExternal }
+        : {}),
+      ...(this.settings.maxInactiveRevisions !== undefined
+        ? { maxInactiveRevisions: this.settings.maxInactiveRevisions }
+        : {}),
+      template: {
+        containers: [{ name: 'web', image: this.revisions.get(blue)?.image, env: [], probes: [] }],
+        scale: { minReplicas: this.settings.minReplicas, rules: [] },
+      },
     };
   }
 
@@ -115,7 +137,21 @@ export class FakeContainerApps implements ContainerAppsPort {
     }
     this.revisions.set(name, this.revision(name, request.image, this.behaviourOf(request.image), false));
     this.writes.push({ op: 'deploy', detail: `${name} (${request.image})`, accepted: true });
+    this.deployedMinReplicas.set(name, request.minReplicas);
     return { revisionName: name, created: true };
+  }
+
+  async setSessionAffinity(
+    _app: AppRef,
+    affinity: 'sticky' | 'none',
+    opts: { singleMode?: boolean } = {},
+  ): Promise<{ changed: boolean }> {
+    this.maybeFail('setSessionAffinity');
+    if (opts.singleMode) this.mode = 'Single';
+    this.settings.stickySessions = affinity;
+    const detail = `${affinity}${opts.singleMode ? ' (Single)' : ''}`;
+    this.writes.push({ op: 'affinity', detail, accepted: true });
+    return { changed: true };
   }
 
   async getRevision(_app: AppRef, revisionName: string): Promise<RevisionInfo> {
