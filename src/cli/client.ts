@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../domain/audit/entry';
 import type { RolloutView } from '../services/rolloutView';
 
 /** Where the API is and the function key its routes take. */
@@ -67,6 +68,17 @@ export class GreenlightClient {
 
   startRollout(body: { app: string; image: string; digest?: string }): Promise<StartReply> {
     return this.request<StartReply>('POST', '/api/rollouts', { body });
+  }
+
+  /** GET /api/audit: one page of the audit trail, newest first, with the cursor of the next. */
+  audit(q: {
+    app?: string;
+    since?: string;
+    rollout?: string;
+    limit?: string;
+    cursor?: string;
+  }): Promise<{ entries: AuditEntry[]; count: number; next?: string }> {
+    return this.request('GET', '/api/audit', { query: q });
   }
 
   /** POST /api/rollouts/{id}/{action}: the control actions share one route and body. */

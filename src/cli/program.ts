@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { summarizeRollout, type RolloutView } from '../services/rolloutView';
+import { readAudit, renderAudit, sinceOption } from './audit';
 import { GreenlightClient } from './client';
 import { ExitCode, exitCodeHelp } from './exitCodes';
 import { clock, paintFor, span, wantsColour } from './format';
@@ -40,6 +41,12 @@ const controlActions: { name: string; summary: string; accepted: string }[] = [
     name: 'abort',
     summary: 'stop the rollout and restore the snapshot taken before it started',
     accepted: 'rollback requested',
+  },
+  {
+    name: 'undo',
+    summary:
+      'after Succeeded, within the undo window: restore the snapshot taken before the rollout (a rollout still running is aborted)',
+    accepted: 'undo requested',
   },
 ];
 
@@ -227,6 +234,34 @@ export function buildProgram(io: Io): Command {
       print([`rollout ${id} ${how[a.kind] ?? a.kind}`, `follow it:  greenlight status ${id} --watch`]);
     });
 
+  program
+    .command('audit')
+    .description('show the audit trail, newest first: triggers, approvals, actions, writes, compensations')
+    .option('--app <app>', "only this app (policy name, app name, or '-' for triggers naming no known app)")
+    .option('--since <when>', 'only entries since a span ago (30m, 2h, 1d) or an instant (ISO 8601)')
+    .option('--rollout <id>', 'only entries of this rollout')
+    .addOption(
+      new Option('--limit <n>', 'show at most this many entries')
+        .argParser((value: string) => {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < 1 || n > 10_000)
+            throw new InvalidArgumentError(`--limit must be a whole number from 1 to 10000; got '${value}'`);
+          return n;
+        })
+        .default(50),
+    )
+    .action(async (opts: { app?: string; since?: string; rollout?: string; limit: number }, cmd: Command) => {
+      const since = opts.since === undefined ? undefined : sinceOption(opts.since, Date.now());
+      const q = {
+        ...(opts.app !== undefined ? { app: opts.app } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(opts.rollout !== undefined ? { rollout: opts.rollout } : {}),
+      };
+      const entries = await readAudit(clientOf(cmd), q, opts.limit);
+      if (globals(cmd).output === 'json') return printJson({ entries, count: entries.length });
+      print(renderAudit(entries, paint));
+    });
+
   for (const action of controlActions) {
     program
       .command(action.name)
@@ -239,8 +274,11 @@ export function buildProgram(io: Io): Command {
         }
         const reply = await clientOf(cmd).control(id, action.name, opts.reason);
         if (globals(cmd).output === 'json') return printJson(reply);
+        // An undo of a rollout that had not succeeded yet is answered as an abort.
+        const accepted =
+          reply.action === action.name ? action.accepted : `not promoted yet: ${reply.action} requested instead`;
         print(
-          `${id}: ${action.accepted}${reply.by ? ` (by ${reply.by})` : ''}; follow it: greenlight status ${id} --watch`,
+          `${id}: ${accepted}${reply.by ? ` (by ${reply.by})` : ''}; follow it: greenlight status ${id} --watch`,
         );
       });
   }
