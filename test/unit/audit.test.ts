@@ -1,3 +1,4 @@
+import { auditActivities } from '../../src/activities/audit';
 import {
   admissionEntry,
   auditId,
@@ -13,6 +14,7 @@ import {
   type TriggerFacts,
 } from '../../src/domain/audit';
 import { auditApp } from '../../src/domain/audit/entry';
+import type { RolloutPorts } from '../../src/domain/ports';
 
 const ref = { subscriptionId: 'Sub-1', resourceGroup: 'RG', name: 'web' };
 const app = auditApp(ref);
@@ -204,5 +206,36 @@ describe('in-memory audit log', () => {
     );
     expect(third.next).toBeUndefined();
     expect((await log.query({ limit: 10, rolloutId: 'web-odd' })).entries).toHaveLength(2);
+  });
+});
+
+describe('appendAudit activity', () => {
+  it('records a write once, however often it is retried, and logs it once', async () => {
+    const log = new InMemoryAuditLog();
+    const { appendAudit } = auditActivities({ audit: log } as unknown as RolloutPorts);
+    const lines: string[] = [];
+    const invocation = { startRollout: async () => undefined, log: (l: string) => void lines.push(l) };
+    const record = {
+      rolloutId: 'web-1',
+      app: ref,
+      at,
+      step: 'rollback:traffic',
+      kind: 'compensation.ran' as const,
+      outcome: 'succeeded' as const,
+    };
+    const first = await appendAudit(record, invocation);
+    const retry = await appendAudit(record, invocation);
+    expect(first).toEqual({ id: retry.id, appended: true });
+    expect(retry.appended).toBe(false);
+    expect(lines).toHaveLength(1);
+    const [entry] = (await log.query({ limit: 10 })).entries;
+    expect(entry).toMatchObject({
+      kind: 'compensation.ran',
+      app: { key: 'sub-1/rg/web', name: 'web' },
+      outcome: 'succeeded',
+      details: { step: 'rollback:traffic' },
+    });
+    // Another step of the same rollout is another entry.
+    expect((await appendAudit({ ...record, step: 'rollback:labels' }, invocation)).appended).toBe(true);
   });
 });
