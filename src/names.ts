@@ -31,6 +31,7 @@ export const Activities = {
   emergencyStopsInForce: 'emergencyStopsInForce',
   setSessionAffinity: 'setSessionAffinity',
   appendAudit: 'appendAudit',
+  latestRollout: 'latestRollout',
 } as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */
@@ -38,6 +39,8 @@ export const Events = {
   approval: 'approval',
   abort: 'abort',
   promote: 'promote',
+  /** Undo after promotion, while the undo window is open. */
+  undo: 'undo',
   /** An emergency stop was lifted or an override given: a paused rollout checks change control again. */
   changeControlChanged: 'changeControlChanged',
 } as const;
@@ -48,6 +51,11 @@ export const Labels = { blue: 'blue', green: 'green' } as const;
 /** The post-promotion watch runs as a child instance with a name derived from its rollout. */
 export function watchInstanceId(rolloutId: string): string {
   return `${rolloutId}:watch`;
+}
+
+/** The post-promotion guard (the flag strategy's undo window) runs the watch as its own child instance. */
+export function guardInstanceId(rolloutId: string): string {
+  return `${rolloutId}:guard`;
 }
 
 /** A gate run is a child instance too; `seq` numbers the runs of one rollout (deterministic on replay). */

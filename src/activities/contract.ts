@@ -83,6 +83,8 @@ export interface ActivityContract {
   };
   /** Records a write (traffic, flags), a compensation or the finish in the audit trail; once per step. */
   appendAudit: { input: RolloutAuditRecord; output: { id: string; appended: boolean } };
+  /** The app's newest admitted rollout: an undo (or the guard) never restores over a newer one. */
+  latestRollout: { input: AppRef; output: { rolloutId: string | null } };
 }
 
 export type ActivityName = keyof ActivityContract;
@@ -143,6 +145,8 @@ export interface WatchInput {
   iteration: number;
   /** Flag strategy: green must keep the production lease at this epoch. */
   flag?: { strategy: FlagStrategyPlan; epoch: number };
+  /** Flag strategy with `progress`: the previous look at production, which the next one is judged against. */
+  progress?: ProgressObservation;
   /**
    * Per gate, the verdicts of the run in progress: one measurement per check, judged as a run of the
    * gate's `count`; a passed run starts the next. Carried across generations, bounded by the gate's limits.

@@ -1,7 +1,9 @@
 import type { RolloutPorts } from '../domain/ports';
 import type { ActivityHandlers } from './contract';
 
-export function finishActivities({ slots }: RolloutPorts): Pick<ActivityHandlers, 'finishRollout'> {
+export function finishActivities({
+  slots,
+}: RolloutPorts): Pick<ActivityHandlers, 'finishRollout' | 'latestRollout'> {
   return {
     /** Releases the app and starts whatever rollout was queued behind this one. Idempotent. */
     finishRollout: async (input, invocation) => {
@@ -17,5 +19,7 @@ export function finishActivities({ slots }: RolloutPorts): Pick<ActivityHandlers
       }
       return { released: true, started: next.rolloutId };
     },
+
+    latestRollout: async (app) => ({ rolloutId: (await slots.latestRollout(app))?.rolloutId ?? null }),
   };
 }

@@ -42,6 +42,12 @@ const controlActions: { name: string; summary: string; accepted: string }[] = [
     summary: 'stop the rollout and restore the snapshot taken before it started',
     accepted: 'rollback requested',
   },
+  {
+    name: 'undo',
+    summary:
+      'after Succeeded, within the undo window: restore the snapshot taken before the rollout (a rollout still running is aborted)',
+    accepted: 'undo requested',
+  },
 ];
 
 export function buildProgram(io: Io): Command {
@@ -268,8 +274,13 @@ export function buildProgram(io: Io): Command {
         }
         const reply = await clientOf(cmd).control(id, action.name, opts.reason);
         if (globals(cmd).output === 'json') return printJson(reply);
+        // An undo of a rollout that had not succeeded yet is answered as an abort.
+        const accepted =
+          reply.action === action.name
+            ? action.accepted
+            : `not promoted yet: ${reply.action} requested instead`;
         print(
-          `${id}: ${action.accepted}${reply.by ? ` (by ${reply.by})` : ''}; follow it: greenlight status ${id} --watch`,
+          `${id}: ${accepted}${reply.by ? ` (by ${reply.by})` : ''}; follow it: greenlight status ${id} --watch`,
         );
       });
   }

@@ -18,15 +18,19 @@ export const approvalEventSchema = z.strictObject({
 
 export const abortEventSchema = z.strictObject({ by: who, reason });
 export const promoteEventSchema = z.strictObject({ by: who, reason });
+/** Undo after promotion: restores the snapshot while the undo window is open. */
+export const undoEventSchema = z.strictObject({ by: who, reason });
 
 export type ApprovalEvent = z.infer<typeof approvalEventSchema>;
 export type AbortEvent = z.infer<typeof abortEventSchema>;
 export type PromoteEvent = z.infer<typeof promoteEventSchema>;
+export type UndoEvent = z.infer<typeof undoEventSchema>;
 
 export const eventSchemas = {
   approval: approvalEventSchema,
   abort: abortEventSchema,
   promote: promoteEventSchema,
+  undo: undoEventSchema,
 } as const;
 
 export type EventName = keyof typeof eventSchemas;
@@ -34,6 +38,7 @@ export interface EventPayloads {
   approval: ApprovalEvent;
   abort: AbortEvent;
   promote: PromoteEvent;
+  undo: UndoEvent;
 }
 
 export type ParsedEvent<N extends EventName> =

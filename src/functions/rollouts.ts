@@ -14,6 +14,7 @@ import { requestRollout } from '../services/rolloutRequest';
 import { callerActor, recordAudit } from './http/audit';
 import { json, problem } from './http/problem';
 import { guarded } from './http/guard';
+import { undoRollout } from './undo';
 import { actorOf, badId, readJson } from './http/request';
 
 const startBody = z
@@ -179,16 +180,17 @@ async function listRollouts(request: HttpRequest, client: DurableClient) {
 
 const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
-/** POST /api/rollouts/{id}/abort and /promote */
+/** POST /api/rollouts/{id}/abort and /promote (and /undo, see ./undo.ts) */
 async function controlRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
   const id = request.params.id ?? '';
   const action = request.params.action;
+  if (action === 'undo') return undoRollout(request, client, statusUrl(request, id));
   if (action !== 'abort' && action !== 'promote') {
     return problem({
       status: 404,
       type: 'unknown-action',
       title: 'Unknown action',
-      detail: `'${String(action).slice(0, 100)}' is not an action; use POST /api/rollouts/{id}/abort or /promote`,
+      detail: `'${String(action).slice(0, 100)}' is not an action; use POST /api/rollouts/{id}/abort, /promote or /undo`,
     });
   }
   const invalid = badId(id);

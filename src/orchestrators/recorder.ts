@@ -11,6 +11,7 @@ import type {
   RolloutOutcome,
   RolloutStatus,
   SmokeReport,
+  UndoStatus,
 } from '../domain/rollout/types';
 
 const maxTimeline = 40;
@@ -149,6 +150,19 @@ export class RolloutRecorder {
     this.status.reason = clip(reason);
     if (leftToDo.length) this.status.leftToDo = leftToDo.map(clip);
     this.enter(outcome);
+  }
+
+  /** Undo after promotion: the window, and who undid the rollout, why and when. */
+  setUndo(undo: UndoStatus): void {
+    this.status.undo = { ...undo, ...(undo.reason ? { reason: clip(undo.reason) } : {}) };
+    this.publish();
+  }
+
+  /** What an operator must still do by hand, after the rollout recorded its outcome. */
+  setLeftToDo(leftToDo: string[]): void {
+    if (leftToDo.length) this.status.leftToDo = leftToDo.map(clip);
+    else delete this.status.leftToDo;
+    this.publish();
   }
 
   private now(): string {

@@ -2,10 +2,11 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { RolloutResult } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
+import { afterPromotion, imageOf } from './afterPromotion';
 import { awaitAdmission, prepare } from './changeControl';
 import { compensationRetry } from './retry';
 import { RolloutRun } from './run';
-import { approvalAndBake, gates, retireOldRevisions, rollBack, smoke, waitUntilReady, watch } from './steps';
+import { approvalAndBake, gates, rollBack, smoke, waitUntilReady, watch } from './steps';
 import { flagStrategy } from './strategies/flag';
 import type { Strategy } from './strategies/strategy';
 import { trafficStrategy } from './strategies/traffic';
@@ -13,13 +14,14 @@ import { stopReason } from './stop';
 
 /**
  * One rollout, top to bottom: snapshot, deploy green, validate, approve or bake, promote, watch,
- * finalise. Every mutating step adds its undo to the saga first; any stop runs them, newest first.
+ * succeed (with an undo window), finalise. Every mutating step adds its undo to the saga first; any stop
+ * runs them, newest first.
  */
 export const rolloutOrchestrator: OrchestrationHandler = function* (
   context: OrchestrationContext,
 ): Generator<Task, RolloutResult, unknown> {
   const run = new RolloutRun(context);
-  const { plan, recorder, signals } = run;
+  const { recorder } = run;
   const strategy = strategyOf(run);
   let result: RolloutResult;
 
@@ -58,15 +60,9 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 8. Watch: green holds production, blue stays warm for an instant rollback.
     yield* watch(run, strategy, { green, blue, revision });
 
-    // 9. Finalise: after the cleanup delay (an abort still rolls back to the warm blue), retire blue.
-    recorder.enter('Finalising');
-    yield* signals.wait(plan.cleanup.deactivateAfterMs, { promotable: true });
-    yield* strategy.finalise(green);
-    // The point of no return: green is production, nothing is undone from here on.
-    run.saga.commit();
-    const leftToDo = [...(yield* strategy.tidy(green)), ...(yield* retireOldRevisions(run, green))];
-    recorder.finish('Succeeded', strategy.summary(green), leftToDo);
-    result = { outcome: 'Succeeded', green, ...(leftToDo.length ? { leftToDo } : {}) };
+    // 9. Succeeded, and the app released; blue stays restorable through the undo window (an undo, or
+    //    the flag strategy's guard, puts the snapshot back), then it is retired.
+    result = yield* afterPromotion(run, strategy, { green, blue, previousImage: imageOf(snapshot, blue) });
   } catch (e) {
     result = yield* rollBack(run, stopReason(e));
   }

@@ -1,11 +1,11 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { assessFlip } from '../domain/flag/validation';
 import type { MeasurementVerdict } from '../domain/gates/assess';
 import { gateReport, judgeGateRun, type GateRunResult } from '../domain/gates/report';
 import { assessReadiness } from '../domain/rollout/readiness';
 import { call, type WatchInput, type WatchResult } from '../activities/contract';
 import { Events, Orchestrators } from '../names';
+import { checkProduction, type ProductionLook } from './flagWatch';
 import { stepRetry } from './retry';
 
 /** Checks per generation before continue-as-new: keeps history bounded however long the window is. */
@@ -23,6 +23,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   let checks = input.iteration;
   const verdicts: Record<string, MeasurementVerdict[]> = { ...input.gateVerdicts };
   const latest: Record<string, GateRunResult> = { ...input.latestGates };
+  const look: ProductionLook = { ...(input.progress ? { progress: input.progress } : {}) };
   for (let i = 0; i < checksPerGeneration; i++) {
     const now = context.df.currentUtcDateTime.getTime();
     if (now >= input.until) {
@@ -49,20 +50,9 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     );
     const readiness = assessReadiness(rev);
     if (readiness.state !== 'ready') return { ok: false, reason: readiness.message, checks };
-    if (input.flag) {
-      const obs = yield* call(
-        context,
-        'observeFlip',
-        {
-          app: input.app,
-          strategy: input.flag.strategy,
-          rolloutId: input.rolloutId,
-        },
-        stepRetry,
-      );
-      const flip = assessFlip({ active: input.green, epoch: input.flag.epoch }, obs);
-      if (flip.verdict !== 'pass') return { ok: false, reason: flip.message, checks };
-    }
+    // Flag strategy: green holds a live lease at the epoch and its production checkpoint advances.
+    const production = yield* checkProduction(context, input, look);
+    if (production) return { ok: false, reason: production, checks };
     if (input.smoke.length > 0) {
       const report = yield* call(
         context,
@@ -115,7 +105,13 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
       ...(Object.keys(latest).length ? { gates: gateReport(Object.values(latest)) } : {}),
     };
   }
-  context.df.continueAsNew({ ...input, iteration: checks, gateVerdicts: verdicts, latestGates: latest });
+  context.df.continueAsNew({
+    ...input,
+    iteration: checks,
+    gateVerdicts: verdicts,
+    latestGates: latest,
+    ...(look.progress ? { progress: look.progress } : {}),
+  });
   return undefined;
 };
 

@@ -134,6 +134,8 @@ export class ScriptedSmoke implements SmokeProber {
 /** One rollout slot per app with its queue, as the Redis rollout store keeps them. */
 export class MemorySlots implements RolloutSlots {
   holder: string | undefined;
+  /** The app's newest admitted rollout. */
+  latest: string | undefined;
   readonly queue: QueuedRollout[] = [];
 
   async releaseApp(_app: AppRef, rolloutId: string): Promise<boolean> {
@@ -146,6 +148,9 @@ export class MemorySlots implements RolloutSlots {
     const next = this.queue.shift();
     if (next) this.holder = next.rolloutId;
     return next;
+  }
+  async latestRollout(): Promise<{ rolloutId: string } | undefined> {
+    return this.latest ? { rolloutId: this.latest } : undefined;
   }
   async unclaimNext(_app: AppRef, item: QueuedRollout): Promise<void> {
     if (this.holder === item.rolloutId) this.holder = undefined;
@@ -240,6 +245,7 @@ export class Scenario {
     extra: Partial<RolloutInput> = {},
   ): Promise<string> {
     this.slots.holder ??= rolloutId;
+    this.slots.latest = rolloutId;
     const outcome = await this.engine.startNew(Orchestrators.rollout, rolloutId, {
       ...this.input(tag, plan, rolloutId),
       ...extra,
@@ -325,6 +331,10 @@ export class Scenario {
   }
   async abort(id: string, reason = 'stop'): Promise<void> {
     await this.raise(id, Events.abort, { by: 'ops@contoso.com', reason } satisfies ControlRequest);
+  }
+  /** Undo after promotion, as the undo route raises it. */
+  async undo(id: string, reason = 'customers report errors', by = 'ops@contoso.com'): Promise<void> {
+    await this.raise(id, Events.undo, { by, reason } satisfies ControlRequest);
   }
   async promote(id: string): Promise<void> {
     await this.raise(id, Events.promote, { by: 'ops@contoso.com' } satisfies ControlRequest);

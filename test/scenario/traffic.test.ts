@@ -35,7 +35,6 @@ describe('traffic rollout scenarios (in-memory ports, virtual clock)', () => {
           'WaitingReady',
           'Validating',
           'Promoting',
-          'Finalising',
           'Succeeded',
         ]),
       );
@@ -209,7 +208,6 @@ describe('traffic rollout scenarios (in-memory ports, virtual clock)', () => {
       'Baking',
       'Promoting',
       'Watching',
-      'Finalising',
     ];
     it.each(phases)('abort while %s', async (phase) => {
       s = new Scenario({

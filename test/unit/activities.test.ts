@@ -68,6 +68,7 @@ function inMemorySlots(holder: string | undefined, queue: QueuedRollout[]) {
       if (next) state.holder = next.rolloutId;
       return next;
     },
+    latestRollout: async () => undefined,
     unclaimNext: async (_app, item) => {
       if (state.holder === item.rolloutId) state.holder = undefined;
       state.queue.unshift(item);

@@ -417,6 +417,8 @@ export const policySchema = z
     cleanup: z
       .strictObject({
         deactivateAfter: duration('PT1H').prefault('PT0S'),
+        /** After Succeeded, how long an undo restores the snapshot (absent: deactivateAfter); blue stays warm meanwhile. */
+        undoWindow: duration('PT30M').optional(),
         keepRevisions: z.number().int().min(1, 'keep at least 1 previous revision').max(100).default(2),
       })
       .prefault({}),

@@ -15,6 +15,8 @@ export interface RolloutSlots {
   claimNext(app: AppRef): Promise<QueuedRollout | undefined>;
   /** Undoes `claimNext` for a rollout that could not be started: frees the app, back at the head of the queue. */
   unclaimNext(app: AppRef, item: QueuedRollout): Promise<void>;
+  /** The app's newest admitted rollout (started, queued or superseding), when recorded. */
+  latestRollout(app: AppRef): Promise<{ rolloutId: string } | undefined>;
 }
 
 /** Starts a rollout orchestration (the durable client, in the Function App). */

@@ -85,6 +85,7 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
     cleanup: {
       deactivateAfterMs: policy.cleanup.deactivateAfter,
       keepRevisions: policy.cleanup.keepRevisions,
+      ...(policy.cleanup.undoWindow !== undefined ? { undoWindowMs: policy.cleanup.undoWindow } : {}),
     },
     ...(policy.changeControl ? { changeControl: policy.changeControl } : {}),
     guardrails: policy.guardrails,

@@ -16,10 +16,17 @@ export type RolloutPhase =
   | 'Promoting'
   /** Green has all production work; health and gates are watched, blue stays warm. */
   | 'Watching'
-  /** Waiting out the cleanup delay, then retiring blue. */
+  /** Waiting out the cleanup delay, then retiring blue (rollouts from before the undo window). */
   | 'Finalising'
-  /** Green is production; blue retired. */
+  /**
+   * Green is production. Until the undo window closes (`undo.until`), blue stays restorable and an undo
+   * puts the snapshot back; then blue is retired.
+   */
   | 'Succeeded'
+  /** Restoring the snapshot after promotion, on an undo (`undo.by` says whose). */
+  | 'Undoing'
+  /** Undone after promotion: the snapshot is restored, green is off; `undo` says who, why and when. */
+  | 'Undone'
   /** Running compensation to restore the snapshot. */
   | 'RollingBack'
   /** The snapshot is restored; the reason says why. */
@@ -27,7 +34,12 @@ export type RolloutPhase =
   /** Compensation could not finish; `leftToDo` says what an operator must do by hand. */
   | 'RollbackFailed';
 
-export const terminalPhases: readonly RolloutPhase[] = ['Succeeded', 'RolledBack', 'RollbackFailed'];
+export const terminalPhases: readonly RolloutPhase[] = [
+  'Succeeded',
+  'RolledBack',
+  'RollbackFailed',
+  'Undone',
+];
 
 export function isTerminal(phase: RolloutPhase): boolean {
   return terminalPhases.includes(phase);

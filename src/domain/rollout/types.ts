@@ -90,7 +90,11 @@ export interface RolloutPlan {
   approval: { required: boolean; timeoutMs: number; onTimeout: 'rollback' | 'promote'; approvers: string[] };
   bakeMs: number;
   watch: { durationMs: number; intervalMs: number };
-  cleanup: { deactivateAfterMs: number; keepRevisions: number };
+  /**
+   * `undoWindowMs`: how long after Succeeded blue stays restorable and an undo is accepted (absent: the
+   * cleanup delay). Blue is retired when both it and the cleanup delay have passed.
+   */
+  cleanup: { deactivateAfterMs: number; keepRevisions: number; undoWindowMs?: number };
   /** The policy's deploy windows and freezes (absent: only the global rules apply). */
   changeControl?: ChangeControlRules;
   /** What the rollout does about risky Container Apps settings (absent in plans made before guardrails). */
@@ -181,7 +185,26 @@ export interface TimelineEntry {
   note?: string;
 }
 
-export type RolloutOutcome = 'Succeeded' | 'RolledBack' | 'RollbackFailed';
+export type RolloutOutcome = 'Succeeded' | 'RolledBack' | 'RollbackFailed' | 'Undone';
+
+/**
+ * Undo after promotion: open from Succeeded until `until`; `command` rolls the previous image out again
+ * (what to run once the window has closed or a newer rollout has started).
+ */
+export interface UndoStatus {
+  state: 'open' | 'undoing' | 'undone' | 'closed';
+  /** End of the window (ISO). */
+  until: string;
+  command: string;
+  /** The image production ran before this rollout, when known. */
+  previousImage?: string;
+  /** Who undid it (or `guard`), why and when. */
+  by?: string;
+  reason?: string;
+  at?: string;
+  /** Why the window closed early (a newer rollout of the app started). */
+  closedBecause?: string;
+}
 
 /** The orchestration's custom status: small (well under the 16 KB limit) and stable. */
 export interface RolloutStatus {
@@ -203,6 +226,8 @@ export interface RolloutStatus {
   outcome?: RolloutOutcome;
   reason?: string;
   leftToDo?: string[];
+  /** Undo after promotion: present from Succeeded on. */
+  undo?: UndoStatus;
   /** Change control: the admission verdict and the latest production-change check (pause, override). */
   changeControl?: ChangeControlStatus;
   /** Guardrail findings from the snapshot: each names the setting, what the rollout does and the fix. */
