@@ -9,12 +9,14 @@ import type {
   GateReport,
   RolloutInput,
   RolloutOutcome,
+  RollbackProgress,
   RolloutStatus,
   SmokeReport,
   UndoStatus,
 } from '../domain/rollout/types';
 
 const maxTimeline = 40;
+const maxIgnoredEvents = 10;
 const maxText = 500;
 
 /** Keeps the rollout's custom status (what the status API serves) and publishes every change. */
@@ -142,6 +144,20 @@ export class RolloutRecorder {
 
   approvalTimedOut(): void {
     this.status.approval = { state: 'timedOut', decidedAt: this.now() };
+    this.publish();
+  }
+
+  /** A malformed external event: kept (the latest few) so an operator sees what was ignored and why. */
+  eventIgnored(name: string, problem: string): void {
+    const ignored = [...(this.status.ignoredEvents ?? []), { name, at: this.now(), problem: clip(problem) }];
+    this.status.ignoredEvents = ignored.slice(-maxIgnoredEvents);
+    this.publish();
+  }
+
+  /** Where a retried compensation stands; cleared when the undo is done. */
+  setRollback(progress: RollbackProgress | undefined): void {
+    if (progress) this.status.rollback = { ...progress, lastError: clip(progress.lastError) };
+    else delete this.status.rollback;
     this.publish();
   }
 

@@ -9,3 +9,6 @@ stepRetry.maxRetryIntervalInMilliseconds = 15_000;
 export const compensationRetry = new df.RetryOptions(2_000, 6);
 compensationRetry.backoffCoefficient = 2;
 compensationRetry.maxRetryIntervalInMilliseconds = 60_000;
+
+/** One attempt per call: the saga's undos are retried by the compensation loop (compensation.ts), on its bound. */
+export const undoAttempt = new df.RetryOptions(1_000, 1);

@@ -2,6 +2,7 @@ import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions
 import { call, type ActivityInput, type ActivityName, type ActivityOutput } from '../activities/contract';
 import type { AppRef } from '../domain/ports';
 import type { RolloutInput, RolloutPlan } from '../domain/rollout/types';
+import { persistently } from './compensation';
 import { RolloutRecorder } from './recorder';
 import { stepRetry } from './retry';
 import { Saga } from './saga';
@@ -14,7 +15,8 @@ export class RolloutRun {
   readonly app: AppRef;
   readonly recorder: RolloutRecorder;
   readonly signals: Signals;
-  readonly saga = new Saga();
+  /** Its undos are retried until the rollback's bound (see `persistently`). */
+  readonly saga = new Saga(() => persistently(this));
   /** The candidate revision, once the rollout has gone as far as naming it. */
   green?: string;
   /** Gate runs started so far: numbers their child instances. */
@@ -25,10 +27,10 @@ export class RolloutRun {
     this.plan = this.input.plan;
     this.app = this.plan.app;
     this.recorder = new RolloutRecorder(context, this.input);
-    this.signals = new Signals(context);
+    this.signals = new Signals(context, (name, problem) => this.recorder.eventIgnored(name, problem));
   }
 
-  /** Calls an activity: forward steps retry briefly, compensations pass `compensationRetry`. */
+  /** Calls an activity: forward steps retry briefly, undos pass `undoAttempt` (the compensation loop retries them). */
   call<N extends ActivityName>(
     name: N,
     input: ActivityInput<N>,

@@ -8,6 +8,9 @@ export interface Undo {
   run(): Generator<Task, unknown, unknown>;
 }
 
+/** Runs one undo (how persistently is the runner's business); throws when it could not be undone. */
+export type UndoRunner = (undo: Undo) => Generator<Task, unknown, unknown>;
+
 /**
  * Compensations as data (Temporal's saga): each undo is added before the step that needs it, so a
  * retried or half-done step still gets undone; they run newest first; a failed one does not stop the
@@ -15,6 +18,9 @@ export interface Undo {
  */
 export class Saga {
   private undos: Undo[] = [];
+
+  /** `runner` is asked for at each compensation, so a retry bound can start when the rollback does. */
+  constructor(private readonly runner: () => UndoRunner = () => (undo) => undo.run()) {}
 
   /** Undoes run in the reverse order of their adding. */
   add(...undos: Undo[]): void {
@@ -29,9 +35,10 @@ export class Saga {
   /** Runs every undo, newest first, past failures; returns what could not be undone, and why. */
   *compensate(): Generator<Task, string[], unknown> {
     const leftToDo: string[] = [];
+    const runUndo = this.runner();
     for (const undo of this.undos) {
       try {
-        yield* undo.run();
+        yield* runUndo(undo);
       } catch (e) {
         // Keep going: restoring production matters more than tidying up, and the operator gets the full list.
         leftToDo.push(`${undo.what}: ${firstLine(errorMessage(e))}`);

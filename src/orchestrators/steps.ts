@@ -7,7 +7,7 @@ import type { GatePhase, RolloutResult } from '../domain/rollout/types';
 import { errorMessage } from '../domain/errors';
 import { gateRunInstanceId, watchInstanceId } from '../names';
 import { greenScale } from './changeControl';
-import { compensationRetry } from './retry';
+import { undoAttempt } from './retry';
 import type { RolloutRun } from './run';
 import type { Undo } from './saga';
 import { firstLine, StopRollout } from './stop';
@@ -55,8 +55,7 @@ export function* deployGreen(run: RolloutRun): Generator<Task, string, unknown> 
 export function deactivate(run: RolloutRun, revisionName: string): Undo {
   return {
     what: `deactivate revision ${revisionName}`,
-    run: () =>
-      run.call('deactivateRevision', { app: run.app, revisionName, missingOk: true }, compensationRetry),
+    run: () => run.call('deactivateRevision', { app: run.app, revisionName, missingOk: true }, undoAttempt),
   };
 }
 
@@ -198,8 +197,7 @@ export function* watch(
     },
     watchInstanceId(input.rolloutId),
   );
-  yield context.df.Task.any([child.task, signals.abort]);
-  signals.throwIfAborted();
+  yield* signals.unlessAborted(child.task);
   const watched = child.result();
   if (watched.gates) recorder.setGates(watched.gates);
   if (!watched.ok) throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);

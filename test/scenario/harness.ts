@@ -187,6 +187,8 @@ export class Scenario {
       const tag = Object.keys(opts.workers ?? {}).find((t) => revision.endsWith(`--${t}`));
       return tag ? (opts.workers?.[tag] ?? {}) : {};
     });
+    this.containerApps.now = () => this.clock.now();
+    this.flags.now = () => this.clock.now();
     this.gates = new ScriptedGates(opts.gates);
     const providers = {
       prometheus: this.gates,

@@ -261,17 +261,29 @@ describe('traffic rollout scenarios (in-memory ports, virtual clock)', () => {
     expectNoBadWrite(s);
   });
 
-  it('a rollback that cannot restore traffic ends RollbackFailed with what is left to do', async () => {
+  it('a rollback that cannot restore traffic retries to its bound (default an hour), then ends RollbackFailed with what is left to do', async () => {
     s = new Scenario({ gates: { 'error-rate': [{ value: 0.5, sampleSize: 100 }] } });
     const plan = trafficPlan({ gates: [gate('error-rate', { phases: ['eachStep'] })] });
     const id = await s.start('v2', plan);
     await s.phase(id, 'Promoting');
     await s.runUntil(id, () => greenWeights(s).includes(10));
     s.containerApps.failNext(10_000, ['setTraffic']);
+    const retrying = await s.runUntil(id, (st) => (st.rollback?.attempts ?? 0) >= 5);
+    expect(retrying.phase).toBe('RollingBack');
+    expect(retrying.rollback?.step).toBe(`restore traffic to ${blue}=100`);
     const { status, result } = await s.finish(id);
     expect(result.outcome).toBe('RollbackFailed');
     expect(status.phase).toBe('RollbackFailed');
-    expect(result.leftToDo).toEqual(expect.arrayContaining([expect.stringContaining('restore traffic')]));
+    const began = Date.parse(status.timeline.find((t) => t.phase === 'RollingBack')!.at);
+    expect(Date.parse(status.timeline.at(-1)!.at) - began).toBeGreaterThan(55 * 60_000);
+    expect(result.leftToDo).toEqual([
+      expect.stringMatching(
+        /^restore traffic to web--blue=100: \[ArmUnavailable\] .* \(tried 17 times, retried until /,
+      ),
+      expect.stringMatching(
+        /^deactivate revision web--v2: \[ArmError\] revision web--v2 still serves 10% of traffic/,
+      ),
+    ]);
     // Green still serves the share it had: the status says so instead of a quiet end.
     expect(s.containerApps.currentTraffic().find((t) => t.revisionName === 'web--v2')?.weight).toBe(10);
   });

@@ -1,6 +1,8 @@
 import { isRestError } from '@azure/arm-appcontainers';
 import { GreenlightError, isGreenlightError } from '../../domain/errors';
 import type { AppRef } from '../../domain/ports/containerApps';
+import { retryAfterNote } from '../../domain/retryAfter';
+import { retryAfterMs } from './pacing';
 
 /** What was being done, for messages: `PATCH app 'web'`. */
 export interface ArmCall {
@@ -25,7 +27,9 @@ export function toGreenlightError(e: unknown, call: ArmCall): GreenlightError {
     const armCode = e.code;
     const armMessage = e.message;
     const details = { ...base, status, armCode, armMessage };
-    const said = `(${[status, armCode].filter((x) => x !== undefined).join(' ')}): ${armMessage}`;
+    // What ARM asked to wait travels in the message: only the message crosses the durable boundary.
+    const asked = e.response ? retryAfterMs(e.response) : undefined;
+    const said = `(${[status, armCode].filter((x) => x !== undefined).join(' ')}): ${armMessage}${asked !== undefined ? ` ${retryAfterNote(asked)}` : ''}`;
     if (status === 404) {
       return new GreenlightError(
         'NotFound',

@@ -95,6 +95,8 @@ export interface RolloutPlan {
    * cleanup delay). Blue is retired when both it and the cleanup delay have passed.
    */
   cleanup: { deactivateAfterMs: number; keepRevisions: number; undoWindowMs?: number };
+  /** How long compensations are retried (absent in plans made before it: the defaults apply). */
+  rollback?: { retryForMs: number; maxIntervalMs: number };
   /** The policy's deploy windows and freezes (absent: only the global rules apply). */
   changeControl?: ChangeControlRules;
   /** What the rollout does about risky Container Apps settings (absent in plans made before guardrails). */
@@ -228,11 +230,32 @@ export interface RolloutStatus {
   leftToDo?: string[];
   /** Undo after promotion: present from Succeeded on. */
   undo?: UndoStatus;
+  /** While rolling back: the undo being retried, its attempts and when it is tried next. */
+  rollback?: RollbackProgress;
+  /** Malformed external events, the latest 10: recorded and ignored, never acted on. */
+  ignoredEvents?: IgnoredEvent[];
   /** Change control: the admission verdict and the latest production-change check (pause, override). */
   changeControl?: ChangeControlStatus;
   /** Guardrail findings from the snapshot: each names the setting, what the rollout does and the fix. */
   guardrails?: GuardrailFinding[];
   updatedAt: string;
+}
+
+export interface RollbackProgress {
+  /** The undo being retried, as `leftToDo` would name it. */
+  step: string;
+  attempts: number;
+  /** When it is tried next; absent once it stopped retrying. */
+  nextRetryAt?: string;
+  lastError: string;
+  /** The end of the retry bound (`rollback.retryFor` after the rollback began). */
+  retryUntil: string;
+}
+
+export interface IgnoredEvent {
+  name: string;
+  at: string;
+  problem: string;
 }
 
 export interface ChangeControlStatus {

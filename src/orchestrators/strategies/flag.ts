@@ -7,7 +7,7 @@ import { heaviestRevision } from '../../domain/rollout/traffic';
 import type { FlagActivityInput, FlagStrategyPlan } from '../../domain/rollout/types';
 import { afterFinalise, beforeProductionChange } from '../changeControl';
 import { pollUntil } from '../poll';
-import { compensationRetry } from '../retry';
+import { undoAttempt } from '../retry';
 import type { RolloutRun } from '../run';
 import { deactivate, deployGreen, nameGreen } from '../steps';
 import { firstLine, StopRollout } from '../stop';
@@ -53,7 +53,7 @@ export function flagStrategy(run: RolloutRun, plan: FlagStrategyPlan): Strategy 
 
   const dropMockOutputs = (revision: string): Undo => ({
     what: `delete ${revision}'s keys on the temporary Redis`,
-    run: () => run.call('dropMockOutputs', { ...flag, revision }, compensationRetry),
+    run: () => run.call('dropMockOutputs', { ...flag, revision }, undoAttempt),
   });
 
   const strategy: Strategy = {
@@ -139,7 +139,7 @@ export function flagStrategy(run: RolloutRun, plan: FlagStrategyPlan): Strategy 
         what: `restore the control record (active ${back?.active ?? 'none'}) and see it process`,
         *run() {
           if (!back) return;
-          const restored = yield* run.call('restoreFlags', { ...flag, snapshot: back }, compensationRetry);
+          const restored = yield* run.call('restoreFlags', { ...flag, snapshot: back }, undoAttempt);
           run.recorder.setFlags(restored);
           // Symmetric to the flip: blue must be seen processing again, not just told to.
           if (back.active) yield* verifyFlip(back.active, restored.epoch, 'flip back');

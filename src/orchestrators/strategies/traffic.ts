@@ -4,7 +4,7 @@ import { describeTraffic, heaviestRevision, stepTraffic, withLabel } from '../..
 import type { TrafficStrategyPlan } from '../../domain/rollout/types';
 import { Labels } from '../../names';
 import { afterFinalise, beforeProductionChange } from '../changeControl';
-import { compensationRetry, stepRetry } from '../retry';
+import { stepRetry, undoAttempt } from '../retry';
 import type { RolloutRun } from '../run';
 import { deactivate, deployGreen, gates, nameGreen, smoke } from '../steps';
 import { StopRollout } from '../stop';
@@ -73,7 +73,7 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
 
     restore: () => ({
       what: `restore traffic to ${describeTraffic(baseline)}`,
-      run: () => setTraffic(baseline, compensationRetry),
+      run: () => setTraffic(baseline, undoAttempt),
     }),
 
     summary: (green) => `${green} serves 100% of traffic`,

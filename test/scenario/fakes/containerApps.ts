@@ -1,4 +1,5 @@
 import { GreenlightError } from '../../../src/domain/errors';
+import { retryAfterNote } from '../../../src/domain/retryAfter';
 import type {
   AppRef,
   AppSnapshot,
@@ -69,6 +70,19 @@ export class FakeContainerApps implements ContainerAppsPort {
       this.revision(opts.blue, opts.blueImage ?? 'registry.test/app:v1', {}, true),
     );
     this.traffic = [{ revisionName: opts.blue, weight: 100 }];
+  }
+
+  /** The scenario's clock, for outages that last a while (`failFor`). */
+  now: () => number = () => Date.now();
+  private window?: Outage;
+
+  /**
+   * ARM is down for `forMs` from the first call of the named operations (or of any): each call answers
+   * 503, or 429 asking to retry after `retryAfterMs` when given. The outage records the calls it refused.
+   */
+  failFor(forMs: number, ops?: (keyof ContainerAppsPort)[], opts: { retryAfterMs?: number } = {}): Outage {
+    this.window = { forMs, ops: ops ? new Set(ops) : 'all', refused: [], ...opts };
+    return this.window;
   }
 
   /** ARM answers 503 to the next `calls` calls (of the named operations, or all). */
@@ -247,6 +261,7 @@ export class FakeContainerApps implements ContainerAppsPort {
   }
 
   private maybeFail(op: keyof ContainerAppsPort): void {
+    failIfDown(this.window, op, this.now());
     if (this.outage.calls <= 0) return;
     if (this.outage.ops !== 'all' && !this.outage.ops.has(op)) return;
     this.outage.calls--;
@@ -291,6 +306,31 @@ export class FakeContainerApps implements ContainerAppsPort {
     const weight = this.traffic.filter((t) => t.revisionName === r.name).reduce((s, t) => s + t.weight, 0);
     return { ...info, trafficWeight: weight };
   }
+}
+
+/** An outage of some operations (or all) that lasts `forMs` from the first call it refuses. */
+export interface Outage {
+  forMs: number;
+  ops: Set<string> | 'all';
+  retryAfterMs?: number;
+  startedAt?: number;
+  /** Each refused call: the operation and the clock's reading. */
+  refused: { op: string; at: number }[];
+}
+
+/** Throws as ARM does during `outage`: 429 with Retry-After when it asks for one, else 503. */
+export function failIfDown(outage: Outage | undefined, op: string, now: number): void {
+  if (!outage || (outage.ops !== 'all' && !outage.ops.has(op))) return;
+  outage.startedAt ??= now;
+  if (now >= outage.startedAt + outage.forMs) return;
+  outage.refused.push({ op, at: now });
+  if (outage.retryAfterMs !== undefined) {
+    throw new GreenlightError(
+      'ArmThrottled',
+      `ARM answered 429 Too Many Requests to ${op} ${retryAfterNote(outage.retryAfterMs)}`,
+    );
+  }
+  throw new GreenlightError('ArmUnavailable', `ARM answered 503 Service Unavailable to ${op}`);
 }
 
 function isReady(r: RevisionInfo): boolean {

@@ -1,6 +1,7 @@
 import { GreenlightError } from '../../../src/domain/errors';
 import type { ControlRecord, RevisionFlags, RevisionReport } from '../../../src/domain/flag/control';
 import type { FlagControlPlane, MockOutputs } from '../../../src/domain/ports';
+import type { Outage } from './containerApps';
 
 /** How a simulated workload revision behaves under its flags. */
 export interface WorkerBehaviour {
@@ -30,7 +31,26 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   /** Every change, in order: the epoch must only move forward. */
   readonly epochs: number[] = [];
 
+  /** The scenario's clock, for outages that last a while (`failFor`). */
+  now: () => number = () => Date.now();
+  private outage?: Outage;
+
   constructor(private readonly behaviourOf: (revision: string) => WorkerBehaviour = () => ({})) {}
+
+  /** The control plane (`restore`) or the temporary Redis (`drop`) is unreachable for `forMs` from the first such call. */
+  failFor(forMs: number, ops: ('restore' | 'drop')[]): Outage {
+    this.outage = { forMs, ops: new Set(ops), refused: [] };
+    return this.outage;
+  }
+
+  private maybeFail(op: 'restore' | 'drop'): void {
+    const o = this.outage;
+    if (!o || (o.ops !== 'all' && !o.ops.has(op))) return;
+    o.startedAt ??= this.now();
+    if (this.now() >= o.startedAt + o.forMs) return;
+    o.refused.push({ op, at: this.now() });
+    throw new GreenlightError('ProviderUnavailable', `Redis unreachable for ${op}: connect ECONNREFUSED`);
+  }
 
   current(): ControlRecord | undefined {
     return this.record ? structuredClone(this.record) : undefined;
@@ -86,6 +106,7 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
     expectEpoch: number,
     by: string,
   ): Promise<ControlRecord> {
+    this.maybeFail('restore');
     const r = this.existing();
     if (r.updatedBy === by && r.active === snapshot.active) return this.current()!;
     if (r.epoch !== expectEpoch) throw conflict(expectEpoch, r);
@@ -161,6 +182,7 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   }
 
   async drop(_app: string, revision: string): Promise<number> {
+    this.maybeFail('drop');
     const had = !this.dropped.has(revision);
     this.dropped.add(revision);
     return had ? 1 : 0;
