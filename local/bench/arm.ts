@@ -244,3 +244,79 @@ export async function scaleRun(count = 100): Promise<Record<string, unknown>> {
     await disposeServices();
   }
 }
+
+/**
+ * Rollback after an ARM outage: a rollout in its watch sees green turn unhealthy while every PATCH answers 503
+ * for `outageMs` (real time); the figure is the real time from the outage's end to the snapshot's traffic
+ * restored (durable timers, compensation backoff included, skip ahead on the virtual clock), and the outcome.
+ */
+export async function rollbackAfterOutage(outageMs = 5_000): Promise<Record<string, unknown>> {
+  const name = 'outage';
+  const ref = { subscriptionId: sub, resourceGroup: rg, name };
+  const stack = await startLocalStack({
+    policies: [
+      {
+        ...policy(name, 'PT1S'),
+        strategy: { type: 'traffic', steps: [100] },
+        watch: { duration: 'PT30M', interval: 'PT1M' },
+      },
+    ],
+    seed: [seedOf(name)],
+    emulator: { provisioningDelayMs: 0, lroDurationMs: 0 },
+    env: { GREENLIGHT_ARM_POLL_INTERVAL_MS: '1', GREENLIGHT_ARM_RETRY_DELAY_MS: '10' },
+    clock: new VirtualClock(Date.now()),
+    dropStateOnStop: true,
+  });
+  const weighted = (): string => JSON.stringify(stack.emulator.traffic(ref).filter((t) => t.weight > 0));
+  try {
+    const before = weighted();
+    const res = await api(stack.http, 'POST', '/api/rollouts', {
+      app: name,
+      image: `bench.azurecr.io/${name}:v2`,
+    });
+    const { id } = (await res.json()) as { id: string };
+    stack.runtime.setTimeSkipping(false);
+    const watching = await follow(stack.http, id, (v) => v.phase === 'Watching' || v.done, { pollMs: 2 });
+    stack.emulator.faults.serverError({
+      count: 1_000_000,
+      method: 'PATCH',
+      status: 503,
+      code: 'ServiceUnavailable',
+    });
+    stack.emulator.setRevisionHealth(ref, watching.green ?? '', 'Unhealthy');
+    const outageStart = Date.now();
+    // Durable timers (the watch's next check, compensation backoff) skip ahead; the outage lasts in real time.
+    stack.runtime.setTimeSkipping(true);
+    await follow(stack.http, id, (v) => v.phase === 'RollingBack' || v.done, { pollMs: 1 });
+    await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - outageStart))));
+    stack.emulator.faults.clear();
+    const outageEnd = Date.now();
+    let restoredMs: number | undefined;
+    for (const deadline = outageEnd + 120_000; Date.now() < deadline;) {
+      if (weighted() === before) {
+        restoredMs = Date.now() - outageEnd;
+        break;
+      }
+      const v = await follow(stack.http, id, () => true, { pollMs: 50 });
+      if (v.done) {
+        // Finished between two looks: restored by now at the latest.
+        if (weighted() === before) restoredMs = Date.now() - outageEnd;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const done = await follow(stack.http, id, (v) => v.done, { pollMs: 20, timeoutMs: 300_000 });
+    const figures = {
+      outageMs: outageEnd - outageStart,
+      outageEndToRestoredMs: restoredMs ?? null,
+      outcome: String(done.outcome),
+      ...(done.outcome === 'RolledBack' ? {} : { reason: String(done.reason) }),
+      ...(restoredMs === undefined ? { trafficBefore: before, trafficAfter: weighted() } : {}),
+    };
+    progress(`  rollback after an ARM outage: ${JSON.stringify(figures)}`);
+    return figures;
+  } finally {
+    await stack.stop();
+    await disposeServices();
+  }
+}

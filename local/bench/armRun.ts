@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale|flood]...`. */
+/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale|flood|outage]...`. */
 import { provideFunctionsCore } from '../runtime/hook';
-import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
+import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
 
 provideFunctionsCore();
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   if (all || which.includes('production')) out.oneRolloutProduction = await oneRolloutProduction();
   if (all || which.includes('scale')) out.scale = await scaleRun();
   if (all || which.includes('flood')) out.eventFlood = await eventFlood();
+  if (all || which.includes('outage')) out.rollbackAfterOutage = await rollbackAfterOutage();
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   process.exit(0);
 }

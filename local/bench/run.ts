@@ -9,7 +9,8 @@
  *    production write to green's first, from the production log's own entry ids) and the flip's duration;
  *  - arm: ARM requests of one 3-step rollout (test speed; 30 s provisioning at production poll settings),
  *    readiness and operation polls apart, and 100 rollouts of 100 apps in one subscription started within a
- *    second under ARM's token buckets: wall time, requests, 429s, peak RSS, Redis memory (see arm.ts);
+ *    second under ARM's token buckets: wall time, requests, 429s, peak RSS, Redis memory; the time from the
+ *    end of a 5 s ARM outage (every PATCH 503) to a watch-failure rollback's traffic restored (see arm.ts);
  *  - eventFlood: 1,000 Event Grid events for one app (duplicates, supersedes): rollouts, the newest image's
  *    outcome, ledger entries (see flood.ts).
  */
@@ -26,7 +27,7 @@ import { prodLogKey } from '../../src/protocol/flagKeys';
 import { disposeServices } from '../../src/composition';
 import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 import { appKey } from '../../src/domain/flag/control';
-import { oneRolloutInstant, oneRolloutProduction, scaleRun } from './arm';
+import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
 
 provideFunctionsCore();
@@ -320,6 +321,7 @@ async function main(): Promise<void> {
     oneRollout: await oneRolloutInstant(),
     oneRolloutProduction: await oneRolloutProduction(),
     scale: await scaleRun(),
+    rollbackAfterOutage: await rollbackAfterOutage(),
   };
   progress('a flood of 1,000 Event Grid events for one app…');
   const flood = await eventFlood();
