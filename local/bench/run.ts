@@ -29,6 +29,7 @@ import { deleteKeysWithPrefix } from '../../src/adapters/redis/deleteKeys';
 import { appKey } from '../../src/domain/flag/control';
 import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
+import { gateFailFast } from './gates';
 
 provideFunctionsCore();
 
@@ -325,6 +326,8 @@ async function main(): Promise<void> {
   };
   progress('a flood of 1,000 Event Grid events for one app…');
   const flood = await eventFlood();
+  progress('a failing gate with a slow sibling: failing measurement to rollback…');
+  const gateFailure = await gateFailFast(redisUrl);
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -336,6 +339,7 @@ async function main(): Promise<void> {
         flagFlip,
         arm,
         eventFlood: flood,
+        gateFailFast: gateFailure,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,

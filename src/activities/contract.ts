@@ -4,7 +4,7 @@ import type { EmergencyStop } from '../domain/changeControl/emergencyStop';
 import type { ControlRecord } from '../domain/flag/control';
 import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
-import type { MeasurementVerdict } from '../domain/gates/assess';
+import type { GateRunProgress } from '../domain/gates/assess';
 import type { GateMeasurement, GateRunResult } from '../domain/gates/report';
 import type {
   AppRef,
@@ -148,12 +148,14 @@ export interface WatchInput {
   /** Flag strategy with `progress`: the previous look at production, which the next one is judged against. */
   progress?: ProgressObservation;
   /**
-   * Per gate, the verdicts of the run in progress: one measurement per check, judged as a run of the
-   * gate's `count`; a passed run starts the next. Carried across generations, bounded by the gate's limits.
+   * Per gate, its run so far (see `recordWatchMeasurement`): counters and the latest measurements,
+   * bounded however long the watch. Carried across generations.
    */
-  gateVerdicts?: Record<string, MeasurementVerdict[]>;
-  /** The latest measurement of each gate so far, carried across generations for the final report. */
-  latestGates?: Record<string, GateRunResult>;
+  gateRuns?: Record<string, GateRunProgress>;
+  /** Epoch ms of the next full check (absent: one interval after the generation starts). */
+  nextCheckAt?: number;
+  /** Per gate whose provider last failed, epoch ms of its quick retry (its errorInterval after the error). */
+  gateRetryAt?: Record<string, number>;
 }
 
 export interface WatchResult {

@@ -1,7 +1,7 @@
 import { errorMessage } from '../domain/errors';
 import { conditionUses, parseCondition } from '../domain/gates/condition';
 import { gateQueryOf } from '../domain/gates/query';
-import type { MeasureTarget } from '../domain/gates/types';
+import { toMeasuredNumber, toWireMeasurement, type MeasureTarget } from '../domain/gates/types';
 import type { AppRef, RolloutPorts } from '../domain/ports';
 import type { GateSpec } from '../domain/rollout/types';
 import type { ActivityHandlers } from './contract';
@@ -41,13 +41,9 @@ export function gateActivities(ports: RolloutPorts): Pick<ActivityHandlers, 'mea
             ? provider.measure(query, targetOf(input.app, input.baselineRevision, input.gate.intervalMs))
             : undefined,
         ]);
-        return {
-          ...(green.value !== undefined ? { value: green.value } : {}),
-          ...(green.sampleSize !== undefined ? { sampleSize: green.sampleSize } : {}),
-          ...(green.error !== undefined ? { error: green.error } : {}),
-          ...(blue?.value !== undefined ? { baseline: blue.value } : {}),
-          at,
-        };
+        // Infinities as strings: raw, JSON would turn them into null, which reads as no data.
+        const baseline = toMeasuredNumber(blue?.value);
+        return { ...toWireMeasurement(green), ...(baseline !== undefined ? { baseline } : {}), at };
       } catch (e) {
         return { error: errorMessage(e).split('\n')[0] ?? 'measurement failed', at };
       }

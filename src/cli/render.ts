@@ -27,9 +27,17 @@ function phaseStyle(phase: string): Parameters<Paint>[0] {
 
 const label = (paint: Paint, s: string): string => paint('dim', padEnd(s, 10));
 
-function num(n: number | undefined): string {
+function num(n: number | 'Infinity' | '-Infinity' | undefined): string {
   if (n === undefined) return '—';
+  if (typeof n === 'string') return n === 'Infinity' ? '+Inf' : '-Inf';
   return Number.isInteger(n) ? String(n) : n.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+/** A gate's latest measurements, oldest first, as one line: `0.01✓ 0.02✓ err 0.3✗`. */
+function gateHistory(h: RolloutView['gates'][number]['history']): string {
+  if (!h || h.length === 0) return '';
+  const mark = { success: '✓', failure: '✗', inconclusive: '?', error: '!' } as const;
+  return `last ${h.length}: ${h.map((m) => (m.error !== undefined ? 'err!' : `${num(m.value)}${mark[m.verdict]}`)).join(' ')}`;
 }
 
 /**
@@ -116,14 +124,19 @@ export function renderStatus(v: RolloutView, o: RenderOptions): string[] {
     const gates = table(
       v.gates.map((g) => [
         verdict(paint, g.verdict),
-        g.name,
+        g.dryRun ? `${g.name} (dry run)` : g.name,
         `value ${num(g.value)}`,
         g.baseline === undefined ? '' : `baseline ${num(g.baseline)}`,
-        paint('dim', clock(g.at)),
+        g.at === undefined ? '' : paint('dim', clock(g.at)),
         g.message,
       ]),
     );
-    gates.forEach((l, i) => (i === 0 ? row('gates', l) : more(l)));
+    gates.forEach((l, i) => {
+      if (i === 0) row('gates', l);
+      else more(l);
+      const history = gateHistory(v.gates[i]?.history);
+      if (history) more(`  ${paint('dim', history)}`);
+    });
   }
 
   const a = v.approval;

@@ -1,9 +1,10 @@
 import type { Task } from 'durable-functions';
 import { startChild } from '../activities/contract';
-import { gateReport, judgeGatePhase } from '../domain/gates/report';
+import { combinePhaseRuns, startRun, type PhaseDecision } from '../domain/gates/assess';
+import { gateReport, phaseRunOf, type GateRunResult, type GateRunView } from '../domain/gates/report';
 import type { AppSnapshot, RevisionInfo } from '../domain/ports';
 import { assessReadiness } from '../domain/rollout/readiness';
-import type { GatePhase, RolloutResult } from '../domain/rollout/types';
+import type { GatePhase, GateSpec, RolloutResult } from '../domain/rollout/types';
 import { errorMessage } from '../domain/errors';
 import { gateRunInstanceId, watchInstanceId } from '../names';
 import { greenScale } from './changeControl';
@@ -102,8 +103,13 @@ export function* smoke(run: RolloutRun, revision: RevisionInfo): Generator<Task,
 }
 
 /**
- * Runs the phase's gates, each as its own child instance, in parallel, and judges them together.
- * Returns why a person must approve before promotion (inconclusive gates that pause), if anyone must.
+ * Runs the phase's gates, each as its own child instance, in parallel, and judges them as each finishes
+ * (`combinePhaseRuns`): the first run that fails (or is inconclusive under `onInconclusive: fail`) stops
+ * the phase at once, however long its siblings would still measure. Orchestrations cannot terminate
+ * their children, so a stopped sibling is no longer waited for and its result is ignored: its instance
+ * ends on its own after its remaining measurements, which change nothing. Dry-run gates are waited for
+ * and shown, never deciding. Returns why a person must approve before promotion (inconclusive gates that
+ * pause), if anyone must.
  */
 export function* gates(
   run: RolloutRun,
@@ -111,10 +117,10 @@ export function* gates(
   green: string,
   blue: string,
 ): Generator<Task, string[], unknown> {
-  const { context, input, signals } = run;
+  const { context, input, recorder, signals } = run;
   const specs = run.plan.gates.filter((g) => g.phases.includes(phase));
   if (specs.length === 0) return [];
-  const runs = specs.map((gate) =>
+  const children = specs.map((gate) =>
     startChild(
       context,
       'gateRun',
@@ -122,17 +128,70 @@ export function* gates(
       gateRunInstanceId(input.rolloutId, run.gateRuns++, gate.name),
     ),
   );
-  const all = context.df.Task.all(runs.map((r) => r.task));
-  yield context.df.Task.any([all, signals.abort]);
-  signals.throwIfAborted();
-  // A gate run that failed outright (not a failed gate: its instance) stops the rollout with its error.
-  if (all.isFaulted) throw all.result;
-  const results = runs.map((r) => r.result());
-  run.recorder.setGates(gateReport(results));
-  const judged = judgeGatePhase(phase, specs, results);
-  for (const note of judged.notes) run.recorder.note(note);
-  if (judged.stop) throw new StopRollout(judged.stop);
-  return judged.approvalNeeded;
+  const finished: (GateRunResult | undefined)[] = specs.map(() => undefined);
+  const decide = () => combinePhaseRuns(specs.map((g, i) => phaseRunOf(g, finished[i])));
+  let decision = decide();
+  while (decision.action === 'wait') {
+    const going = children.filter((_, i) => finished[i] === undefined).map((c) => c.task);
+    yield context.df.Task.any([...going, signals.abort]);
+    signals.throwIfAborted();
+    children.forEach((c, i) => {
+      if (finished[i] !== undefined || !c.task.isCompleted) return;
+      // A gate run that failed outright (not a failed gate: its instance) stops the rollout with its error.
+      if (c.task.isFaulted) throw c.task.result;
+      finished[i] = c.result();
+    });
+    decision = decide();
+    recorder.setGates(gateReport(phaseView(specs, finished, decision)));
+  }
+  const failing =
+    decision.decidedBy !== undefined ? specs.findIndex((g) => g.name === decision.decidedBy) : -1;
+  const decider = failing >= 0 ? finished[failing] : undefined;
+  const stopped = decision.stop.length > 0 ? `; stopped ${decision.stop.join(', ')}` : '';
+  if (decision.action === 'rollback' && decider) {
+    const why = decider.run.phase === 'fail' ? 'failed' : 'inconclusive';
+    const inconclusive = decider.run.phase === 'fail' ? '' : 'inconclusive: ';
+    throw new StopRollout(
+      `${phase} gates ${why}: ${decider.name}: ${inconclusive}${decider.run.message}${stopped}`,
+    );
+  }
+  const inconclusive = specs
+    .map((g, i) => ({ g, r: finished[i] }))
+    .filter(({ g, r }) => !g.dryRun && r?.run.phase === 'inconclusive');
+  // A pause is only possible before promotion: during the steps an inconclusive run that would pause stops it.
+  const pausing = inconclusive.filter(({ g }) => g.onInconclusive === 'pause');
+  if (decision.action === 'askApproval' && phase !== 'prePromotion') {
+    const { g, r } = pausing[0]!;
+    throw new StopRollout(`${phase} gates inconclusive: ${g.name}: inconclusive: ${r!.run.message}`);
+  }
+  for (const { g, r } of inconclusive.filter(({ g }) => g.onInconclusive === 'pass')) {
+    recorder.note(`gate ${g.name} inconclusive, passed by policy: ${r!.run.message}`);
+  }
+  specs.forEach((g, i) => {
+    const r = finished[i];
+    if (g.dryRun && r)
+      recorder.note(`dry-run gate ${g.name} ${r.run.phase} (not deciding): ${r.run.message}`);
+  });
+  return decision.action === 'askApproval'
+    ? pausing.map(({ g, r }) => `gate ${g.name} inconclusive: ${r!.run.message}`)
+    : [];
+}
+
+/** The phase's runs for the status: finished ones as they ended, the others running or stopped. */
+function phaseView(
+  specs: readonly GateSpec[],
+  finished: readonly (GateRunResult | undefined)[],
+  decision: PhaseDecision,
+): GateRunView[] {
+  return specs.map((g, i) => {
+    const r = finished[i];
+    if (r) return r;
+    const stopped = decision.stop.includes(g.name);
+    const message = stopped
+      ? `stopped: gate ${decision.decidedBy ?? ''} decided the phase first`
+      : 'measuring';
+    return { name: g.name, run: { ...startRun(g), message }, ...(stopped ? { stopped } : {}) };
+  });
 }
 
 /** The approval the policy (or an inconclusive gate) asks for, then the bake; a promote skips either. */

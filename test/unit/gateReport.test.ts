@@ -1,4 +1,5 @@
-import { gateReport, judgeGatePhase, judgeGateRun, type GateRunResult } from '../../src/domain/gates/report';
+import { assessRun, combinePhaseRuns, startRun } from '../../src/domain/gates/assess';
+import { gateReport, phaseRunOf, type GateRunView } from '../../src/domain/gates/report';
 import type { GateSpec } from '../../src/domain/rollout/types';
 
 const gate: GateSpec = {
@@ -16,86 +17,78 @@ const gate: GateSpec = {
   onInconclusive: 'fail',
 };
 
-function result(name: string, state: GateRunResult['state'], message = 'why'): GateRunResult {
-  return { name, state, message, last: { value: 0.01, at: '2026-01-01T00:00:00Z', verdict: 'success' } };
-}
+const at = (s: number) => `2026-01-01T00:00:0${s}Z`;
 
-describe('judging a gate run, one measurement at a time', () => {
-  it('keeps a run open until it has its count, showing how the latest measurement went', () => {
-    const first = judgeGateRun(gate, [], { value: 0.01, sampleSize: 50, at: 't1' });
-    expect(first.state).toBe('running');
-    expect(first.verdicts).toEqual(['success']);
-    expect(first.result).toMatchObject({
+describe('the status view of gate runs', () => {
+  it('shows the verdict, the latest measurement and the history, infinities as strings', () => {
+    const run = assessRun(gate, [
+      { value: 0.01, sampleSize: 50, at: at(1) },
+      { value: 'Infinity', at: at(2) },
+    ]);
+    const report = gateReport([{ name: 'error-rate', run }]);
+    expect(report.verdict).toBe('fail');
+    expect(report.results[0]).toEqual({
       name: 'error-rate',
-      state: 'pass',
-      last: { value: 0.01, verdict: 'success' },
+      verdict: 'fail',
+      message: expect.stringMatching(/^failed \(1\) > failureLimit \(0\); last: .*result \+Inf/),
+      value: 'Infinity',
+      at: at(2),
+      history: [
+        { at: at(1), value: 0.01, sampleSize: 50, verdict: 'success' },
+        { at: at(2), value: 'Infinity', verdict: 'failure' },
+      ],
     });
-    const second = judgeGateRun(gate, first.verdicts, { value: 0.02, at: 't2' });
-    expect(second.state).toBe('pass');
-    expect(second.result.message).toMatch(/; last: /);
+    // Survives JSON (the status is JSON) unchanged: an infinity does not turn into null.
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });
 
-  it('fails the run on the first failure beyond failureLimit, with both the run and the measurement in its message', () => {
-    const judged = judgeGateRun(gate, [], { value: 0.5, at: 't1' });
-    expect(judged.state).toBe('fail');
-    expect(judged.result.state).toBe('fail');
-    expect(judged.result.message).toMatch(/^failed \(1\) > failureLimit \(0\); last: /);
+  it('keeps a provider error short, and shows a stopped sibling as stopped', () => {
+    const run = assessRun(gate, [{ error: `connect ECONNREFUSED ${'x'.repeat(500)}`, at: at(1) }]);
+    const views: GateRunView[] = [
+      { name: 'error-rate', run },
+      { name: 'latency', run: { ...startRun(gate), message: 'stopped' }, stopped: true },
+    ];
+    const report = gateReport(views);
+    expect(report.results[0]!.verdict).toBe('running');
+    expect(report.results[0]!.history![0]!.error).toHaveLength(120);
+    expect(report.results[1]).toMatchObject({ name: 'latency', verdict: 'stopped', history: [] });
   });
 
-  it('counts a provider error as an error, not a failure', () => {
-    const judged = judgeGateRun(gate, [], { error: 'connect ECONNREFUSED', at: 't1' });
-    expect(judged.state).toBe('running');
-    expect(judged.verdicts).toEqual(['error']);
-    expect(judged.result).toMatchObject({ state: 'inconclusive', last: { error: 'connect ECONNREFUSED' } });
+  it('never lets a dry-run gate decide the report’s verdict, and shares the history budget among many gates', () => {
+    const failed = assessRun({ ...gate, dryRun: true }, [{ value: 0.5, at: at(1) }]);
+    const passed = assessRun(gate, [
+      { value: 0.01, at: at(1) },
+      { value: 0.01, at: at(2) },
+    ]);
+    const report = gateReport([
+      { name: 'trial', run: failed },
+      { name: 'error-rate', run: passed },
+    ]);
+    expect(report.verdict).toBe('pass');
+    expect(report.results[0]).toMatchObject({ verdict: 'fail', dryRun: true });
+
+    const long = assessRun(
+      { ...gate, count: 12 },
+      Array.from({ length: 12 }, () => ({ value: 0.01 })),
+    );
+    expect(long.history).toHaveLength(10);
+    const many = gateReport(Array.from({ length: 8 }, (_, i) => ({ name: `g${i}`, run: long })));
+    expect(many.results.every((r) => r.history!.length === 5)).toBe(true);
   });
 });
 
-describe('judging a phase from its gate runs', () => {
-  const gates = [
-    { name: 'a', onInconclusive: 'fail' as const },
-    { name: 'b', onInconclusive: 'pass' as const },
-    { name: 'c', onInconclusive: 'pause' as const },
-  ];
-
-  it('proceeds when every run passed', () => {
-    expect(judgeGatePhase('prePromotion', gates, [result('a', 'pass')])).toEqual({
-      approvalNeeded: [],
-      notes: [],
+describe('what the phase reads of a gate run', () => {
+  it('is running until the run returns, then its phase, with the gate’s dry run and onInconclusive', () => {
+    expect(phaseRunOf(gate)).toEqual({
+      name: 'error-rate',
+      phase: 'running',
+      dryRun: false,
+      onInconclusive: 'fail',
     });
-  });
-
-  it('stops on a failed run, naming every problem', () => {
-    const judged = judgeGatePhase('eachStep', gates, [
-      result('a', 'fail', 'too many errors'),
-      result('c', 'inconclusive', 'no data'),
-    ]);
-    // A pause is only possible before promotion: during the steps an inconclusive run that would pause stops it.
-    expect(judged.stop).toBe('eachStep gates failed: a: too many errors; c: inconclusive: no data');
-  });
-
-  it('follows each gate on an inconclusive run: stop, pass with a note, or ask a person', () => {
-    expect(judgeGatePhase('prePromotion', gates, [result('a', 'inconclusive', 'no data')]).stop).toBe(
-      'prePromotion gates inconclusive: a: inconclusive: no data',
-    );
-    expect(judgeGatePhase('prePromotion', gates, [result('b', 'inconclusive', 'no data')])).toEqual({
-      approvalNeeded: [],
-      notes: ['gate b inconclusive, passed by policy: no data'],
-    });
-    expect(judgeGatePhase('prePromotion', gates, [result('c', 'inconclusive', 'no data')])).toEqual({
-      approvalNeeded: ['gate c inconclusive: no data'],
-      notes: [],
-    });
-  });
-
-  it('reports the worst verdict of the runs for the status', () => {
-    expect(gateReport([result('a', 'pass'), result('b', 'inconclusive')]).verdict).toBe('inconclusive');
-    expect(gateReport([result('a', 'fail'), result('b', 'inconclusive')]).verdict).toBe('fail');
-    expect(gateReport([result('a', 'pass')]).results[0]).toEqual({
-      name: 'a',
-      verdict: 'pass',
-      message: 'why',
-      value: 0.01,
-      at: '2026-01-01T00:00:00Z',
-    });
+    const run = assessRun({ ...gate, dryRun: true }, [{ value: 0.5 }]);
+    const r = phaseRunOf({ ...gate, dryRun: true }, { name: 'error-rate', run, finishedAt: at(3) });
+    expect(r).toMatchObject({ phase: 'fail', dryRun: true, finishedAt: at(3) });
+    // A failed dry-run gate stops nothing, and the phase waits for its deciding sibling.
+    expect(combinePhaseRuns([r, phaseRunOf({ ...gate, name: 'latency' })]).action).toBe('wait');
   });
 });

@@ -1,118 +1,80 @@
-import type { GatePhase, GateReport, GateSpec, GateVerdict } from '../rollout/types';
-import { assessMeasurement, runVerdict, type GateRunState, type MeasurementVerdict } from './assess';
+import type { GateHistoryEntry, GateReport, GateSpec } from '../rollout/types';
+import { measurementHistoryLimit, type GateRunProgress, type PhaseRun } from './assess';
+import type { MeasuredNumber, WireMeasurement } from './types';
 
-/** One measurement as the gate step took it (the activity stamps the time). */
-export interface GateMeasurement {
-  value?: number;
-  baseline?: number;
-  sampleSize?: number;
-  error?: string;
+/** One measurement as the gate step took it (the activity stamps the time); JSON-safe, infinities included. */
+export interface GateMeasurement extends WireMeasurement {
+  baseline?: MeasuredNumber;
   at: string;
 }
 
+/** A gate's run as its instance returns it, and as the watch carries it. */
 export interface GateRunResult {
   name: string;
-  state: GateVerdict;
-  message: string;
-  /** The measurement that decided the run (or, while it runs, the latest one). */
-  last: GateMeasurement & { verdict: MeasurementVerdict };
+  run: GateRunProgress;
+  /** When the run finished (orchestration clock, ISO 8601). */
+  finishedAt?: string;
 }
 
-/** A gate run after one more measurement. */
-export interface GateJudgement {
-  /** 'running' while the run needs more measurements. */
-  state: GateRunState;
-  /** The run's verdicts so far, this measurement included. */
-  verdicts: MeasurementVerdict[];
-  /** For the status: the run's verdict, or while it runs, how its latest measurement went. */
-  result: GateRunResult;
+/** A gate's run as the status shows it: finished, still running, or stopped because a sibling failed. */
+export interface GateRunView extends GateRunResult {
+  stopped?: boolean;
 }
 
-/**
- * Judges a gate run with one more measurement: the measurement on its own, then the run of them. The
- * message keeps both the run's verdict and why its last measurement was judged so (a provider's own
- * error included). Used by a gate run and by the watch alike.
- */
-export function judgeGateRun(
-  gate: GateSpec,
-  earlier: readonly MeasurementVerdict[],
-  m: GateMeasurement,
-): GateJudgement {
-  const assessed = assessMeasurement(gate, m);
-  const verdicts = [...earlier, assessed.verdict];
-  const run = runVerdict(gate, verdicts);
-  const state: GateVerdict = run.state !== 'running' ? run.state : latestVerdict(assessed.verdict);
+/** What `combinePhaseRuns` reads of a gate's run. */
+export function phaseRunOf(
+  gate: Pick<GateSpec, 'name' | 'onInconclusive' | 'dryRun'>,
+  r?: GateRunResult,
+): PhaseRun {
   return {
-    state: run.state,
-    verdicts,
-    result: {
-      name: gate.name,
-      state,
-      message: `${run.message}; last: ${assessed.message}`,
-      last: { ...m, verdict: assessed.verdict },
-    },
+    name: gate.name,
+    phase: r?.run.phase ?? 'running',
+    ...(r ? { message: r.run.message } : {}),
+    dryRun: gate.dryRun ?? false,
+    onInconclusive: gate.onInconclusive,
+    ...(r?.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
   };
 }
 
-function latestVerdict(v: MeasurementVerdict): GateVerdict {
-  return v === 'success' ? 'pass' : v === 'failure' ? 'fail' : 'inconclusive';
-}
-
-/** What a phase's finished gate runs mean for the rollout. */
-export interface GatePhaseJudgement {
-  /** Why the rollout stops, when it does. */
-  stop?: string;
-  /** Inconclusive runs whose gate hands the decision to a person (before promotion only). */
-  approvalNeeded: string[];
-  /** Inconclusive runs whose gate lets them pass, for the timeline. */
-  notes: string[];
-}
+/** Measurements the status keeps over all gates: 10 each for up to 4 gates, fewer each beyond. */
+const statusHistoryBudget = 40;
 
 /**
- * Judges a phase from its gates' runs: a failed run stops the rollout; an inconclusive one does what its
- * gate says: fail, pass, or (before promotion) wait for a person's approval.
+ * The status view of gate runs: each gate's verdict, its latest measurement and its recent history. The
+ * report's verdict is the deciding gates' worst; a dry-run gate is shown, never counted.
  */
-export function judgeGatePhase(
-  phase: GatePhase,
-  gates: readonly Pick<GateSpec, 'name' | 'onInconclusive'>[],
-  results: readonly GateRunResult[],
-): GatePhaseJudgement {
-  const failed = results.filter((r) => r.state === 'fail');
-  const problems = failed.map((r) => `${r.name}: ${r.message}`);
-  const approvalNeeded: string[] = [];
-  const notes: string[] = [];
-  for (const r of results.filter((x) => x.state === 'inconclusive')) {
-    const onInconclusive = gates.find((g) => g.name === r.name)?.onInconclusive ?? 'fail';
-    if (onInconclusive === 'pass') notes.push(`gate ${r.name} inconclusive, passed by policy: ${r.message}`);
-    else if (onInconclusive === 'pause' && phase === 'prePromotion') {
-      approvalNeeded.push(`gate ${r.name} inconclusive: ${r.message}`);
-    } else problems.push(`${r.name}: inconclusive: ${r.message}`);
-  }
-  const stop =
-    problems.length > 0
-      ? `${phase} gates ${failed.length > 0 ? 'failed' : 'inconclusive'}: ${problems.join('; ')}`
-      : undefined;
-  return { ...(stop ? { stop } : {}), approvalNeeded, notes };
-}
-
-/** The status view of gate runs: each gate's latest measurement and the run's verdict. */
-export function gateReport(results: GateRunResult[]): GateReport {
-  const verdict = results.some((r) => r.state === 'fail')
+export function gateReport(runs: readonly GateRunView[]): GateReport {
+  const perGate = Math.max(
+    1,
+    Math.min(measurementHistoryLimit, Math.floor(statusHistoryBudget / Math.max(runs.length, 1))),
+  );
+  const deciding = runs.filter((r) => !r.run.dryRun).map((r) => r.run.phase);
+  const verdict = deciding.includes('fail')
     ? 'fail'
-    : results.some((r) => r.state === 'inconclusive')
+    : deciding.includes('inconclusive')
       ? 'inconclusive'
       : 'pass';
   return {
     verdict,
-    results: results.map((r) => {
-      const { last } = r;
+    results: runs.map((r) => {
+      const last = r.run.history.at(-1);
       return {
         name: r.name,
-        verdict: r.state,
-        message: r.message,
-        ...(last.value !== undefined ? { value: last.value } : {}),
-        ...(last.baseline !== undefined ? { baseline: last.baseline } : {}),
-        at: last.at,
+        verdict: r.run.phase !== 'running' ? r.run.phase : r.stopped ? 'stopped' : 'running',
+        message: r.run.message,
+        ...(last?.value !== undefined ? { value: last.value } : {}),
+        ...(last?.baseline !== undefined ? { baseline: last.baseline } : {}),
+        ...(last?.at !== undefined ? { at: last.at } : {}),
+        ...(r.run.dryRun ? { dryRun: true } : {}),
+        history: r.run.history.slice(-perGate).map((m): GateHistoryEntry => ({
+          ...(m.at !== undefined ? { at: m.at } : {}),
+          ...(m.value !== undefined ? { value: m.value } : {}),
+          ...(m.baseline !== undefined ? { baseline: m.baseline } : {}),
+          ...(m.sampleSize !== undefined ? { sampleSize: m.sampleSize } : {}),
+          verdict: m.verdict,
+          // A provider's error can be long (a stack, an HTML page): the status keeps its start.
+          ...(m.error !== undefined ? { error: m.error.slice(0, 120) } : {}),
+        })),
       };
     }),
   };

@@ -1,7 +1,8 @@
 import type { AppRef, TrafficEntry } from '../ports/containerApps';
 import type { RevisionFlags } from '../flag/control';
 import type { MockReport, MockSpec } from '../flag/validation';
-import type { GateQuery } from '../gates/types';
+import type { MeasurementVerdict } from '../gates/assess';
+import type { GateQuery, MeasuredNumber } from '../gates/types';
 import type { Admission, ProductionGate } from '../changeControl/admission';
 import type { Override } from '../changeControl/override';
 import type { ChangeControlRules } from '../changeControl/rules';
@@ -31,6 +32,16 @@ export interface GateSpec extends GateQuery {
   inconclusiveLimit: number;
   consecutiveErrorLimit: number;
   minSampleSize?: number;
+  /** Successes in a row that pass the run at once; 0 or absent: off. */
+  consecutiveSuccessLimit?: number;
+  /** Measured and shown, never deciding the rollout (waited for like the others). */
+  dryRun?: boolean;
+  /** After a provider error, the next try comes this soon (absent: 10 s, as Argo Rollouts). */
+  errorIntervalMs?: number;
+  /** Before a run's first measurement, so green can warm up (absent: none). */
+  initialDelayMs?: number;
+  /** Watch only: whether verdicts add up over the whole watch (absent: they do). */
+  accumulate?: boolean;
   phases: GatePhase[];
   /** What an inconclusive run does: fail the rollout, let it pass, or wait for a person's approval. */
   onInconclusive: 'fail' | 'pass' | 'pause';
@@ -144,15 +155,35 @@ export interface SmokeReport {
 
 export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
 
+/** One of a gate's latest measurements as the status shows it (infinities as strings, see `MeasuredNumber`). */
+export interface GateHistoryEntry {
+  at?: string;
+  value?: MeasuredNumber;
+  baseline?: MeasuredNumber;
+  sampleSize?: number;
+  verdict: MeasurementVerdict;
+  error?: string;
+}
+
 export interface GateReport {
+  /** The deciding gates' worst verdict (dry-run gates never decide). */
   verdict: GateVerdict;
   results: {
     name: string;
-    verdict: GateVerdict;
+    /**
+     * The run's verdict; `running` while it measures, `stopped` when a sibling's failure ended the phase
+     * before it finished.
+     */
+    verdict: GateVerdict | 'running' | 'stopped';
     message: string;
-    value?: number;
-    baseline?: number;
-    at: string;
+    /** The latest measurement. */
+    value?: MeasuredNumber;
+    baseline?: MeasuredNumber;
+    at?: string;
+    /** Measured and shown only. */
+    dryRun?: boolean;
+    /** The latest measurements, oldest first (at most 10, fewer when many gates share the status). */
+    history?: GateHistoryEntry[];
   }[];
 }
 
