@@ -184,7 +184,7 @@ const controlBody = z.object({ reason: z.string().max(500).optional() }).strict(
 async function controlRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
   const id = request.params.id ?? '';
   const action = request.params.action;
-  if (action === 'undo') return undoRollout(request, client, statusUrl(request, id));
+  if (action === 'undo') return undoRollout(request, client, statusUrl(request, id), context);
   if (action !== 'abort' && action !== 'promote') {
     return problem({
       status: 404,

@@ -1,11 +1,13 @@
-import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
 import { services } from '../composition';
+import { actionEntry, auditApp, auditId, unknownApp } from '../domain/audit';
 import { abortEventSchema, undoEventSchema } from '../domain/events';
 import { Events, Orchestrators, watchInstanceId } from '../names';
 import { raiseQuietly, tryGetStatus } from '../services/admission';
 import { toRolloutView, type RolloutView } from '../services/rolloutView';
+import { callerActor, recordAudit } from './http/audit';
 import { json, problem } from './http/problem';
 import { actorOf, badId, readJson } from './http/request';
 
@@ -36,6 +38,7 @@ export async function undoRollout(
   request: HttpRequest,
   client: DurableClient,
   statusUri: string,
+  context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const id = request.params.id ?? '';
   const invalid = badId(id);
@@ -56,18 +59,36 @@ export async function undoRollout(
   const by = actorOf(request, s.config.approval.trustClientPrincipal);
   const reason = body.value?.reason;
   const who = { by, ...(reason !== undefined ? { reason } : {}) };
+  // What was done, with who asked: one entry per request, once the rollout has been told.
+  const record = (action: 'abort' | 'undo') =>
+    recordAudit(
+      context,
+      actionEntry(
+        {
+          id: auditId('action', context.invocationId),
+          at: new Date().toISOString(),
+          app: view.app.name ? auditApp(view.app) : unknownApp,
+          rolloutId: id,
+          actor: callerActor(request, s.config.approval.trustClientPrincipal),
+          ...(reason !== undefined ? { reason } : {}),
+        },
+        action,
+      ),
+    );
 
   if (!view.done && running.has(view.phase)) {
     // Not promoted yet: undoing it is aborting it (the rollback restores the same snapshot).
     const data = abortEventSchema.parse(who);
     await client.raiseEvent(id, Events.abort, data);
     await raiseQuietly(client, watchInstanceId(id), Events.abort, data);
+    await record('abort');
     return json(202, { id, action: 'abort', accepted: true, by, statusUri });
   }
 
   const refusal = await whyNot(view, id);
   if (refusal) return refusal;
   await client.raiseEvent(id, Events.undo, undoEventSchema.parse(who));
+  await record('undo');
   return json(202, { id, action: 'undo', accepted: true, by, until: view.undo?.until, statusUri });
 }
 

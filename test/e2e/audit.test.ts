@@ -25,6 +25,8 @@ const policies = [
   trafficPolicy('audq', { approval, concurrency: 'queue' }),
   trafficPolicy('audr', { approval, concurrency: 'reject' }),
   trafficPolicy('audeg', { approval }),
+  // Promoted without a person; the undo window outlasts the skipped timers (an hour).
+  trafficPolicy('audu', { cleanup: { deactivateAfter: 'PT2H', keepRevisions: 2, undoWindow: 'PT2H' } }),
 ];
 const withinAnHour = (next: number, now: number): boolean => next - now < 3_600_000;
 
@@ -66,7 +68,7 @@ async function startWithLog(): Promise<E2E> {
 
 beforeAll(async () => {
   e = await startWithLog();
-  for (const name of ['aud', 'audq', 'audr', 'audeg']) await seed(e, name);
+  for (const name of ['aud', 'audq', 'audr', 'audeg', 'audu']) await seed(e, name);
 }, 60_000);
 afterAll(async () => {
   await e?.stop();
@@ -237,6 +239,21 @@ describe('audit trail through the API', () => {
     if (abortAccepted) await untilDone(e, second);
   }, 90_000);
 
+  it('records an undo after promotion with its caller and reason', async () => {
+    const id = await startRollout(e, 'audu', 'v2');
+    expect((await untilPhase(e, id, 'Succeeded', 60_000)).phase).toBe('Succeeded');
+    const undo = await api(e.gl, 'POST', `/api/rollouts/${id}/undo`, { reason: 'customer reports' });
+    expect(undo.status).toBe(202);
+    const entries = (await audit(`?rollout=${encodeURIComponent(id)}`)).entries;
+    expect(entries.map((x) => x.kind)).toEqual(['rollout.undone', 'admission.started']);
+    expect(entries[0]).toMatchObject({
+      app: { name: 'audu' },
+      actor: { kind: 'key', name: expect.stringMatching(/^function key #[0-9a-f]{8}$/) },
+      details: { reason: 'customer reports' },
+    });
+    await untilDone(e, id);
+  }, 90_000);
+
   it('pages newest first with a next cursor until the trail is read', async () => {
     const whole = await audit('?limit=500');
     expect(whole.count).toBeGreaterThan(3);
@@ -265,7 +282,7 @@ describe('audit trail through the API', () => {
       ['?since=yesterday', 'since', /ISO 8601/],
       ['?rollout=%25%25', 'rollout', /rollout id/],
       ['?cursor=bogus', 'cursor', /next/],
-      ['?app=nope', 'app', /policy name \(aud, audq, audr, audeg\)/],
+      ['?app=nope', 'app', /policy name \(aud, audq, audr, audeg, audu\)/],
       ['?color=blue', 'color', /not a parameter/],
       ['?limit=1&limit=2', 'limit', /once/],
     ];
