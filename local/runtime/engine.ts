@@ -93,6 +93,7 @@ export type SkipRule = (nextTimerAt: number, now: number) => boolean;
 
 export class DurableEngine {
   private readonly cache = new Map<string, InstanceState>();
+  private readonly unsaved = new Set<string>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly replayWanted = new Set<string>();
   private readonly timers = new Map<
@@ -226,7 +227,9 @@ export class DurableEngine {
         actionLog: [],
         replays: 0,
       };
-      await this.commit(state);
+      // A sub-orchestration is the engine's own work (kept until stored); a caller's start is told at once.
+      if (parent) await this.commit(state);
+      else await this.commitOnce(state);
       this.opts.log('orch', `${name} ${instanceId}: started${parent ? ` by ${parent.instanceId}` : ''}`);
       this.scheduleReplay(instanceId);
       return 'ok';
@@ -238,13 +241,18 @@ export class DurableEngine {
       const s = await this.get(instanceId);
       if (!s) return 'notFound';
       if (terminalStatuses.has(s.runtimeStatus)) return 'gone';
-      s.inbox.push(
-        historyEvent(EventType.EventRaised, this.opts.clock.now(), {
-          Name: eventName,
-          Input: resultText(data),
-        }),
-      );
-      await this.commit(s);
+      // On a copy: an event the store did not take is not raised (the caller is told and retries).
+      const next: InstanceState = {
+        ...s,
+        inbox: [
+          ...s.inbox,
+          historyEvent(EventType.EventRaised, this.opts.clock.now(), {
+            Name: eventName,
+            Input: resultText(data),
+          }),
+        ],
+      };
+      await this.commitOnce(next);
       this.opts.log('orch', `${s.name} ${instanceId}: event '${eventName}' raised`);
       this.scheduleReplay(instanceId);
       return 'ok';
@@ -320,11 +328,81 @@ export class DurableEngine {
     return new Date(this.opts.clock.now()).toISOString();
   }
 
+  /**
+   * Records a state the engine has already acted on (a completion, a fired timer, a replay's result):
+   * kept in memory and written until the store answers, so an outage delays the instance but never drops
+   * its work. The instance's later operations wait behind it (one writer per instance).
+   */
   private async commit(s: InstanceState): Promise<void> {
     s.lastUpdatedTime = this.isoNow();
     this.cache.set(s.instanceId, s);
-    await this.opts.store.save(s);
+    await this.saveUntilStored(s);
     if (terminalStatuses.has(s.runtimeStatus)) this.cache.delete(s.instanceId);
+  }
+
+  /**
+   * Records a caller's request (start, raise event) once: on a store failure nothing changes and the
+   * caller is told (it retries), instead of holding its request open for the length of an outage.
+   */
+  private async commitOnce(s: InstanceState): Promise<void> {
+    s.lastUpdatedTime = this.isoNow();
+    await this.opts.store.save(s);
+    this.cache.set(s.instanceId, s);
+  }
+
+  private async saveUntilStored(s: InstanceState): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.store.save(s);
+        if (attempt > 1) {
+          this.unsaved.delete(s.instanceId);
+          this.opts.log('orch', `${s.name} ${s.instanceId}: state recorded after ${attempt} attempts`);
+        }
+        return;
+      } catch (e) {
+        if (this.stopped) throw e;
+        if (attempt === 1) {
+          this.unsaved.add(s.instanceId);
+          this.opts.log(
+            'orch',
+            `${s.name} ${s.instanceId}: state not recorded (${firstLine(String(e))}); kept in memory, retrying until the store answers`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** Math.min(attempt - 1, 5), 2_000)));
+      }
+    }
+  }
+
+  /** Instances whose latest state waits for the store to answer (status and tests). */
+  unsavedInstances(): string[] {
+    return [...this.unsaved];
+  }
+
+  /**
+   * After the store reconnects: writes back every unfinished instance it no longer holds (a Redis that
+   * restarted without its data), from memory. Returns how many were restored.
+   */
+  async restoreLostInstances(): Promise<number> {
+    if (this.stopped) return 0;
+    const stored = new Set(await this.opts.store.activeIds());
+    const lost = [...this.cache.values()].filter(
+      (s) => !terminalStatuses.has(s.runtimeStatus) && !stored.has(s.instanceId),
+    );
+    await Promise.all(
+      lost.map((l) =>
+        this.exclusive(l.instanceId, async () => {
+          const s = this.cache.get(l.instanceId);
+          if (s && !terminalStatuses.has(s.runtimeStatus)) await this.saveUntilStored(s);
+        }),
+      ),
+    );
+    if (lost.length > 0) {
+      this.opts.log(
+        'orch',
+        `the store had lost ${lost.length} unfinished instance(s) (${lost.map((s) => s.instanceId).join(', ')}); restored them from memory`,
+      );
+    }
+    return lost.length;
   }
 
   /** Runs `fn` after every earlier operation on the same instance: one writer per instance. */

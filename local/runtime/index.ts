@@ -111,6 +111,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
   }
   const resumed = await engine.resume();
   if (resumed > 0) log(`resumed ${resumed} unfinished orchestration(s) from Redis`);
+  watchRedis(redis, engine, log);
 
   const durableClient = (): df.DurableClient => {
     const binding = df.input.durableClient();
@@ -147,4 +148,31 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions): Promise<Loca
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Redis going away and coming back, as the log shows it: one line when it stops answering, one when it
+ * answers again. On every reconnect the engine writes back the unfinished instances a Redis restarted
+ * without its data no longer holds (their state is in memory), so they resume where they were.
+ */
+function watchRedis(redis: Redis, engine: DurableEngine, log: (line: string) => void): void {
+  let down = false;
+  redis.on('error', (e: Error) => {
+    if (down) return;
+    down = true;
+    log(
+      `redis unreachable (${e.message}); orchestration state is kept in memory and written when it answers`,
+    );
+  });
+  redis.on('ready', () => {
+    if (down) log('redis answers again');
+    down = false;
+    const restore = (attempt: number): void => {
+      engine.restoreLostInstances().catch((e: unknown) => {
+        if (attempt < 30) setTimeout(() => restore(attempt + 1), 1_000).unref();
+        else log(`cannot check the store for lost instances: ${String(e)}`);
+      });
+    };
+    restore(1);
+  });
 }

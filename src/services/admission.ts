@@ -2,6 +2,7 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import type { RolloutStore } from '../adapters/redis/rolloutStore';
 import type { RolloutInput } from '../domain/rollout/types';
 import { Events, Orchestrators, watchInstanceId } from '../names';
+import { runningRolloutOf } from './appLock';
 
 export type Admission =
   | { kind: 'started'; rolloutId: string }
@@ -51,6 +52,15 @@ export async function admitRollout(
     const holderStatus = holder ? await tryGetStatus(client, holder) : undefined;
     if (!holder || !holderStatus || finished.has(String(holderStatus.runtimeStatus))) {
       claimed = await store.takeOverApp(app, holder ?? '', id);
+    }
+  }
+  if (claimed) {
+    // A free lock while the app's rollout still runs means Redis lost it: hand it back, and queue behind.
+    const other = await runningRolloutOf(client, app, id);
+    if (other) {
+      await store.takeOverApp(app, id, other);
+      claimed = false;
+      holder = other;
     }
   }
   if (claimed) {
