@@ -148,7 +148,8 @@ export function* gates(
     decision.decidedBy !== undefined ? specs.findIndex((g) => g.name === decision.decidedBy) : -1;
   const decider = failing >= 0 ? finished[failing] : undefined;
   const stopped = decision.stop.length > 0 ? `; stopped ${decision.stop.join(', ')}` : '';
-  if (decision.action === 'rollback' && decider) {
+  if (decision.action === 'rollback') {
+    if (!decider) throw new StopRollout(`${phase} gates: ${decision.message}`);
     const why = decider.run.phase === 'fail' ? 'failed' : 'inconclusive';
     const inconclusive = decider.run.phase === 'fail' ? '' : 'inconclusive: ';
     throw new StopRollout(

@@ -132,6 +132,18 @@ describe('the status view', () => {
             baseline: 0.01,
             at: '2026-01-01T10:00:04Z',
           },
+          {
+            name: 'p99',
+            verdict: 'stopped',
+            message: 'stopped: gate errors decided the phase first',
+            value: 'Infinity',
+            dryRun: true,
+            history: [
+              { value: 0.2, verdict: 'success' },
+              { value: 'Infinity', verdict: 'failure' },
+              { verdict: 'error', error: 'timeout' },
+            ],
+          },
         ],
         approval: {
           state: 'pending',
@@ -152,6 +164,11 @@ describe('the status view', () => {
     expect(lines).toMatch(/✗ fail\s+health\s+503\s+12 ms\s+expected 200, got 503/);
     expect(lines).toContain('mock      ✓ pass  120 records, 0 malformed, lag 2  10:00:04Z');
     expect(lines).toMatch(/gates {5}✗ fail\s+errors\s+value 0.3\s+baseline 0.01\s+10:00:04Z\s+0.3 > 0.1/);
+    // Infinities as +Inf, a dry-run gate named so, and each gate's latest measurements under it.
+    expect(lines).toMatch(
+      /… stopped\s+p99 \(dry run\)\s+value \+Inf\s+stopped: gate errors decided the phase first/,
+    );
+    expect(lines).toContain('last 3: 0.2✓ +Inf✗ err!');
     expect(lines).toContain('approval  pending  expires 2026-01-02 10:00:00Z (in 23h59m)');
     expect(lines).toContain('          http://x/api/approvals/w-1?token=t');
     expect(lines).toContain('outcome   RollbackFailed  ARM refused');
