@@ -7,18 +7,20 @@ import { StopRollout } from './stop';
 /** Called with each malformed event: it is recorded, never acted on. */
 export type OnIgnoredEvent = (name: EventName, problem: string) => void;
 
+const names: readonly EventName[] = ['abort', 'promote', 'approval'];
+
 /**
- * Operator signals (abort, promote, approval), read with the schemas the HTTP routes raise them with.
+ * Operator signals (abort, promote, approval), read with the schemas the HTTP routes raise them with: the
+ * first well-formed one of each name counts, a malformed one is reported and otherwise changes nothing.
  *
- * durable-js hands a raised event to the most recently tracked open waiter of its name, or keeps it until
- * one is tracked. So each name has one waiter, reused until it completes: a well-formed payload is kept as
- * the signal; a malformed one is reported and its waiter replaced by a fresh one, which is then the latest
- * tracked and receives the next event of that name. The rollout keeps waiting as if nothing came. A kept
- * payload is copied out at once and never read from its task again: a waiter tracked by several waits is
- * listed several times, so a later event may land on it.
+ * durable-js hands a raised event to the most recently tracked open waiter of its name (a waiter is
+ * tracked again each time it is yielded, and a second event on the same waiter overwrites the first), or
+ * keeps it until one is tracked. So every wait listens with fresh waiters for all three names, and every
+ * waiter made is read: events that land on older, still open waiters (several raised while the rollout
+ * was busy) are read too, newest waiter first, which is the order they were raised in.
  */
 export class Signals {
-  private readonly waiters: Partial<Record<EventName, Task>> = {};
+  private readonly waiters: { name: EventName; task: Task }[] = [];
   private readonly received: { [N in EventName]?: EventPayloads[N] } = {};
 
   constructor(
@@ -26,9 +28,9 @@ export class Signals {
     private readonly onIgnored: OnIgnoredEvent = () => undefined,
   ) {}
 
-  /** The abort waiter, for a wait of one's own; call `throwIfAborted` when anything wins. */
+  /** All signals, for a wait of one's own (`Task.any([work, signals.abort])`); call `throwIfAborted` after. */
   get abort(): Task {
-    return this.waiter('abort');
+    return this.context.df.Task.any(this.listening());
   }
 
   /** Throws StopRollout when a well-formed abort has been raised. */
@@ -61,10 +63,7 @@ export class Signals {
       if (ms <= 0 && !opts.approval) return { kind: 'elapsed' };
       // A fresh timer to the same end each time round: a timer is never yielded twice.
       const timer = context.df.createTimer(new Date(until));
-      const tasks: Task[] = [timer, this.waiter('abort')];
-      if (opts.promotable) tasks.push(this.waiter('promote'));
-      if (opts.approval) tasks.push(this.waiter('approval'));
-      const winner = yield context.df.Task.any(tasks);
+      const winner = yield context.df.Task.any([timer, ...this.listening()]);
       if (winner === timer) {
         this.throwIfAborted();
         return { kind: 'elapsed' };
@@ -74,34 +73,39 @@ export class Signals {
   }
 
   /**
-   * Waits for `task` (a child instance, all gate runs) unless a well-formed abort arrives first (throws).
-   * After a malformed abort it waits again for the same task with a fresh abort waiter.
+   * Waits for `task` (a child instance) unless a well-formed abort arrives first (throws). After any other
+   * event it waits again for the same task.
    */
   *unlessAborted(task: Task): Generator<Task, void, unknown> {
     for (;;) {
       this.throwIfAborted();
       if (task.isCompleted || task.isFaulted) return;
-      yield this.context.df.Task.any([task, this.waiter('abort')]);
+      yield this.context.df.Task.any([task, ...this.listening()]);
     }
   }
 
-  /** The open waiter of `name`: made when first needed, and again after a malformed event. */
-  private waiter(name: EventName): Task {
-    return (this.waiters[name] ??= this.context.df.waitForExternalEvent(Events[name]));
+  /** Fresh waiters for every signal, whatever this wait acts on: what comes is read (and recorded) at once. */
+  private listening(): Task[] {
+    return names.map((name) => {
+      const task = this.context.df.waitForExternalEvent(Events[name]);
+      this.waiters.push({ name, task });
+      return task;
+    });
   }
 
-  /** Reads every waiter that completed since the last look: keeps what parses, reports and replaces the rest. */
+  /** Reads the waiters that received an event since the last look, in the order the events came. */
   private settle(): void {
-    for (const name of Object.keys(this.waiters) as EventName[]) {
-      const task = this.waiters[name];
-      if (!task?.isCompleted || this.received[name]) continue;
+    const done: { name: EventName; task: Task }[] = [];
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (!w.task.isCompleted) continue;
+      done.push(w);
+      this.waiters.splice(i, 1);
+    }
+    for (const { name, task } of done) {
       const parsed = parseEvent(name, task.result);
-      if (parsed.ok) {
-        (this.received as Record<EventName, unknown>)[name] = parsed.value;
-      } else {
-        delete this.waiters[name];
-        this.onIgnored(name, parsed.problem);
-      }
+      if (!parsed.ok) this.onIgnored(name, parsed.problem);
+      else (this.received as Record<EventName, unknown>)[name] ??= parsed.value;
     }
   }
 
