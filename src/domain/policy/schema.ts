@@ -422,6 +422,17 @@ export const policySchema = z
         keepRevisions: z.number().int().min(1, 'keep at least 1 previous revision').max(100).default(2),
       })
       .prefault({}),
+    /** How long a rollback retries each undo through an outage (ARM, Redis) before leaving it to do by hand. */
+    rollback: z
+      .strictObject({
+        retryFor: duration('PT1H')
+          .refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, 'must be from PT1M to P7D')
+          .prefault('PT1H'),
+        maxInterval: duration('PT5M')
+          .refine((ms) => ms >= 1_000 && ms <= 3_600_000, 'must be from PT1S to PT1H')
+          .prefault('PT5M'),
+      })
+      .prefault({}),
     /** Deploy windows, freezes and what a rollout does when production is closed (see domain/changeControl). */
     changeControl: changeControlField.optional(),
     /** What to do about Container Apps settings that break a blue-green silently (see domain/guardrails). */

@@ -92,8 +92,10 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       keepRevisions: policy.cleanup.keepRevisions,
       ...(policy.cleanup.undoWindow !== undefined ? { undoWindowMs: policy.cleanup.undoWindow } : {}),
     },
+    rollback: { retryForMs: policy.rollback.retryFor, maxIntervalMs: policy.rollback.maxInterval },
     ...(policy.changeControl ? { changeControl: policy.changeControl } : {}),
     guardrails: policy.guardrails,
+    ...(policy.notifications.length ? { notifications: policy.notifications } : {}),
   };
 }
 
