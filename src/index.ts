@@ -12,5 +12,6 @@ import './orchestrators/watch';
 import './orchestrators/gateRun';
 import './functions/rollouts';
 import './functions/approvals';
+import './functions/dashboard';
 import './functions/imagePushed';
 import './functions/audit';

@@ -64,7 +64,13 @@ async function main(): Promise<void> {
   // Kept in .greenlight/ like the host keys: approval links shown before a restart keep working after it.
   const signingKey = await loadSecret(resolve('.greenlight/approval-signing-key'));
   const stack = await startLocalStack({
-    env: { GREENLIGHT_APPROVAL_SIGNING_KEY: signingKey },
+    // App Service authentication, played by the local runtime (/.auth/login/local), and the app told to
+    // believe the principal it injects: approvers sign in here as they would in Azure.
+    env: {
+      GREENLIGHT_APPROVAL_SIGNING_KEY: signingKey,
+      WEBSITE_AUTH_ENABLED: 'True',
+      GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true',
+    },
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
     ...(workspaceId ? { emulator: { monitor: { workspaceId } } } : {}),

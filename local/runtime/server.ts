@@ -6,6 +6,7 @@ import { type CapturedFunction, invocationContextFor } from './functionsCore';
 import { presentHistory } from './history';
 import type { HostKeys } from './keys';
 import { managementUrls as urlsFor } from './urls';
+import { registerEasyAuth } from './easyAuth';
 import { compileRoute, type CompiledRoute } from './routes';
 import { terminalStatuses, type InstanceState, type InstanceSummary, type RuntimeStatus } from './store';
 
@@ -205,6 +206,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }),
   );
 
+  // App Service authentication, when the app settings turn it on (as WEBSITE_AUTH_ENABLED says in Azure).
+  registerEasyAuth(app, { enabled: () => process.env.WEBSITE_AUTH_ENABLED?.toLowerCase() === 'true' });
   registerHttpTriggers(app, deps);
   registerEventGrid(app, deps);
   registerDurableApi(app, deps, '/runtime/webhooks/durabletask');

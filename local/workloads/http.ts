@@ -5,8 +5,9 @@ import type { RequestLog } from '../monitor-emulator/requestLog';
 
 /**
  * The sample workload each simulated revision runs, served over plain HTTP on 127.0.0.1 (the local runtime
- * uses scheme http for revision URLs): `GET /`, `GET /healthz`, `GET /dependencies`, and `GET /stats`
- * (its own counters, not counted).
+ * uses scheme http for revision URLs): `GET /` (a page with a `<title>`, or JSON when asked for it),
+ * `GET /healthz`, `GET /healthz/dependencies` (also at `/dependencies`), and `GET /stats` (its own
+ * counters, not counted). The shipped example policy's smoke checks probe exactly these.
  */
 export interface RequestCounters {
   count: number;
@@ -48,6 +49,22 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => htmlEscapes[c] ?? c);
+
+/** The home page a browser (or a smoke check with `bodyContains: '<title>'`) gets. */
+function homePage(facts: Record<string, string>): string {
+  const rows = Object.entries(facts)
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(facts.app ?? 'app')} ${escapeHtml(facts.version ?? '')}</title></head><body><h1>${escapeHtml(facts.app ?? 'app')}</h1><dl>${rows}</dl></body></html>`;
+}
+
+/** JSON for a client that asks for it (`Accept: application/json`), a page for everyone else. */
+function wantsJson(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('application/json');
+}
+
 /** Deterministic share: request n fails when the running count of failures due steps up. */
 function errorDue(rev: WorkloadRevision, share: number): boolean {
   const n = rev.errorTicks++;
@@ -63,7 +80,12 @@ export function serveRevision(
 ): void {
   const started = performance.now();
   req.resume();
-  const answer = (status: number, body: unknown, by: 'container' | 'platform' = 'container'): void => {
+  const answer = (
+    status: number,
+    body: unknown,
+    by: 'container' | 'platform' = 'container',
+    as: 'json' | 'html' = 'json',
+  ): void => {
     const latencyMs = performance.now() - started;
     rev.counters.count += 1;
     rev.counters.byStatus[String(status)] = (rev.counters.byStatus[String(status)] ?? 0) + 1;
@@ -71,6 +93,14 @@ export function serveRevision(
     // Telemetry (metrics, logs) comes from the container: what the platform answers for a revision that
     // is not running never reaches it, as on Container Apps.
     if (by === 'container') rev.requests.record({ at: Date.now(), status, latencyMs });
+    if (as === 'html') {
+      const text = String(body);
+      res.writeHead(status, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      return void res.end(text);
+    }
     send(res, status, body);
   };
   const phase = rev.phase();
@@ -95,14 +125,10 @@ export function serveRevision(
       return answer(500, { error: 'internal error (simulated by the image tag)' });
     }
     if (path === '/') {
-      return answer(200, {
-        app: rev.appName,
-        revision: rev.revisionName,
-        image: rev.image,
-        version: rev.version,
-      });
+      const facts = { app: rev.appName, revision: rev.revisionName, image: rev.image, version: rev.version };
+      return wantsJson(req) ? answer(200, facts) : answer(200, homePage(facts), 'container', 'html');
     }
-    if (path === '/dependencies') {
+    if (path === '/dependencies' || path === '/healthz/dependencies') {
       return b.depfail
         ? answer(503, { redis: 'failed', database: 'ok' })
         : answer(200, { redis: 'ok', database: 'ok' });

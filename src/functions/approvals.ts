@@ -8,35 +8,39 @@ import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
 import { approvalEventSchema } from '../domain/events';
 import { Events, Orchestrators } from '../names';
 import { tryGetStatus } from '../services/admission';
-import {
-  approvalPath,
-  checkApprovalToken,
-  mintApprovalTokens,
-  renderApprovalPage,
-  renderDecisionPage,
-} from '../services/approvals';
+import { approvalPath, checkApprovalToken, mintApprovalTokens } from '../services/approvals';
 import { toRolloutView } from '../services/rolloutView';
 import { recordAudit } from './http/audit';
 import { problem } from './http/problem';
+import { renderApprovalBody, renderResultBody, signInUrl, viewerStanding } from './pages/approvalPage';
+import { errorPage, htmlPage, wantsHtml } from './pages/html';
 import { guarded } from './http/guard';
 import { approverOf, badId, readJson, type Parsed } from './http/request';
 
-function html(status: number, body: string): HttpResponseInit {
-  return {
-    status,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-robots-tag': 'noindex',
-    },
-    body,
-  };
-}
-
 /** Replies as a page to a browser and as problem+json to a program. */
 function fail(request: HttpRequest, p: { status: number; type: string; title: string; detail: string }) {
-  const wantsHtml = (request.headers.get('accept') ?? '').includes('text/html');
-  return wantsHtml ? html(p.status, renderDecisionPage(p.title, p.detail)) : problem(p);
+  return wantsHtml(request.headers.get('accept')) ? errorPage(p.status, p.title, p.detail) : problem(p);
+}
+
+/** A bad id as a page for a browser, as problem+json for a program. */
+function invalidId(request: HttpRequest, id: string): HttpResponseInit | undefined {
+  const invalid = badId(id);
+  if (!invalid || !wantsHtml(request.headers.get('accept'))) return invalid;
+  const p = invalid.jsonBody as { status: number; title: string; detail: string };
+  return errorPage(p.status, p.title, p.detail);
+}
+
+/** The image blue runs, for "what replaces what"; the page still renders when it cannot be read. */
+async function blueImageOf(view: { app: RolloutInput['plan']['app']; blue: string[] }) {
+  const blue = view.blue[0];
+  if (!blue || !view.app.name) return undefined;
+  try {
+    const lookup = services().containerApps.getRevision(view.app, blue);
+    const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref());
+    return (await Promise.race([lookup, timeout]))?.image;
+  } catch {
+    return undefined;
+  }
 }
 
 async function loadRollout(client: DurableClient, id: string) {
@@ -56,7 +60,7 @@ const unknownRollout = (id: string) => ({
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
 async function showApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
-  const invalid = badId(id);
+  const invalid = invalidId(request, id);
   if (invalid) return invalid;
   const { config, store } = services();
   const check = checkApprovalToken(config.approval.signingKey, request.query.get('token'), id, Date.now());
@@ -74,16 +78,31 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
     return fail(request, unknownRollout(id));
   }
   const tokens = mintApprovalTokens(config.approval.signingKey, id, check.expiresAt, check.nonce);
-  return html(
-    200,
-    renderApprovalPage({
-      rolloutId: id,
-      status: rollout.view,
-      tokens,
-      expiresAt: check.expiresAt,
-      action: approvalPath(id),
+  const approvers = rollout.input?.plan.approval.approvers ?? [];
+  const trust = config.approval.trustClientPrincipal;
+  const principal = trust
+    ? request.headers.get('x-ms-client-principal-name')?.trim().slice(0, 200)
+    : undefined;
+  const url = new URL(request.url);
+  const page = renderApprovalBody({
+    view: rollout.view,
+    tokens,
+    expiresAt: check.expiresAt,
+    action: approvalPath(id),
+    approvers,
+    standing: viewerStanding({
+      principal: principal || undefined,
+      tokenApprover: check.approver,
+      approvers,
+      trustClientPrincipal: trust,
+      signInUrl: signInUrl(`${url.pathname}${url.search}`),
     }),
-  );
+    blueImage: await blueImageOf(rollout.view),
+    conditions: Object.fromEntries(
+      (rollout.input?.plan.gates ?? []).map((g) => [g.name, g.successCondition]),
+    ),
+  });
+  return htmlPage(200, page.title, page.body, principal ? { signedInAs: principal } : {});
 }
 
 const decisionBody = z.strictObject({
@@ -105,7 +124,7 @@ async function readForm(request: HttpRequest): Promise<Parsed<DecisionForm>> {
 /** POST /api/approvals/{id}: records the decision once (the token's nonce is spent) and tells the rollout. */
 async function decideApproval(request: HttpRequest, client: DurableClient, context: InvocationContext) {
   const id = request.params.id ?? '';
-  const invalid = badId(id);
+  const invalid = invalidId(request, id);
   if (invalid) return invalid;
   const { config, store } = services();
   const body = await readForm(request);
@@ -181,17 +200,20 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
       check.decision,
     ),
   );
-  const title = check.decision === 'approve' ? 'Approved' : 'Rejected';
-  const message =
-    check.decision === 'approve'
-      ? `Rollout ${id} will be promoted. Recorded approver: ${approver}.`
-      : `Rollout ${id} will be rolled back. Recorded by: ${approver}.`;
   // A browser's form post gets a page; an API client that asks for JSON gets JSON.
   const accept = request.headers.get('accept') ?? '';
   const wantsJson =
     (accept.includes('application/json') && !accept.includes('text/html')) ||
     (request.headers.get('content-type') ?? '').includes('json');
-  if (!wantsJson) return html(200, renderDecisionPage(title, message));
+  if (!wantsJson) {
+    const page = renderResultBody({
+      rolloutId: id,
+      decision: check.decision,
+      approver,
+      ...(comment ? { comment } : {}),
+    });
+    return htmlPage(200, page.title, page.body);
+  }
   return { status: 200, jsonBody: { id, ...decision } };
 }
 
