@@ -30,6 +30,7 @@ import { appKey } from '../../src/domain/flag/control';
 import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
 import { gateFailFast } from './gates';
+import { undoBench } from './undo';
 
 provideFunctionsCore();
 
@@ -323,11 +324,14 @@ async function main(): Promise<void> {
     oneRolloutProduction: await oneRolloutProduction(),
     scale: await scaleRun(),
     rollbackAfterOutage: await rollbackAfterOutage(),
+    rollbackAfter30sOutage: await rollbackAfterOutage(30_000),
   };
   progress('a flood of 1,000 Event Grid events for one app…');
   const flood = await eventFlood();
   progress('a failing gate with a slow sibling: failing measurement to rollback…');
   const gateFailure = await gateFailFast(redisUrl);
+  progress('undo after promotion (traffic, flag) and a stalled producer flipped back…');
+  const undo = await undoBench(redisUrl);
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -340,6 +344,7 @@ async function main(): Promise<void> {
         arm,
         eventFlood: flood,
         gateFailFast: gateFailure,
+        undo,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,

@@ -4,6 +4,7 @@ import { parseEvent } from '../domain/events';
 import type { AppSnapshot } from '../domain/ports';
 import type { RolloutResult, UndoStatus } from '../domain/rollout/types';
 import { Events, guardInstanceId } from '../names';
+import { notify } from './notify';
 import { compensationRetry } from './retry';
 import type { RolloutRun } from './run';
 import { retireOldRevisions, rollBack } from './steps';
@@ -45,14 +46,16 @@ export function* afterPromotion(
     command: rolloutCommand(run, at),
     ...(at.previousImage ? { previousImage: at.previousImage } : {}),
   };
-  recorder.finish('Succeeded', strategy.summary(at.green));
-  recorder.setUndo(undo);
-  // Released at Succeeded: the next rollout of the app may start now (and that closes this window).
+  // Released first, so whoever reads Succeeded may start the next rollout of the app (which closes
+  // this window) without being queued behind it or superseding it.
   yield* run.call(
     'finishRollout',
     { rolloutId: run.input.rolloutId, app: run.app, outcome: 'Succeeded' },
     compensationRetry,
   );
+  recorder.finish('Succeeded', strategy.summary(at.green));
+  recorder.setUndo(undo);
+  yield* notify(run, 'succeeded', { durationMs: run.now() - Date.parse(run.input.requestedAt) });
 
   const end = windowMs > 0 ? yield* undoWindow(run, strategy, at, until) : ({ kind: 'closed' } as const);
   const newer = yield* newerRollout(run);
@@ -82,6 +85,7 @@ export function* afterPromotion(
       return { outcome: 'RollbackFailed', reason: why, green: at.green, leftToDo };
     }
     recorder.finish('Undone', why);
+    yield* notify(run, 'undone', { by: end.by, ...optReason(end.reason) });
     return { outcome: 'Undone', reason: why, green: at.green };
   }
 

@@ -20,6 +20,7 @@ export async function runningRolloutOf(
     .filter((s) => s.name === Orchestrators.rollout && s.instanceId !== except)
     .find((s) => {
       const status = s.customStatus as Partial<RolloutStatus> | null | undefined;
-      return status?.app !== undefined && appKey(status.app) === key;
+      // A rollout in its undo window (Succeeded, `undo` set) released the app at Succeeded.
+      return status?.app !== undefined && status.undo === undefined && appKey(status.app) === key;
     })?.instanceId;
 }

@@ -30,13 +30,7 @@ describe('traffic rollout scenarios (in-memory ports, virtual clock)', () => {
       const { status, result } = await s.finish(id);
       expect(result.outcome).toBe('Succeeded');
       expect(status.timeline.map((t) => t.phase)).toEqual(
-        expect.arrayContaining([
-          'Deploying',
-          'WaitingReady',
-          'Validating',
-          'Promoting',
-          'Succeeded',
-        ]),
+        expect.arrayContaining(['Deploying', 'WaitingReady', 'Validating', 'Promoting', 'Succeeded']),
       );
       expect(greenWeights(s)).toEqual([0, 10, 50, 100, 100]);
       expect(s.containerApps.currentTraffic().filter((t) => t.weight > 0)).toEqual([
