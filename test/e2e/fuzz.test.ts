@@ -42,18 +42,31 @@ afterAll(async () => {
 });
 
 const refusals = new Set(['refused', 'unmatched', 'invalid']);
+const auditedRefusals = new Set(['admission.rejected', 'admission.invalid']);
 // About 5 s per surface on an idle machine; the bound leaves room for a loaded shared one.
 const surfaceTimeout = 240_000;
 
-/** Everything under the stack's prefix except the ledger, and the ledger's decisions separately. */
-async function state(): Promise<{ keys: Record<string, string>; ledger: TriggerRecord[] }> {
+/**
+ * Everything under the stack's prefix except the ledger and the audit trail, and the ledger's decisions
+ * and the audit entries' kinds separately (both may gain refusals, nothing else).
+ */
+async function state(): Promise<{ keys: Record<string, string>; ledger: TriggerRecord[]; audit: string[] }> {
   const keys: Record<string, string> = {};
+  const audit: string[] = [];
   let ledgerKey = '';
   let cursor = '0';
   do {
     const [next, batch] = await redis.scan(cursor, 'MATCH', `${e.stack.keyPrefix}*`, 'COUNT', 1000);
     cursor = next;
     for (const k of batch) {
+      if (k.includes(':audit:')) {
+        if (k.includes(':audit:app:')) {
+          for (const [, f] of await redis.xrange(k, '-', '+')) {
+            audit.push((JSON.parse(f[f.indexOf('e') + 1] ?? '{}') as { kind?: string }).kind ?? '?');
+          }
+        }
+        continue;
+      }
       const type = await redis.type(k);
       if (type === 'stream') {
         if (k.endsWith(':ledger')) ledgerKey = k;
@@ -70,7 +83,7 @@ async function state(): Promise<{ keys: Record<string, string>; ledger: TriggerR
     ? (await redis.xrange(ledgerKey, '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as TriggerRecord)
     : [];
   if (ledgerKey) delete keys[ledgerKey];
-  return { keys, ledger };
+  return { keys, ledger, audit: audit.sort() };
 }
 
 interface Tally {
@@ -122,6 +135,10 @@ async function fuzz(
   expect(after.keys).toEqual(before.keys);
   const added = after.ledger.slice(before.ledger.length);
   expect(added.filter((r) => !refusals.has(r.decision))).toEqual([]);
+  // The audit trail records each refusal too, and nothing else.
+  const audited = [...after.audit];
+  for (const kind of before.audit) audited.splice(audited.indexOf(kind), 1);
+  expect(audited.filter((k) => !auditedRefusals.has(k))).toEqual([]);
   // The rollout the fuzz aimed at still waits for its approval, untouched.
   const view = (await (
     await fetch(`${e.gl.baseUrl}/api/rollouts/${waiting}`, {
