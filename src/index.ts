@@ -14,4 +14,5 @@ import './functions/rollouts';
 import './functions/approvals';
 import './functions/dashboard';
 import './functions/imagePushed';
+import './functions/changeControl';
 import './functions/audit';

@@ -43,6 +43,31 @@ export interface StartReply {
   [k: string]: unknown;
 }
 
+/** The what-if plan as the API serves it (see WhatIfPlan); the CLI prints parts of it. */
+export interface DryRunReply {
+  policy: string;
+  revisionName: string;
+  blue?: string;
+  admission: { verdict: string; until?: string; reason: string; rule: string };
+  changeControl: {
+    windows: { layer: string; text: string }[];
+    freezes: { layer: string; name: string; start: string; end: string; reason: string }[];
+    stops: { reason: string; by: string }[];
+  };
+  findings: { kind: string; setting: string; outcome: string; message: string; fix: string }[];
+  refused: boolean;
+  refusedBecause: string[];
+  steps: {
+    kind: string;
+    phase: string;
+    write?: { method: string; path: string; why: string };
+    what?: string;
+    gates?: string[];
+    gate?: { verdict: string; reason: string };
+  }[];
+  writes: { method: string; path: string; body?: unknown; why: string }[];
+}
+
 export interface ControlReply {
   id: string;
   action: string;
@@ -66,8 +91,23 @@ export class GreenlightClient {
     return this.request<RolloutView>('GET', `/api/rollouts/${encodeURIComponent(id)}`);
   }
 
-  startRollout(body: { app: string; image: string; digest?: string }): Promise<StartReply> {
+  startRollout(body: {
+    app: string;
+    image: string;
+    digest?: string;
+    override?: { reason: string };
+  }): Promise<StartReply> {
     return this.request<StartReply>('POST', '/api/rollouts', { body });
+  }
+
+  /** POST /api/rollouts?dryRun=true: the what-if plan; nothing is written anywhere. */
+  dryRun(body: {
+    app: string;
+    image: string;
+    digest?: string;
+    override?: { reason: string };
+  }): Promise<DryRunReply> {
+    return this.request<DryRunReply>('POST', '/api/rollouts', { body, query: { dryRun: 'true' } });
   }
 
   /** GET /api/audit: one page of the audit trail, newest first, with the cursor of the next. */
@@ -91,7 +131,7 @@ export class GreenlightClient {
   }
 
   async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     opts: { query?: Record<string, string | undefined>; body?: unknown } = {},
   ): Promise<T> {

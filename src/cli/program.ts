@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { summarizeRollout, type RolloutView } from '../services/rolloutView';
 import { readAudit, renderAudit, sinceOption } from './audit';
+import { addChangeControlCommands, renderDryRun } from './changeControl';
 import { GreenlightClient } from './client';
 import { ExitCode, exitCodeHelp } from './exitCodes';
 import { clock, paintFor, span, wantsColour } from './format';
@@ -18,6 +19,15 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   cwd: string;
   setExitCode(code: number): void;
+}
+
+interface RolloutOptions {
+  app: string;
+  image: string;
+  digest?: string;
+  quiet?: boolean;
+  dryRun?: boolean;
+  overrideReason?: string;
 }
 
 interface GlobalOptions extends TargetOptions {
@@ -215,12 +225,26 @@ export function buildProgram(io: Io): Command {
       'the image digest, sha256:<64 hex>; makes a repeated request the same rollout',
     )
     .option('-q, --quiet', 'print only the rollout id')
-    .action(async (opts: { app: string; image: string; digest?: string; quiet?: boolean }, cmd: Command) => {
-      const reply = await clientOf(cmd).startRollout({
+    .option(
+      '--dry-run',
+      'show what a real run would do (ARM writes in order, checks, findings); write nothing',
+    )
+    .option(
+      '--override-reason <text>',
+      'start although production is closed (a freeze or outside the windows)',
+    )
+    .action(async (opts: RolloutOptions, cmd: Command) => {
+      const body = {
         app: opts.app,
         image: opts.image,
         ...(opts.digest ? { digest: opts.digest } : {}),
-      });
+        ...(opts.overrideReason !== undefined ? { override: { reason: opts.overrideReason } } : {}),
+      };
+      if (opts.dryRun) {
+        const plan = await clientOf(cmd).dryRun(body);
+        return globals(cmd).output === 'json' ? printJson(plan) : print(renderDryRun(plan));
+      }
+      const reply = await clientOf(cmd).startRollout(body);
       const id = reply.admission.rolloutId ?? reply.id;
       if (globals(cmd).output === 'json') return printJson(reply);
       if (opts.quiet) return print(id);
@@ -261,6 +285,13 @@ export function buildProgram(io: Io): Command {
       if (globals(cmd).output === 'json') return printJson({ entries, count: entries.length });
       print(renderAudit(entries, paint));
     });
+
+  addChangeControlCommands(program, {
+    clientOf,
+    json: (cmd) => globals(cmd).output === 'json',
+    print,
+    printJson,
+  });
 
   for (const action of controlActions) {
     program

@@ -7,6 +7,7 @@ import { parseImagePushed, pushedImage, pushKey } from '../domain/imagePushed';
 import { findPoliciesForImage } from '../domain/policy';
 import { requestRollout } from '../services/rolloutRequest';
 import { recordAudit } from './http/audit';
+import { changeControlDeps } from './changeControl';
 
 /**
  * ACR `ImagePushed` from Event Grid (either schema). Thin: parse, match policies, request a rollout per
@@ -76,7 +77,7 @@ async function onImagePushed(
       continue;
     }
     const outcome = await requestRollout(
-      { client, store: s.store, audit },
+      { client, store: s.store, audit, changeControl: changeControlDeps(s) },
       {
         policy,
         image: image.image,

@@ -13,6 +13,14 @@ import { toRolloutView } from '../services/rolloutView';
 import { requestRollout } from '../services/rolloutRequest';
 import { callerActor, recordAudit } from './http/audit';
 import { json, problem } from './http/problem';
+import {
+  changeControlDeps,
+  closedReply,
+  dryRunRollout,
+  isDryRun,
+  overrideFrom,
+  resumeRollout,
+} from './changeControl';
 import { guarded } from './http/guard';
 import { undoRollout } from './undo';
 import { actorOf, badId, readJson } from './http/request';
@@ -25,6 +33,8 @@ const startBody = z
       .string()
       .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: followed by 64 lowercase hex digits')
       .optional(),
+    /** `{ reason, rolloutId? }`: start although production is closed; recorded under the caller's identity. */
+    override: z.unknown().optional(),
   })
   .strict();
 
@@ -34,6 +44,7 @@ function statusUrl(request: HttpRequest, id: string): string {
 
 /** POST /api/rollouts {app, image, digest?}: start (or join, queue, supersede) a rollout. */
 async function startRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
+  if (isDryRun(request)) return dryRunRollout(request);
   const s = services();
   // One request is one action: its audit entry's id comes from the invocation.
   const trigger = (app: AuditApp | undefined, image?: string) => ({
@@ -75,10 +86,13 @@ async function startRollout(request: HttpRequest, client: DurableClient, context
       body.value.image,
     );
   }
+  const override = overrideFrom(request, body.value.override);
+  if (!override.ok) return invalid(override.response, auditApp(policy.app), image.image.reference);
   const outcome = await requestRollout(
     {
       client,
       store: s.store,
+      changeControl: changeControlDeps(s),
       audit: async (o) => {
         await recordAudit(context, admissionEntry(trigger(auditApp(policy.app), image.image.reference), o));
       },
@@ -88,9 +102,11 @@ async function startRollout(request: HttpRequest, client: DurableClient, context
       image: image.image,
       trigger: { kind: 'http', requestedBy: actorOf(request, s.config.approval.trustClientPrincipal) },
       checkAllowed: true,
+      ...(override.override ? { override: override.override } : {}),
     },
     { source: 'http' },
   );
+  if (outcome.kind === 'refused' && outcome.changeControl) return closedReply(outcome.rule, outcome.detail);
   if (outcome.kind === 'refused') {
     context.warn(
       `rollout request for ${policy.app.name} ${image.image.reference}: refused by ${outcome.rule}`,
@@ -184,13 +200,14 @@ const controlBody = z.object({ reason: z.string().max(500).optional() }).strict(
 async function controlRollout(request: HttpRequest, client: DurableClient, context: InvocationContext) {
   const id = request.params.id ?? '';
   const action = request.params.action;
+  if (action === 'resume') return resumeRollout(request, client);
   if (action === 'undo') return undoRollout(request, client, statusUrl(request, id), context);
   if (action !== 'abort' && action !== 'promote') {
     return problem({
       status: 404,
       type: 'unknown-action',
       title: 'Unknown action',
-      detail: `'${String(action).slice(0, 100)}' is not an action; use POST /api/rollouts/{id}/abort, /promote or /undo`,
+      detail: `'${String(action).slice(0, 100)}' is not an action; use POST /api/rollouts/{id}/abort, /promote, /undo or /resume`,
     });
   }
   const invalid = badId(id);

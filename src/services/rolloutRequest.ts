@@ -2,6 +2,7 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import type { RolloutStore } from '../adapters/redis/rolloutStore';
 import { GreenlightError } from '../domain/errors';
 import { parseImage, type ImageRef } from '../domain/image';
+import type { Override } from '../domain/changeControl';
 import type { Policy } from '../domain/policy';
 import { imageAllowed } from '../domain/request/allowed';
 import { duplicateOf, type PriorRollout } from '../domain/request/duplicate';
@@ -13,6 +14,7 @@ import {
 import type { RolloutInput, RolloutStatus, RolloutTrigger } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
 import { admitRollout, tryGetStatus, type Admission } from './admission';
+import { admitChangeControl, type ChangeControlDeps } from './changeControl';
 
 export { planFromPolicy };
 
@@ -45,14 +47,20 @@ export interface RolloutRequest {
   trigger: RolloutTrigger;
   /** HTTP requests must stay within the images the policy allows; pushes were matched by its trigger. */
   checkAllowed: boolean;
+  /** Lets this rollout start while production is closed (never through an emergency stop). */
+  override?: Override;
 }
 
-export type RequestOutcome = { kind: 'refused'; rule: string; detail: string } | Admission;
+/** `changeControl`: refused by a freeze, the deploy windows or an emergency stop (not by the image rules). */
+export type RequestOutcome =
+  { kind: 'refused'; rule: string; detail: string; changeControl?: true } | Admission;
 
 export interface RequestDeps {
   client: DurableClient;
   store: RolloutStore;
   now?: () => number;
+  /** Deploy windows, freezes and emergency stops; without it, production is always open. */
+  changeControl?: ChangeControlDeps;
   /** Records the outcome in the audit trail: called once per request, with what was decided. */
   audit?: (outcome: RequestOutcome) => Promise<void>;
 }
@@ -120,6 +128,25 @@ export async function requestRollout(
     return { kind: 'duplicate', rolloutId: same };
   }
 
+  // Change control: a closed production refuses, or the rollout starts waiting for the next opening.
+  const admitted = deps.changeControl
+    ? await admitChangeControl(deps.changeControl, app, policy.changeControl, req.override)
+    : undefined;
+  const cc = admitted?.admission;
+  if (cc?.verdict === 'reject') {
+    await record('refused', undefined, `${cc.rule}: ${cc.reason}`);
+    const refused: RequestOutcome = {
+      kind: 'refused',
+      rule: cc.rule,
+      detail: cc.reason,
+      changeControl: true,
+    };
+    await deps.audit?.(refused);
+    return refused;
+  }
+  const ccDetail =
+    cc && cc.verdict !== 'open' ? `change control ${cc.verdict} (${cc.rule}): ${cc.reason}` : undefined;
+
   // The id follows the app's latest rollout. Should that record be gone (Redis restored empty), an id
   // already used by a finished rollout is skipped, so the image is still rolled out anew.
   let after = latest?.rolloutId;
@@ -133,6 +160,7 @@ export async function requestRollout(
     after = input.rolloutId;
     input = buildInput(policy, image, req.trigger, { after, requestedAt: new Date(now) });
   }
+  if (admitted) input = { ...input, changeControl: admitted };
   const admission = await admitRollout({ client, store }, input, policy.concurrency);
   if (admission.kind !== 'rejected' && admission.kind !== 'duplicate') {
     await store.setLatestRollout(app, {
@@ -141,7 +169,7 @@ export async function requestRollout(
       ...(image.digest ? { digest: image.digest } : {}),
     });
   }
-  await record(admission.kind, admission.rolloutId);
+  await record(admission.kind, admission.rolloutId, ccDetail);
   await deps.audit?.(admission);
   return admission;
 }
