@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import type { Clock } from './clock';
 import {
@@ -7,6 +8,8 @@ import {
   type ContainerAppsEmulator,
   type ContainerAppsEmulatorOptions,
   type SeedApp,
+  type AppView,
+  type EmulatorAppRef,
 } from './containerapps-emulator';
 import type { GreenlightHttp } from './client';
 import { ensureRedis } from './runtime/redis';
@@ -112,46 +115,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       : {}),
     ...opts.emulator,
   });
-  const settings: Record<string, string> = {
-    ...(opts.policies ? { GREENLIGHT_POLICIES: JSON.stringify(opts.policies) } : {}),
-    ...(opts.policiesPath ? { GREENLIGHT_POLICIES_PATH: resolve(opts.policiesPath) } : {}),
-    GREENLIGHT_REDIS_URL: redis.url,
-    GREENLIGHT_REDIS_KEY_PREFIX: `${keyPrefix}app:`,
-    GREENLIGHT_APPROVAL_SIGNING_KEY: randomBytes(32).toString('base64'),
-    GREENLIGHT_ARM_ENDPOINT: emulator.url,
-    ...(emulator.caFile ? { GREENLIGHT_ARM_CA_FILE: emulator.caFile } : {}),
-    GREENLIGHT_ARM_MAX_RETRIES: '4',
-    GREENLIGHT_ARM_RETRY_DELAY_MS: '50',
-    GREENLIGHT_ARM_POLL_INTERVAL_MS: '25',
-    GREENLIGHT_CREDENTIAL: 'static',
-    GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
-    GREENLIGHT_REVISION_URL_SCHEME: 'http',
-    // Gate providers read the emulator's monitoring APIs, which serve the same certificate.
-    GREENLIGHT_MONITOR_METRICS_ENDPOINT: emulator.monitor.metricsUrl,
-    GREENLIGHT_MONITOR_LOGS_ENDPOINT: emulator.monitor.logsUrl,
-    ...(emulator.caFile ? { GREENLIGHT_MONITOR_CA_FILE: emulator.caFile } : {}),
-    ...(tcp ? { [tcpWorkerRedisSettings.prod]: redis.url, [tcpWorkerRedisSettings.temp]: redis.url } : {}),
-    ...opts.env,
-  };
   let runtime: LocalRuntime;
   try {
-    runtime = await startLocalRuntime({
-      register:
-        opts.register ??
-        (() => {
-          // The host loads the app's entrypoint synchronously with require, so does this one.
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          require(resolve('dist/src/index.js'));
-        }),
-      redisUrl: redis.url,
-      keyPrefix: `${keyPrefix}rt:`,
-      port: opts.port,
-      clock: opts.clock,
-      // The public base URL (for approval links) is only known once the port is: the runtime sets it.
-      env: settings,
-      publicBaseUrlSetting: 'GREENLIGHT_PUBLIC_BASE_URL',
-      logger: opts.log ? { info: opts.log } : undefined,
-      keysFile: opts.keysFile,
+    runtime = await runApp(opts, redis.url, keyPrefix, {
+      url: emulator.url,
+      ...(emulator.caFile ? { caFile: emulator.caFile } : {}),
+      metricsUrl: emulator.monitor.metricsUrl,
+      logsUrl: emulator.monitor.logsUrl,
     });
   } catch (e) {
     await emulator.stop();
@@ -178,4 +148,171 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       }
     },
   };
+}
+
+/** Where the app finds the ARM emulator (and its monitoring endpoints, when known). */
+export interface EmulatorEndpoints {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  /** PEM file of the certificate it serves. */
+  caFile?: string;
+  metricsUrl?: string;
+  logsUrl?: string;
+}
+
+/** The local runtime with Greenlight's app, its settings pointing at this Redis and this emulator. */
+async function runApp(
+  opts: LocalStackOptions,
+  redisUrl: string,
+  keyPrefix: string,
+  emu: EmulatorEndpoints,
+): Promise<LocalRuntime> {
+  const redis = { url: redisUrl };
+  const tcp = opts.tcpWorkers;
+  const settings: Record<string, string> = {
+    ...(opts.policies ? { GREENLIGHT_POLICIES: JSON.stringify(opts.policies) } : {}),
+    ...(opts.policiesPath ? { GREENLIGHT_POLICIES_PATH: resolve(opts.policiesPath) } : {}),
+    GREENLIGHT_REDIS_URL: redis.url,
+    GREENLIGHT_REDIS_KEY_PREFIX: `${keyPrefix}app:`,
+    GREENLIGHT_APPROVAL_SIGNING_KEY: randomBytes(32).toString('base64'),
+    GREENLIGHT_ARM_ENDPOINT: emu.url,
+    ...(emu.caFile ? { GREENLIGHT_ARM_CA_FILE: emu.caFile } : {}),
+    GREENLIGHT_ARM_MAX_RETRIES: '4',
+    GREENLIGHT_ARM_RETRY_DELAY_MS: '50',
+    GREENLIGHT_ARM_POLL_INTERVAL_MS: '25',
+    GREENLIGHT_CREDENTIAL: 'static',
+    GREENLIGHT_STATIC_TOKEN: 'local-emulator-token',
+    GREENLIGHT_REVISION_URL_SCHEME: 'http',
+    // Gate providers read the emulator's monitoring APIs, which serve the same certificate.
+    ...(emu.metricsUrl ? { GREENLIGHT_MONITOR_METRICS_ENDPOINT: emu.metricsUrl } : {}),
+    ...(emu.logsUrl ? { GREENLIGHT_MONITOR_LOGS_ENDPOINT: emu.logsUrl } : {}),
+    ...(emu.caFile ? { GREENLIGHT_MONITOR_CA_FILE: emu.caFile } : {}),
+    ...(tcp ? { [tcpWorkerRedisSettings.prod]: redis.url, [tcpWorkerRedisSettings.temp]: redis.url } : {}),
+    ...opts.env,
+  };
+  return startLocalRuntime({
+    register:
+      opts.register ??
+      (() => {
+        // The host loads the app's entrypoint synchronously with require, so does this one.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(resolve('dist/src/index.js'));
+      }),
+    redisUrl: redis.url,
+    keyPrefix: `${keyPrefix}rt:`,
+    port: opts.port,
+    clock: opts.clock,
+    // The public base URL (for approval links) is only known once the port is: the runtime sets it.
+    env: settings,
+    publicBaseUrlSetting: 'GREENLIGHT_PUBLIC_BASE_URL',
+    logger: opts.log ? { info: opts.log } : undefined,
+    keysFile: opts.keysFile,
+  });
+}
+
+export interface LocalRuntimeStack extends Omit<LocalStack, 'emulator'> {
+  emulator: EmulatorEndpoints & {
+    /** The app as the emulator showed it at start-up (ingress names do not change). */
+    appView(ref: EmulatorAppRef): AppView | undefined;
+  };
+}
+
+/**
+ * Redis and the local runtime against an ARM emulator that runs in another process (`npm run emulator`):
+ * the runtime alone can be stopped and started again (a crash, an upgrade) while the emulator keeps its
+ * apps and revisions, so resumed rollouts find what they left. Seeds the apps the emulator lacks.
+ */
+export async function startLocalRuntimeStack(
+  opts: Omit<LocalStackOptions, 'emulator' | 'tcpWorkers'> & { emulatorAt: EmulatorEndpoints },
+): Promise<LocalRuntimeStack> {
+  const emu = opts.emulatorAt;
+  await seedExternal(emu, opts.seed ?? [], opts.log);
+  const ca = emu.caFile ? readFileSync(emu.caFile, 'utf8') : undefined;
+  const state = await httpsJson('GET', `${emu.url}/_emulator/state`, undefined, ca);
+  const apps = state.status === 200 ? (JSON.parse(state.body) as { apps: AppView[] }).apps : [];
+  const appView = (ref: EmulatorAppRef): AppView | undefined =>
+    apps.find(
+      (a) =>
+        a.subscriptionId === ref.subscriptionId &&
+        a.resourceGroup === ref.resourceGroup &&
+        a.name === ref.name,
+    );
+  const redis = await ensureRedis(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.log);
+  const keyPrefix = opts.keyPrefix ?? `greenlight-local:${randomUUID().slice(0, 8)}:`;
+  let runtime: LocalRuntime;
+  try {
+    runtime = await runApp(opts, redis.url, keyPrefix, emu);
+  } catch (e) {
+    await redis.stop();
+    throw e;
+  }
+  return {
+    http: { baseUrl: runtime.baseUrl, functionKey: runtime.keys.function, systemKey: runtime.keys.system },
+    emulator: { ...emu, appView },
+    runtime,
+    redisUrl: redis.url,
+    keyPrefix,
+    stop: async () => {
+      try {
+        await runtime.stop();
+      } finally {
+        try {
+          if (opts.dropStateOnStop) await deleteKeys(redis.url, keyPrefix);
+        } finally {
+          await redis.stop();
+        }
+      }
+    },
+  };
+}
+
+/** Creates, through the emulator's own API, each seeded app it does not have yet (409: it has it). */
+async function seedExternal(
+  emu: EmulatorEndpoints,
+  seed: SeedApp[],
+  log?: (line: string) => void,
+): Promise<void> {
+  const ca = emu.caFile ? readFileSync(emu.caFile, 'utf8') : undefined;
+  for (const app of seed) {
+    const res = await httpsJson('POST', `${emu.url}/_emulator/apps`, [app], ca).catch((e: unknown) => {
+      throw new Error(
+        `the ARM emulator at ${emu.url} does not answer (${e instanceof Error ? e.message : String(e)}); start it with \`npm run emulator\` and pass its CA file`,
+      );
+    });
+    if (res.status === 201) log?.(`emulator: seeded ${app.resourceGroup}/${app.name}`);
+    else if (res.status !== 409) {
+      throw new Error(
+        `the ARM emulator refused to seed ${app.name}: ${res.status} ${res.body.slice(0, 300)}`,
+      );
+    }
+  }
+}
+
+function httpsJson(
+  method: 'GET' | 'POST',
+  url: string,
+  body: unknown,
+  ca: string | undefined,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const req = httpsRequest(
+      url,
+      {
+        method,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+        ...(ca ? { ca } : {}),
+        timeout: 10_000,
+      },
+      (res) => {
+        let out = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (out += d));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: out }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(text);
+  });
 }

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { readSeedFile, startContainerAppsEmulator } from '../containerapps-emulator';
@@ -85,6 +86,15 @@ async function main(argv: string[]): Promise<void> {
     'Ctrl-C stops.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // `npm start -- --emulator-url <url>` reads the monitoring endpoints (gates) from here.
+  const endpoints = {
+    url: emulator.url,
+    caFile,
+    metricsUrl: emulator.monitor.metricsUrl,
+    logsUrl: emulator.monitor.logsUrl,
+  };
+  mkdirSync(resolve('.greenlight'), { recursive: true });
+  writeFileSync(resolve('.greenlight/emulator.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -9,7 +9,13 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadPolicies } from '../../src/domain/policy';
 import { loadSecret } from '../runtime/keys';
-import { startLocalStack } from '../stack';
+import { readFileSync } from 'node:fs';
+import {
+  startLocalRuntimeStack,
+  startLocalStack,
+  type EmulatorEndpoints,
+  type LocalStackOptions,
+} from '../stack';
 
 function port(value: string): number {
   const n = Number(value);
@@ -31,9 +37,25 @@ async function main(): Promise<void> {
     )
     .option('--policies <path>', 'policy file or folder', 'examples/policies')
     .option('--key-prefix <prefix>', 'Redis key prefix for this runtime', 'greenlight-local:')
+    .option(
+      '--emulator-url <url>',
+      'use the ARM emulator already running there (`npm run emulator`) instead of starting one: the runtime alone can then be restarted',
+    )
+    .option(
+      '--emulator-ca <file>',
+      'with --emulator-url: the CA certificate it serves',
+      '.greenlight/emulator-ca.pem',
+    )
     .showHelpAfterError()
     .parse()
-    .opts<{ port: number; redis: string; policies: string; keyPrefix: string }>();
+    .opts<{
+      port: number;
+      redis: string;
+      policies: string;
+      keyPrefix: string;
+      emulatorUrl?: string;
+      emulatorCa: string;
+    }>();
 
   const policies = await loadPolicies({ path: opts.policies });
   const line = (s: string): void =>
@@ -63,7 +85,21 @@ async function main(): Promise<void> {
   )[0];
   // Kept in .greenlight/ like the host keys: approval links shown before a restart keep working after it.
   const signingKey = await loadSecret(resolve('.greenlight/approval-signing-key'));
-  const stack = await startLocalStack({
+  const external = opts.emulatorUrl ? externalEmulator(opts.emulatorUrl, opts.emulatorCa) : undefined;
+  if (external && flagPolicy) {
+    line(
+      'flag policies need TCP workers on this Redis, which an emulator started apart does not run: their apps are not seeded',
+    );
+  }
+  const startStack = external
+    ? (o: LocalStackOptions) =>
+        startLocalRuntimeStack({
+          ...o,
+          seed: (o.seed ?? []).filter((app) => app.workload?.kind !== 'tcp'),
+          emulatorAt: external,
+        })
+    : startLocalStack;
+  const stack = await startStack({
     // App Service authentication, played by the local runtime (/.auth/login/local), and the app told to
     // believe the principal it injects: approvers sign in here as they would in Azure.
     env: {
@@ -136,6 +172,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The emulator `npm run emulator` started, with the monitoring endpoints it wrote down when they match. */
+function externalEmulator(url: string, caFile: string): EmulatorEndpoints {
+  const base = url.replace(/\/+$/, '');
+  let written: Partial<EmulatorEndpoints> = {};
+  try {
+    written = JSON.parse(readFileSync(resolve('.greenlight/emulator.json'), 'utf8')) as EmulatorEndpoints;
+  } catch {
+    // Not written (an older emulator, another folder): gates that read monitoring have no endpoint.
+  }
+  return {
+    url: base,
+    caFile: resolve(caFile),
+    ...(written.url === base && written.metricsUrl ? { metricsUrl: written.metricsUrl } : {}),
+    ...(written.url === base && written.logsUrl ? { logsUrl: written.logsUrl } : {}),
+  };
 }
 
 main().catch((e: unknown) => {
