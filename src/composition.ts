@@ -10,6 +10,7 @@ import { loadConfig, type GreenlightConfig } from './config';
 import { createGateProviders } from './adapters/gates/factory';
 import { RedisControlPlane } from './adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
+import { createNotifyPorts } from './adapters/notify';
 import { parseGlobalChangeControl, type ChangeControlRules } from './domain/changeControl';
 import { GreenlightError } from './domain/errors';
 import { loadPolicies, type Policy } from './domain/policy';
@@ -150,6 +151,12 @@ export function rolloutPorts(): RolloutPorts {
     slots: s.store,
     emergencyStops: s.emergencyStops,
     audit: s.audit,
+    // Delivery log lines name the channel and event only, never a URL or secret.
+    notify: createNotifyPorts({
+      redis: s.redis,
+      keyPrefix: s.config.redis.keyPrefix,
+      log: (line) => console.info(line),
+    }),
     now: () => new Date(),
   };
   return ports;

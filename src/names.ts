@@ -32,6 +32,7 @@ export const Activities = {
   setSessionAffinity: 'setSessionAffinity',
   appendAudit: 'appendAudit',
   latestRollout: 'latestRollout',
+  deliverNotification: 'deliverNotification',
 } as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */

@@ -6,10 +6,12 @@ import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
 import type { GateRunProgress } from '../domain/gates/assess';
 import type { GateMeasurement, GateRunResult } from '../domain/gates/report';
+import type { DeliveryInput } from '../domain/notify/deliver';
 import type {
   AppRef,
   AppSnapshot,
   ApprovalLinks,
+  DeliveryOutcome,
   DeployGreenRequest,
   DeployGreenResult,
   RevisionInfo,
@@ -85,6 +87,8 @@ export interface ActivityContract {
   appendAudit: { input: RolloutAuditRecord; output: { id: string; appended: boolean } };
   /** The app's newest admitted rollout: an undo (or the guard) never restores over a newer one. */
   latestRollout: { input: AppRef; output: { rolloutId: string | null } };
+  /** One notification to one channel; retries within its budget and never throws (a failure is an outcome). */
+  deliverNotification: { input: DeliveryInput; output: DeliveryOutcome };
 }
 
 export type ActivityName = keyof ActivityContract;

@@ -7,6 +7,7 @@ import type { ActivityHandlers } from './contract';
 import { finishActivities } from './finish';
 import { flagActivities } from './flags';
 import { gateActivities } from './gates';
+import { notifyActivities } from './notify';
 import { smokeActivities } from './smoke';
 
 export type { ActivityContract, ActivityHandlers, ActivityInvocation, ActivityName } from './contract';
@@ -22,5 +23,6 @@ export function createActivities(ports: RolloutPorts): ActivityHandlers {
     ...finishActivities(ports),
     ...flagActivities(ports),
     ...auditActivities(ports),
+    ...notifyActivities(ports),
   };
 }

@@ -1,6 +1,7 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { TrafficEntry } from '../domain/ports/containerApps';
 import type { ControlRecord } from '../domain/flag/control';
+import type { DeliveryOutcome } from '../domain/ports/notify';
 import type { MockReport } from '../domain/flag/validation';
 import type { RolloutPhase } from '../domain/rollout/phase';
 import type {
@@ -17,6 +18,7 @@ import type {
 
 const maxTimeline = 40;
 const maxIgnoredEvents = 10;
+const maxNotifications = 20;
 const maxText = 500;
 
 /** Keeps the rollout's custom status (what the status API serves) and publishes every change. */
@@ -151,6 +153,17 @@ export class RolloutRecorder {
   eventIgnored(name: string, problem: string): void {
     const ignored = [...(this.status.ignoredEvents ?? []), { name, at: this.now(), problem: clip(problem) }];
     this.status.ignoredEvents = ignored.slice(-maxIgnoredEvents);
+    this.publish();
+  }
+
+  /** Notification outcomes, the latest few: a channel that is down shows here, never fails the rollout. */
+  notified(outcomes: DeliveryOutcome[]): void {
+    if (!outcomes.length) return;
+    const all = [
+      ...(this.status.notifications ?? []),
+      ...outcomes.map((o) => (o.reason ? { ...o, reason: clip(o.reason) } : o)),
+    ];
+    this.status.notifications = all.slice(-maxNotifications);
     this.publish();
   }
 

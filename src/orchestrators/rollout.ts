@@ -4,6 +4,7 @@ import type { RolloutResult } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
 import { afterPromotion, imageOf } from './afterPromotion';
 import { awaitAdmission, prepare } from './changeControl';
+import { notify, rememberPreviousImage } from './notify';
 import { compensationRetry } from './retry';
 import { RolloutRun } from './run';
 import { approvalAndBake, gates, rollBack, smoke, waitUntilReady, watch } from './steps';
@@ -32,6 +33,8 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 1. Snapshot: the exact point rollback returns to, and blue, the revision production runs on.
     const snapshot = yield* run.call('snapshotApp', run.app);
     const blue = yield* strategy.snapshot(snapshot);
+    rememberPreviousImage(run, imageOf(snapshot, blue));
+    yield* notify(run, 'started', { strategy: run.plan.strategy.type });
 
     // 2. Guardrails and change control, then Multiple revision mode, so blue and green run together.
     yield* prepare(run, snapshot);
@@ -56,6 +59,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     // 7. Promote.
     recorder.enter('Promoting');
     yield* strategy.promote(green, blue, revision);
+    yield* notify(run, 'promoted', {});
 
     // 8. Watch: green holds production, blue stays warm for an instant rollback.
     yield* watch(run, strategy, { green, blue, revision });

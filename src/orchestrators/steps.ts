@@ -11,6 +11,7 @@ import { greenScale } from './changeControl';
 import { undoAttempt } from './retry';
 import type { RolloutRun } from './run';
 import type { Undo } from './saga';
+import { notify } from './notify';
 import { firstLine, StopRollout } from './stop';
 import { pollUntil } from './poll';
 import type { Strategy } from './strategies/strategy';
@@ -205,17 +206,33 @@ export function* approvalAndBake(run: RolloutRun, approvalNeeded: string[]): Gen
     // Enter the phase only with the link in hand: a reader never sees a wait it cannot act on.
     recorder.enter('WaitingApproval');
     recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
-    const outcome = yield* signals.wait(plan.approval.timeoutMs, { promotable: true, approval: true });
+    yield* notify(run, 'waitingApproval', {
+      expiresAt: new Date(expiresAt).toISOString(),
+      approvers: plan.approval.approvers,
+      onTimeout: plan.approval.onTimeout,
+      ...(approvalNeeded.length ? { reason: approvalNeeded.join('; ') } : {}),
+      links: { approvalPage: links.pageUrl },
+    });
+    // The expiry stays where the link says, however long the notification took.
+    const outcome = yield* signals.wait(Math.max(0, expiresAt - run.now()), {
+      promotable: true,
+      approval: true,
+    });
     if (outcome.kind === 'approval') {
       recorder.approvalDecided(outcome.decision);
-      if (outcome.decision.decision === 'reject') {
-        const { approver, comment } = outcome.decision;
-        throw new StopRollout(`rejected by ${approver}${comment ? `: ${comment}` : ''}`);
+      const { approver: by, comment, decision } = outcome.decision;
+      yield* notify(run, decision === 'approve' ? 'approved' : 'rejected', {
+        by,
+        ...(comment ? { comment } : {}),
+      });
+      if (decision === 'reject') {
+        throw new StopRollout(`rejected by ${by}${comment ? `: ${comment}` : ''}`);
       }
     } else if (outcome.kind === 'promoted') {
       recorder.approvalSkipped(signals.promotedBy);
     } else {
       recorder.approvalTimedOut();
+      yield* notify(run, 'timedOut', { onTimeout: plan.approval.onTimeout });
       // A wait that a gate demanded is never ended by a timeout: nobody judged what the gate could not.
       if (plan.approval.onTimeout === 'rollback' || approvalNeeded.length > 0) {
         throw new StopRollout(`approval timed out after ${plan.approval.timeoutMs / 1000}s`);
@@ -283,8 +300,10 @@ export function* rollBack(run: RolloutRun, reason: string): Generator<Task, Roll
   const leftToDo = yield* run.saga.compensate();
   if (leftToDo.length > 0) {
     run.recorder.finish('RollbackFailed', reason, leftToDo);
+    yield* notify(run, 'rollbackFailed', { reason, leftToDo });
     return { outcome: 'RollbackFailed', reason, green: run.green, leftToDo };
   }
   run.recorder.finish('RolledBack', reason);
+  yield* notify(run, 'rolledBack', { reason });
   return { outcome: 'RolledBack', reason, green: run.green };
 }

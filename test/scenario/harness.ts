@@ -32,6 +32,7 @@ import { MemoryInstanceStore } from '../../local/runtime/memoryStore';
 import type { InstanceState } from '../../local/runtime/store';
 import { FakeContainerApps, type RevisionBehaviour } from './fakes/containerApps';
 import { FakeFlags, type WorkerBehaviour } from './fakes/flags';
+import { FakeNotify } from './fakes/notify';
 
 // Loading the orchestrator modules registers them with the captured Functions core (jest maps
 // @azure/functions-core to the local runtime's), exactly as the host loads them.
@@ -177,6 +178,7 @@ export class Scenario {
   readonly slots = new MemorySlots();
   readonly stops = new InMemoryEmergencyStopStore();
   readonly audit = new InMemoryAuditLog({ now: () => this.clock.now() });
+  readonly notify = new FakeNotify(() => this.clock.now());
   readonly activityCalls: { name: string; input: unknown }[] = [];
   private readonly engine: DurableEngine;
   private seq = 0;
@@ -206,6 +208,7 @@ export class Scenario {
       slots: this.slots,
       emergencyStops: this.stops,
       audit: this.audit,
+      notify: this.notify.ports(),
       now: () => new Date(this.clock.now()),
     };
     const handlers = createActivities(ports);

@@ -1,6 +1,7 @@
 import { createActivities, type ActivityHandlers, type ActivityInvocation } from '../../src/activities';
 import { InMemoryEmergencyStopStore } from '../../src/domain/changeControl/memoryStore';
 import { InMemoryAuditLog } from '../../src/domain/audit/memory';
+import { FakeNotify } from '../scenario/fakes/notify';
 import { GreenlightError } from '../../src/domain/errors';
 import type {
   AppRef,
@@ -92,6 +93,7 @@ function portsWith(overrides: Partial<RolloutPorts>): RolloutPorts {
     slots: inMemorySlots(undefined, []).slots,
     emergencyStops: new InMemoryEmergencyStopStore(),
     audit: new InMemoryAuditLog(),
+    notify: new FakeNotify(() => Date.parse('2026-01-02T03:04:05.000Z')).ports(),
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     ...overrides,
   };

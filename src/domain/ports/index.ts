@@ -5,6 +5,7 @@ import type { ContainerAppsPort } from './containerApps';
 import type { EmergencyStopStore } from './emergencyStops';
 import type { FlagControlPlane, MockOutputs } from './flags';
 import type { GateProviders } from './gates';
+import type { NotifyPorts } from './notify';
 import type { RolloutSlots } from './rollouts';
 import type { SmokeProber } from './smoke';
 
@@ -14,6 +15,7 @@ export type * from './containerApps';
 export type * from './emergencyStops';
 export type * from './flags';
 export type * from './gates';
+export type * from './notify';
 export type * from './rollouts';
 export type * from './smoke';
 
@@ -36,6 +38,8 @@ export interface RolloutPorts {
   emergencyStops: EmergencyStopStore;
   /** The audit trail, for the writes and compensations the orchestration records. */
   audit: AuditLog;
+  /** Notification delivery: webhook posts, the delivery ledger, rate limits, app settings. */
+  notify: NotifyPorts;
   /** Wall clock, for timestamps activities stamp on what they observe. */
   now(): Date;
 }

@@ -8,6 +8,8 @@ import type { Override } from '../changeControl/override';
 import type { ChangeControlRules } from '../changeControl/rules';
 import type { GuardrailFinding } from '../guardrails/findings';
 import type { GuardrailSettings } from '../guardrails/settings';
+import type { NotificationChannel } from '../notify/channels';
+import type { DeliveryOutcome } from '../ports/notify';
 import type { RolloutPhase } from './phase';
 
 /** One HTTP smoke check against green's own URL. */
@@ -112,6 +114,8 @@ export interface RolloutPlan {
   changeControl?: ChangeControlRules;
   /** What the rollout does about risky Container Apps settings (absent in plans made before guardrails). */
   guardrails?: GuardrailSettings;
+  /** Where events go: channels name app settings only, never a URL or secret (absent: nobody is told). */
+  notifications?: NotificationChannel[];
 }
 
 export interface RolloutTrigger {
@@ -269,6 +273,8 @@ export interface RolloutStatus {
   changeControl?: ChangeControlStatus;
   /** Guardrail findings from the snapshot: each names the setting, what the rollout does and the fix. */
   guardrails?: GuardrailFinding[];
+  /** What became of each notification on each channel, the latest 20 (names channels, never URLs). */
+  notifications?: DeliveryOutcome[];
   updatedAt: string;
 }
 
