@@ -189,6 +189,18 @@ describe('emergency stop API', () => {
     );
     expect(again.status).toBe(404);
 
+    // An override must say why; the caller's name comes from the key, never from the body.
+    const noReason = await api(e.gl, 'POST', '/api/rollouts', {
+      app: 'es',
+      image,
+      override: { by: 'mallory' },
+    });
+    expect(noReason.status).toBe(400);
+    const noReasonBody = (await noReason.json()) as { detail: string };
+    expect(noReasonBody.detail).toMatch(/override\.by: unknown field/);
+    expect(noReasonBody.detail).toMatch(/override\.reason: is required/);
+    expect((await api(e.gl, 'POST', '/api/rollouts/nope-123/resume', {})).status).toBe(404);
+
     const id = await startRollout(e, 'es', 'v2');
     expect((await untilDone(e, id)).outcome).toBe('Succeeded');
   });
