@@ -183,7 +183,14 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
     decidedAt: new Date().toISOString(),
     ...(comment ? { comment } : {}),
   });
-  await client.raiseEvent(id, Events.approval, decision);
+  try {
+    await client.raiseEvent(id, Events.approval, decision);
+  } catch (e) {
+    // Not delivered (the task hub or its store did not answer): the link must stay usable for the retry
+    // the 503 asks for, or the decision would be lost with its spent token.
+    await store.unspendNonce(check.nonce).catch(() => undefined);
+    throw e;
+  }
   // The token's nonce is spent once: one decision, one entry, whatever retries follow.
   const app = rollout.input?.plan.app ?? (rollout.view.app.name ? rollout.view.app : undefined);
   await recordAudit(

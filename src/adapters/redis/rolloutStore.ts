@@ -155,6 +155,11 @@ export class RolloutStore implements RolloutSlots {
     );
   }
 
+  /** Gives a spent nonce back, for a decision that could not be delivered (its caller retries). */
+  async unspendNonce(nonce: string): Promise<void> {
+    await this.redis.del(this.k('approval', 'nonce', nonce));
+  }
+
   async nonceSpent(nonce: string): Promise<boolean> {
     return (await this.redis.exists(this.k('approval', 'nonce', nonce))) === 1;
   }
