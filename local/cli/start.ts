@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadPolicies } from '../../src/domain/policy';
+import { generateLoad } from '../containerapps-emulator';
 import { loadSecret } from '../runtime/keys';
 import { readFileSync } from 'node:fs';
 import {
@@ -119,6 +120,22 @@ async function main(): Promise<void> {
       : {}),
   });
   const gl = stack.http;
+  // Visitors: every HTTP app's ingress gets a steady 2 requests/s, as a production app has users, so the
+  // example's gates measure green's real share of traffic (the emulated Log Analytics has these rows).
+  const visitors = new AbortController();
+  for (const p of policies) {
+    if (p.strategy.type !== 'traffic') continue;
+    const emulator = stack.emulator;
+    const fqdn = 'appView' in emulator ? emulator.appView(p.app)?.ingressFqdn : undefined;
+    if (!fqdn) continue;
+    generateLoad({
+      urls: [`http://${fqdn}/`],
+      rps: 2,
+      durationMs: 7 * 24 * 3600_000,
+      signal: visitors.signal,
+    }).catch((e: unknown) => line(`visitors to ${p.app.name} stopped: ${String(e)}`));
+    line(`visitors: 2 requests/s to ${p.app.name} at http://${fqdn}/`);
+  }
   // `greenlight --local` reads where this runtime listens, and its function key, from here.
   writeFileSync(
     '.greenlight/local.json',
@@ -161,6 +178,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    visitors.abort();
     line('stopping…');
     stack.stop().then(
       () => process.exit(0),

@@ -107,6 +107,11 @@ export function trafficSamples(view: RolloutView, entries: AuditEntryLike[]): Tr
     samples.push({ at: Date.parse(view.createdAt), traffic: first.before.traffic as TrafficLike[] });
   }
   for (const w of writes) samples.push({ at: Date.parse(w.at), traffic: w.after!.traffic as TrafficLike[] });
+  // No write recorded (an audit trimmed or unreadable): blue served everything when the rollout began.
+  const blue = view.blue[0];
+  if (samples.length === 0 && blue && view.blue.length === 1) {
+    samples.push({ at: Date.parse(view.createdAt), traffic: [{ revisionName: blue, weight: 100 }] });
+  }
   if (view.traffic?.length) {
     const last = samples[samples.length - 1];
     const same =

@@ -30,7 +30,7 @@ export const stylesheet = [
   'table{border-collapse:collapse;width:100%;margin:.4rem 0}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top}',
   'th{font-weight:600}caption{text-align:left;font-weight:600;padding:.3rem 0}',
   '.change{display:flex;gap:1rem;align-items:stretch;flex-wrap:wrap}.change div{border:1px solid #d0d7de;border-radius:6px;padding:.6rem .8rem;flex:1;min-width:14rem}',
-  '.arrow{align-self:center;font-size:1.6rem}code{font-family:ui-monospace,Consolas,monospace;font-size:.9em;word-break:break-all}',
+  '.change>div.arrow{align-self:center;font-size:1.6rem;border:0;flex:0 0 auto;min-width:0;padding:0}code{font-family:ui-monospace,Consolas,monospace;font-size:.9em;word-break:break-all}',
   '.v{display:inline-block;border-radius:1rem;padding:0 .6rem;font-weight:600;font-size:.9rem;border:1px solid}',
   '.v-pass,.v-ok{color:#116329;border-color:#116329;background:#dafbe1}.v-fail{color:#a40e26;border-color:#a40e26;background:#ffebe9}',
   '.v-inconclusive,.v-running,.v-pending,.v-waiting{color:#6a4a00;border-color:#6a4a00;background:#fff8c5}.v-other{color:#424a53;border-color:#57606a;background:#f6f8fa}',
