@@ -253,6 +253,8 @@ export async function scaleRun(count = 100): Promise<Record<string, unknown>> {
 export async function rollbackAfterOutage(outageMs = 5_000): Promise<Record<string, unknown>> {
   const name = 'outage';
   const ref = { subscriptionId: sub, resourceGroup: rg, name };
+  const clock = new VirtualClock(Date.now());
+  let pacing: NodeJS.Timeout | undefined;
   const stack = await startLocalStack({
     policies: [
       {
@@ -264,7 +266,7 @@ export async function rollbackAfterOutage(outageMs = 5_000): Promise<Record<stri
     seed: [seedOf(name)],
     emulator: { provisioningDelayMs: 0, lroDurationMs: 0 },
     env: { GREENLIGHT_ARM_POLL_INTERVAL_MS: '1', GREENLIGHT_ARM_RETRY_DELAY_MS: '10' },
-    clock: new VirtualClock(Date.now()),
+    clock,
     dropStateOnStop: true,
   });
   const weighted = (): string => JSON.stringify(stack.emulator.traffic(ref).filter((t) => t.weight > 0));
@@ -285,9 +287,16 @@ export async function rollbackAfterOutage(outageMs = 5_000): Promise<Record<stri
     });
     stack.emulator.setRevisionHealth(ref, watching.green ?? '', 'Unhealthy');
     const outageStart = Date.now();
-    // Durable timers (the watch's next check, compensation backoff) skip ahead; the outage lasts in real time.
+    // Durable timers (the watch's next check) skip ahead until the rollback; the outage lasts in real time.
     stack.runtime.setTimeSkipping(true);
     await follow(stack.http, id, (v) => v.phase === 'RollingBack' || v.done, { pollMs: 1 });
+    // From here timers fire at the pace of real time, as in production: skipping them would spend the
+    // rollback's retry bound (an hour of backoff) within the real-time outage.
+    const from = { virtual: clock.now(), real: Date.now() };
+    const realTime = (): void =>
+      stack.runtime.setTimeSkipping((next) => next <= from.virtual + (Date.now() - from.real));
+    realTime();
+    pacing = setInterval(realTime, 20);
     await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - outageStart))));
     stack.emulator.faults.clear();
     const outageEnd = Date.now();
@@ -316,6 +325,7 @@ export async function rollbackAfterOutage(outageMs = 5_000): Promise<Record<stri
     progress(`  rollback after an ARM outage: ${JSON.stringify(figures)}`);
     return figures;
   } finally {
+    clearInterval(pacing);
     await stack.stop();
     await disposeServices();
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale|flood|outage]...`. */
+/** The ARM part of `npm run bench` alone: `node dist/local/bench/armRun.js [instant|production|scale|flood|outage|outage30]...`. */
 import { provideFunctionsCore } from '../runtime/hook';
 import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   if (all || which.includes('scale')) out.scale = await scaleRun();
   if (all || which.includes('flood')) out.eventFlood = await eventFlood();
   if (all || which.includes('outage')) out.rollbackAfterOutage = await rollbackAfterOutage();
+  if (all || which.includes('outage30')) out.rollbackAfter30sOutage = await rollbackAfterOutage(30_000);
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   process.exit(0);
 }
