@@ -56,11 +56,14 @@ async function sink(redis: Redis, flagPrefix: string, name: string) {
  * (alive, leased, writing nothing) → blue processing again, with the frames held back meanwhile and the
  * sink audited for lost or doubled frames.
  */
-export async function undoBench(redisUrl: string): Promise<Record<string, unknown>> {
+export async function undoBench(
+  redisUrl: string,
+  opts: { stallOnly?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const keyPrefix = `greenlight-bench:${randomUUID().slice(0, 8)}:`;
   const flagPrefix = `${keyPrefix}fl:`;
-  const web = ['undo-a', 'undo-b', 'undo-c'];
-  const workers = ['undo-f1', 'undo-f2', 'undo-f3'];
+  const web = opts.stallOnly ? [] : ['undo-a', 'undo-b', 'undo-c'];
+  const workers = opts.stallOnly ? [] : ['undo-f1', 'undo-f2', 'undo-f3'];
   const stalls = ['stall-1', 'stall-2', 'stall-3'];
   const trafficPolicy = (name: string) => ({
     name,
@@ -110,6 +113,7 @@ export async function undoBench(redisUrl: string): Promise<Record<string, unknow
   const stallMs: number[] = [];
   const delayed: number[] = [];
   let lost = 0;
+  const holes: string[] = [];
   let doubled = 0;
   try {
     for (const name of web) {
@@ -164,7 +168,14 @@ export async function undoBench(redisUrl: string): Promise<Record<string, unknow
       const seen = new Map<number, number>();
       for (const r of rows) seen.set(r.frame, (seen.get(r.frame) ?? 0) + 1);
       const ids = [...seen.keys()];
-      for (let f = Math.min(...ids); f <= Math.max(...ids); f++) if (!seen.has(f)) lost++;
+      for (let f = Math.min(...ids); f <= Math.max(...ids); f++) {
+        if (seen.has(f)) continue;
+        lost++;
+        if (seen.has(f - 1))
+          holes.push(
+            `${name}: from ${f} (last green ${lastGreen.r.frame}, blue resumed at ${resumed.frame})`,
+          );
+      }
       doubled += [...seen.values()].filter((n) => n > 1).length;
     }
   } finally {
@@ -182,6 +193,7 @@ export async function undoBench(redisUrl: string): Promise<Record<string, unknow
     stallToBlueProcessingMs: { median: median(stallMs), max: Math.max(...stallMs), runs: stallMs.length },
     stallFramesDelayedMedian: median(delayed),
     stallFramesLost: lost,
+    ...(holes.length ? { stallHoles: holes.slice(0, 10) } : {}),
     stallFramesDoubled: doubled,
     frameIntervalMs,
   };
