@@ -138,7 +138,7 @@ describe('rollout API: bad input gets RFC 9457 problems and changes nothing', ()
     await problemOf(missing);
     const action = await api(e.gl, 'POST', '/api/rollouts/does-not-exist/explode', {});
     expect(action.status).toBe(404);
-    expect((await problemOf(action)).detail).toMatch(/abort or \/promote/);
+    expect((await problemOf(action)).detail).toMatch(/\/abort, \/promote, \/undo or \/resume/);
     const filter = await api(e.gl, 'GET', '/api/rollouts?status=Sideways');
     expect(filter.status).toBe(400);
     await problemOf(filter);
