@@ -3,6 +3,7 @@ import { errorCode, errorMessage, type GreenlightErrorCode } from '../domain/err
 import { retryAfterIn } from '../domain/retryAfter';
 import type { RolloutRun } from './run';
 import type { Undo, UndoRunner } from './saga';
+import { recordAudit, nextAuditNumber } from './audit';
 import { firstLine } from './stop';
 
 /** How long and how often the undos of a rollback are retried. */
@@ -65,6 +66,7 @@ function* persist(
     try {
       yield* undo.run();
       if (attempt > 1) run.recorder.setRollback(undefined);
+      yield* recordAudit(run, { kind: 'compensation.ran', step: undoStep(run, undo), outcome: 'succeeded' });
       return;
     } catch (e) {
       const lastError = firstLine(errorMessage(e));
@@ -75,6 +77,12 @@ function* persist(
       if (waitingCannotFix || now + delay > until) {
         run.recorder.setRollback({ step: undo.what, attempts: attempt, lastError, retryUntil });
         const tried = attempt === 1 ? 'tried once' : `tried ${attempt} times`;
+        yield* recordAudit(run, {
+          kind: 'compensation.ran',
+          step: undoStep(run, undo),
+          outcome: 'failed',
+          message: lastError,
+        });
         throw new Error(
           waitingCannotFix
             ? `${lastError} (${tried}: not retried, waiting cannot fix ${code})`
@@ -86,4 +94,9 @@ function* persist(
       yield run.context.df.createTimer(new Date(now + delay));
     }
   }
+}
+
+/** Names one undo in the audit trail: numbered in the run, so each undo is one entry across replays. */
+function undoStep(run: RolloutRun, undo: Undo): string {
+  return `undo:${nextAuditNumber(run)}:${undo.what}`.slice(0, 200);
 }

@@ -3,6 +3,7 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { RolloutResult } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
 import { afterPromotion, imageOf } from './afterPromotion';
+import { recordAudit } from './audit';
 import { awaitAdmission, prepare } from './changeControl';
 import { notify, rememberPreviousImage } from './notify';
 import { compensationRetry } from './retry';
@@ -76,6 +77,12 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     { rolloutId: run.input.rolloutId, app: run.app, outcome: result.outcome },
     compensationRetry,
   );
+  yield* recordAudit(run, {
+    kind: 'rollout.finished',
+    step: 'finished',
+    outcome: result.outcome,
+    ...(result.reason ? { reason: result.reason } : {}),
+  });
   return result;
 };
 

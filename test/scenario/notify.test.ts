@@ -127,3 +127,43 @@ describe('notifications from a rollout', () => {
     }
   });
 });
+
+describe('the audit trail of a rollout', () => {
+  const entries = async (s: Scenario, id: string) =>
+    (await s.audit.query({ rolloutId: id, limit: 500 })).entries.reverse();
+
+  it('one entry per traffic write and one finish, however often the orchestration replays', async () => {
+    const s = scenario();
+    const id = await s.start('v2', trafficPlan());
+    const { result } = await s.finish(id);
+    expect(result.outcome).toBe('Succeeded');
+    const trail = await entries(s, id);
+    const writes = s.containerApps.writes.filter((w) => w.op === 'setTraffic' && w.accepted);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(trail.filter((e) => e.kind === 'traffic.written').map((e) => e.after)).toEqual(
+      writes.map((w) => ({ traffic: w.traffic })),
+    );
+    expect(trail.filter((e) => e.kind === 'rollout.finished')).toEqual([
+      expect.objectContaining({ outcome: 'Succeeded' }),
+    ]);
+    s.stop();
+  });
+
+  it('one entry per undo of a rollback', async () => {
+    const s = scenario();
+    const id = await s.start('v2', approvalPlan({ notifications: [] }));
+    await s.phase(id, 'WaitingApproval');
+    await s.reject(id);
+    const { result } = await s.finish(id);
+    expect(result.outcome).toBe('RolledBack');
+    const trail = await entries(s, id);
+    const undos = trail.filter((e) => e.kind === 'compensation.ran');
+    expect(undos.length).toBeGreaterThan(0);
+    expect(undos.every((e) => e.outcome === 'succeeded')).toBe(true);
+    expect(new Set(undos.map((e) => e.id)).size).toBe(undos.length);
+    expect(trail.filter((e) => e.kind === 'rollout.finished')).toEqual([
+      expect.objectContaining({ outcome: 'RolledBack' }),
+    ]);
+    s.stop();
+  });
+});

@@ -3,6 +3,7 @@ import type { TrafficEntry } from '../../domain/ports';
 import { describeTraffic, heaviestRevision, stepTraffic, withLabel } from '../../domain/rollout/traffic';
 import type { TrafficStrategyPlan } from '../../domain/rollout/types';
 import { Labels } from '../../names';
+import { recordAudit, nextAuditNumber } from '../audit';
 import { afterFinalise, beforeProductionChange } from '../changeControl';
 import { stepRetry, undoAttempt } from '../retry';
 import type { RolloutRun } from '../run';
@@ -16,8 +17,11 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
   let baseline: TrafficEntry[] = [];
 
   function* setTraffic(traffic: TrafficEntry[], retry: RetryOptions = stepRetry): Step {
+    const before = run.recorder.status.traffic ?? baseline;
     yield* run.call('setTraffic', { app: run.app, traffic }, retry);
     run.recorder.setTraffic(traffic);
+    const step = `traffic:${nextAuditNumber(run)}`;
+    yield* recordAudit(run, { kind: 'traffic.written', step, before, after: traffic });
   }
   const labelled = (traffic: TrafficEntry[], blue: string, green: string): TrafficEntry[] =>
     withLabel(withLabel(traffic, Labels.blue, blue), Labels.green, green);
