@@ -4,7 +4,7 @@ import type { AppRef } from '../domain/ports';
 import type { RolloutInput, RolloutPlan } from '../domain/rollout/types';
 import { persistently } from './compensation';
 import { RolloutRecorder } from './recorder';
-import { stepRetry } from './retry';
+import { stepRetry, undoAttempt } from './retry';
 import { Saga } from './saga';
 import { Signals } from './signals';
 
@@ -36,7 +36,17 @@ export class RolloutRun {
     input: ActivityInput<N>,
     retry: RetryOptions = stepRetry,
   ): Generator<Task, ActivityOutput<N>, unknown> {
+    if (retry === undoAttempt) return this.once(name, input);
     return call(this.context, name, input, retry);
+  }
+
+  /** One attempt, without the framework's retry (whose timer after the last failure only adds history). */
+  private *once<N extends ActivityName>(
+    name: N,
+    input: ActivityInput<N>,
+  ): Generator<Task, ActivityOutput<N>, unknown> {
+    const output: unknown = yield this.context.df.callActivity(name, input);
+    return output as ActivityOutput<N>;
   }
 
   /** Epoch ms on the orchestration's replay-safe clock. */
