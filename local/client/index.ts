@@ -137,7 +137,7 @@ export async function decideThroughPage(
   const page = await pageRes.text();
   if (pageRes.status !== 200)
     throw new Error(`approval page answered ${pageRes.status}: ${page.slice(0, 300)}`);
-  const forms = [...page.matchAll(/<form method="post" action="([^"]+)">(.*?)<\/form>/gs)];
+  const forms = [...page.matchAll(/<form\b[^>]*\bmethod="post"[^>]*\baction="([^"]+)"[^>]*>(.*?)<\/form>/gs)];
   const form = forms.find((f) => f[2]?.includes(`name="decision" value="${decision}"`));
   const action = form?.[1];
   const token = form?.[2] ? /name="token" value="([^"]+)"/.exec(form[2])?.[1] : undefined;

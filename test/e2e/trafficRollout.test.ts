@@ -68,7 +68,7 @@ describe('blue-green by traffic, end to end on the local runtime', () => {
       'looks good',
       'alice@contoso.com',
     );
-    expect(page).toContain('Promote this release?');
+    expect(page).toContain('Promote happy?');
     expect(result.status).toBe(200);
     e.stack.runtime.setTimeSkipping(true);
     const done = await untilDone(e, id);
