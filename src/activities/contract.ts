@@ -122,6 +122,18 @@ export function* call<N extends ActivityName>(
   return output as ActivityOutput<N>;
 }
 
+/** Calls one activity once per input, in parallel and without durable retry; outputs in input order. */
+export function* callEach<N extends ActivityName>(
+  context: OrchestrationContext,
+  name: N,
+  inputs: ActivityInput<N>[],
+): Generator<Task, ActivityOutput<N>[], unknown> {
+  const outputs: unknown = yield context.df.Task.all(
+    inputs.map((input) => context.df.callActivity(name, input)),
+  );
+  return outputs as ActivityOutput<N>[];
+}
+
 // ---- Child orchestrations: the same, for the sub-orchestrations the rollout starts ----
 
 export interface GateRunInput {

@@ -1,7 +1,7 @@
 import type { Task } from 'durable-functions';
+import { callEach } from '../activities/contract';
 import { channelWants } from '../domain/notify/channels';
 import type { EventBase, NotificationEvent, NotificationKind } from '../domain/notify/events';
-import type { DeliveryOutcome } from '../domain/ports/notify';
 import { Activities } from '../names';
 import type { RolloutRun } from './run';
 
@@ -68,15 +68,9 @@ export function* notify<K extends NotificationKind>(
     kind,
     ...facts,
   } as NotificationEvent;
-  const tasks = channels.map((channel) =>
-    run.context.df.callActivity(Activities.deliverNotification, {
-      event,
-      channel,
-      budgetMs: deliveryBudgetMs,
-    }),
-  );
+  const inputs = channels.map((channel) => ({ event, channel, budgetMs: deliveryBudgetMs }));
   try {
-    const outcomes = (yield run.context.df.Task.all(tasks)) as DeliveryOutcome[];
+    const outcomes = yield* callEach(run.context, Activities.deliverNotification, inputs);
     run.recorder.notified(outcomes);
   } catch (e) {
     // Only a host failure gets here (the activity itself never throws): note it and carry on.

@@ -10,10 +10,10 @@ import {
 } from '../domain/gates/assess';
 import { gateReport, type GateRunView } from '../domain/gates/report';
 import type { GateSpec } from '../domain/rollout/types';
-import { assessFlip } from '../domain/flag/validation';
 import { assessReadiness } from '../domain/rollout/readiness';
 import { call, type WatchInput, type WatchResult } from '../activities/contract';
 import { Events, Orchestrators } from '../names';
+import { checkProduction, type ProductionLook } from './flagWatch';
 import { stepRetry } from './retry';
 
 /** Wake-ups (checks and quick retries) per generation before continue-as-new: keeps history bounded. */
@@ -38,6 +38,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   for (const g of input.gates) runs[g.name] ??= startRun(g, { open: watchAccumulates(g) });
   const retryAt: Record<string, number> = { ...input.gateRetryAt };
   let nextCheckAt = input.nextCheckAt ?? now() + input.intervalMs;
+  const look: ProductionLook = { ...(input.progress ? { progress: input.progress } : {}) };
   const report = () => (input.gates.length > 0 ? { gates: gateReport(viewOf(input.gates, runs)) } : {});
 
   for (let i = 0; i < checksPerGeneration; i++) {
@@ -53,7 +54,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     if (fullCheck) {
       checks++;
       nextCheckAt = at + input.intervalMs;
-      const failed = yield* checkGreen(context, input);
+      const failed = yield* checkGreen(context, input, look);
       if (failed) return { ok: false, reason: failed, checks, ...report() };
     } else {
       // A quick retry of the gates whose provider failed; the others wait for the next check.
@@ -94,6 +95,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     gateRuns: runs,
     nextCheckAt,
     gateRetryAt: retryAt,
+    ...(look.progress ? { progress: look.progress } : {}),
   } satisfies WatchInput);
   return undefined;
 };
@@ -102,20 +104,14 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
 function* checkGreen(
   context: OrchestrationContext,
   input: WatchInput,
+  look: ProductionLook,
 ): Generator<Task, string | undefined, unknown> {
   const rev = yield* call(context, 'getRevision', { app: input.app, revisionName: input.green }, stepRetry);
   const readiness = assessReadiness(rev);
   if (readiness.state !== 'ready') return readiness.message;
-  if (input.flag) {
-    const obs = yield* call(
-      context,
-      'observeFlip',
-      { app: input.app, strategy: input.flag.strategy, rolloutId: input.rolloutId },
-      stepRetry,
-    );
-    const flip = assessFlip({ active: input.green, epoch: input.flag.epoch }, obs);
-    if (flip.verdict !== 'pass') return flip.message;
-  }
+  // Flag strategy: green holds a live lease at the epoch and its production checkpoint advances.
+  const production = yield* checkProduction(context, input, look);
+  if (production) return production;
   if (input.smoke.length > 0) {
     const report = yield* call(
       context,

@@ -263,12 +263,12 @@ export interface RolloutStatus {
   outcome?: RolloutOutcome;
   reason?: string;
   leftToDo?: string[];
-  /** Undo after promotion: present from Succeeded on. */
-  undo?: UndoStatus;
   /** While rolling back: the undo being retried, its attempts and when it is tried next. */
   rollback?: RollbackProgress;
   /** Malformed external events, the latest 10: recorded and ignored, never acted on. */
   ignoredEvents?: IgnoredEvent[];
+  /** Undo after promotion: present from Succeeded on. */
+  undo?: UndoStatus;
   /** Change control: the admission verdict and the latest production-change check (pause, override). */
   changeControl?: ChangeControlStatus;
   /** Guardrail findings from the snapshot: each names the setting, what the rollout does and the fix. */

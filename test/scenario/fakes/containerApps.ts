@@ -163,8 +163,11 @@ export class FakeContainerApps implements ContainerAppsPort {
     this.maybeFail('setSessionAffinity');
     if (opts.singleMode) this.mode = 'Single';
     this.settings.stickySessions = affinity;
-    const detail = `${affinity}${opts.singleMode ? ' (Single)' : ''}`;
-    this.writes.push({ op: 'affinity', detail, accepted: true });
+    this.writes.push({
+      op: 'affinity',
+      detail: `${affinity}${opts.singleMode ? ' (Single)' : ''}`,
+      accepted: true,
+    });
     return { changed: true };
   }
 
