@@ -30,7 +30,7 @@ async function getJson(
   fqdn: string,
   path: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`http://${fqdn}${path}`);
+  const res = await fetch(`http://${fqdn}${path}`, { headers: { accept: 'application/json' } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
