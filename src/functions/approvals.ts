@@ -11,7 +11,7 @@ import { tryGetStatus } from '../services/admission';
 import { approvalPath, checkApprovalToken, mintApprovalTokens } from '../services/approvals';
 import { toRolloutView } from '../services/rolloutView';
 import { recordAudit } from './http/audit';
-import { problem } from './http/problem';
+import { problem, unknownRollout } from './http/problem';
 import { renderApprovalBody, renderResultBody, signInUrl, viewerStanding } from './pages/approvalPage';
 import { errorPage, htmlPage, wantsHtml } from './pages/html';
 import { guarded } from './http/guard';
@@ -49,13 +49,6 @@ async function loadRollout(client: DurableClient, id: string) {
   const full = await client.getStatus(id, { showInput: true });
   return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
 }
-
-const unknownRollout = (id: string) => ({
-  status: 404,
-  type: 'unknown-rollout',
-  title: 'Rollout not found',
-  detail: `no rollout has id '${id}'`,
-});
 
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
 async function showApproval(request: HttpRequest, client: DurableClient) {

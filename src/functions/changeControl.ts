@@ -24,8 +24,9 @@ import {
 import { whatIf } from '../domain/whatIf';
 import { Labels, Orchestrators } from '../names';
 import { guarded } from './http/guard';
-import { json, problem } from './http/problem';
+import { json, problem, unknownRollout } from './http/problem';
 import { actorOf, badId, readJson } from './http/request';
+import { rolloutRequestBody } from './http/rolloutBody';
 
 /** What requestRollout needs for deploy windows, freezes and stops, from the composition root. */
 export function changeControlDeps(s: Services): ChangeControlDeps {
@@ -91,18 +92,6 @@ export function closedReply(rule: string, detail: string): HttpResponseInit {
 
 // ---- What-if: POST /api/rollouts?dryRun=true ----
 
-const dryRunBody = z
-  .object({
-    app: z.string().min(1, 'name the app: its policy name, app name, or subscriptionId/resourceGroup/name'),
-    image: z.string().min(1, 'give the image as registry/repository:tag (optionally @sha256:digest)'),
-    digest: z
-      .string()
-      .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: followed by 64 lowercase hex digits')
-      .optional(),
-    override: z.unknown().optional(),
-  })
-  .strict();
-
 export function isDryRun(request: HttpRequest): boolean {
   const v = request.query.get('dryRun');
   return v !== null && v !== 'false' && v !== '0';
@@ -113,7 +102,7 @@ export function isDryRun(request: HttpRequest): boolean {
  * only), the stops read, and the pure what-if. Nothing is recorded (not even in the audit trail).
  */
 export async function dryRunRollout(request: HttpRequest): Promise<HttpResponseInit> {
-  const body = await readJson(request, dryRunBody);
+  const body = await readJson(request, rolloutRequestBody);
   if (!body.ok) return body.response;
   const s = services();
   const policy = findPolicyByApp(await s.policies(), body.value.app);
@@ -167,12 +156,7 @@ export async function resumeRollout(request: HttpRequest, client: DurableClient)
   if (!override.ok) return override.response;
   const status = await tryGetStatus(client, id);
   if (!status || status.name !== Orchestrators.rollout) {
-    return problem({
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'`,
-    });
+    return problem(unknownRollout(id));
   }
   const view = toRolloutView(status);
   if (view.done) {

@@ -12,7 +12,7 @@ import { raiseQuietly, tryGetStatus, type Admission } from '../services/admissio
 import { toRolloutView } from '../services/rolloutView';
 import { requestRollout } from '../services/rolloutRequest';
 import { callerActor, recordAudit } from './http/audit';
-import { json, problem } from './http/problem';
+import { json, problem, unknownRollout } from './http/problem';
 import {
   changeControlDeps,
   closedReply,
@@ -24,19 +24,7 @@ import {
 import { guarded } from './http/guard';
 import { undoRollout } from './undo';
 import { actorOf, badId, readJson } from './http/request';
-
-const startBody = z
-  .object({
-    app: z.string().min(1, 'name the app: its policy name, app name, or subscriptionId/resourceGroup/name'),
-    image: z.string().min(1, 'give the image as registry/repository:tag (optionally @sha256:digest)'),
-    digest: z
-      .string()
-      .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: followed by 64 lowercase hex digits')
-      .optional(),
-    /** `{ reason, rolloutId? }`: start although production is closed; recorded under the caller's identity. */
-    override: z.unknown().optional(),
-  })
-  .strict();
+import { rolloutRequestBody } from './http/rolloutBody';
 
 function statusUrl(request: HttpRequest, id: string): string {
   return `${new URL(request.url).origin}/api/rollouts/${encodeURIComponent(id)}`;
@@ -64,7 +52,7 @@ async function startRollout(request: HttpRequest, client: DurableClient, context
     await recordAudit(context, admissionEntry(trigger(app, image), outcome));
     return reply;
   };
-  const body = await readJson(request, startBody);
+  const body = await readJson(request, rolloutRequestBody);
   if (!body.ok) return invalid(body.response);
   const policy = findPolicyByApp(await s.policies(), body.value.app);
   if (!policy) {
@@ -153,12 +141,7 @@ async function getRollout(request: HttpRequest, client: DurableClient) {
   if (invalid) return invalid;
   const status = await tryGetStatus(client, id);
   if (!status || status.name !== Orchestrators.rollout) {
-    return problem({
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'; list rollouts with GET /api/rollouts?app=<name>`,
-    });
+    return problem(unknownRollout(id));
   }
   return json(200, toRolloutView(status));
 }
@@ -216,12 +199,7 @@ async function controlRollout(request: HttpRequest, client: DurableClient, conte
   if (!body.ok) return body.response;
   const status = await tryGetStatus(client, id);
   if (!status || status.name !== Orchestrators.rollout) {
-    return problem({
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'`,
-    });
+    return problem(unknownRollout(id));
   }
   const view = toRolloutView(status);
   if (view.done || view.phase === 'RollingBack') {

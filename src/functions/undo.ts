@@ -8,7 +8,7 @@ import { Events, Orchestrators, watchInstanceId } from '../names';
 import { raiseQuietly, tryGetStatus } from '../services/admission';
 import { toRolloutView, type RolloutView } from '../services/rolloutView';
 import { callerActor, recordAudit } from './http/audit';
-import { json, problem } from './http/problem';
+import { json, problem, unknownRollout } from './http/problem';
 import { actorOf, badId, readJson } from './http/request';
 
 const undoBody = z
@@ -47,12 +47,7 @@ export async function undoRollout(
   if (!body.ok) return body.response;
   const status = await tryGetStatus(client, id);
   if (!status || status.name !== Orchestrators.rollout) {
-    return problem({
-      status: 404,
-      type: 'unknown-rollout',
-      title: 'Rollout not found',
-      detail: `no rollout has id '${id}'`,
-    });
+    return problem(unknownRollout(id));
   }
   const view = toRolloutView(status);
   const s = services();

@@ -21,3 +21,13 @@ export function problem(p: Problem): HttpResponseInit {
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
   return { status, headers: { 'content-type': 'application/json', ...headers }, jsonBody: body };
 }
+
+/** 404 for an id that names no rollout: the same answer from every route that takes one. */
+export function unknownRollout(id: string): Problem {
+  return {
+    status: 404,
+    type: 'unknown-rollout',
+    title: 'Rollout not found',
+    detail: `no rollout has id '${id}'; list rollouts with GET /api/rollouts?app=<name>`,
+  };
+}
