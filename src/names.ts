@@ -5,6 +5,10 @@ export const Orchestrators = {
   rollout: 'rolloutOrchestrator',
   watch: 'rolloutWatchOrchestrator',
   gateRun: 'gateRunOrchestrator',
+  /** A coordinated release: the parent of its member rollouts. */
+  release: 'releaseOrchestrator',
+  /** Gathers image pushes into one release (one instance per release name and tag key). */
+  releaseGather: 'releaseGatherOrchestrator',
 } as const;
 
 export const Activities = {
@@ -33,6 +37,11 @@ export const Activities = {
   appendAudit: 'appendAudit',
   latestRollout: 'latestRollout',
   deliverNotification: 'deliverNotification',
+  // Coordinated releases
+  reportToRelease: 'reportToRelease',
+  signalMember: 'signalMember',
+  holdReleaseApps: 'holdReleaseApps',
+  freeReleaseApps: 'freeReleaseApps',
 } as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */
@@ -44,6 +53,10 @@ export const Events = {
   undo: 'undo',
   /** An emergency stop was lifted or an override given: a paused rollout checks change control again. */
   changeControlChanged: 'changeControlChanged',
+  /** A member rollout reports to its release (validated, promoted, stepDone, watched, succeeded, finished). */
+  memberReport: 'memberReport',
+  /** A release commands a member rollout (promote, step, finish). */
+  releaseCommand: 'releaseCommand',
 } as const;
 
 /** The label that marks the revision serving production before the rollout, and the candidate. */
@@ -62,4 +75,14 @@ export function guardInstanceId(rolloutId: string): string {
 /** A gate run is a child instance too; `seq` numbers the runs of one rollout (deterministic on replay). */
 export function gateRunInstanceId(rolloutId: string, seq: number, gateName: string): string {
   return `${rolloutId}:gate:${seq}:${gateName.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+/** A release member's rollout instance id: the release id and the member's app policy name. */
+export function memberRolloutId(releaseId: string, app: string): string {
+  return `${releaseId}:${app.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
+}
+
+/** The instance gathering pushes for one release name and tag key. */
+export function releaseGatherId(releaseName: string, key: string): string {
+  return `gather:${releaseName.replace(/[^A-Za-z0-9_.-]/g, '-')}:${key.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
 }

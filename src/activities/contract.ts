@@ -18,13 +18,16 @@ import type {
   RolloutStarter,
   TrafficEntry,
 } from '../domain/ports';
+import type { MemberReport, MemberSignal, ReleaseApp } from '../domain/release/types';
 import type {
   FlagActivityInput,
   FlagStrategyPlan,
   GatePhase,
   GateReport,
   GateSpec,
+  RolloutInput,
   RolloutOutcome,
+  RolloutResult,
   SmokeCheck,
   SmokeReport,
 } from '../domain/rollout/types';
@@ -89,6 +92,18 @@ export interface ActivityContract {
   latestRollout: { input: AppRef; output: { rolloutId: string | null } };
   /** One notification to one channel; retries within its budget and never throws (a failure is an outcome). */
   deliverNotification: { input: DeliveryInput; output: DeliveryOutcome };
+  // Coordinated releases
+  /** A member rollout tells its release how far it is: raises `memberReport` on the parent. */
+  reportToRelease: { input: { parentInstanceId: string; report: MemberReport }; output: { raised: boolean } };
+  /** The release commands one member (`releaseCommand`), or aborts or undoes it; false when it has ended. */
+  signalMember: { input: MemberSignal; output: { raised: boolean } };
+  /** Holds every member app for the release, or none: `busy` names what holds the others. */
+  holdReleaseApps: {
+    input: { releaseId: string; apps: ReleaseApp[] };
+    output: { held: boolean; busy: { app: string; holder: string }[] };
+  };
+  /** Frees the apps the release holds and starts what was queued behind them. Idempotent. */
+  freeReleaseApps: { input: { releaseId: string; apps: ReleaseApp[] }; output: { started: string[] } };
 }
 
 export type ActivityName = keyof ActivityContract;
@@ -99,7 +114,11 @@ export type ActivityOutput<N extends ActivityName> = ActivityContract[N]['output
  * What the host gives one invocation beyond its input: the durable client, as far as activities use it,
  * and the invocation's log (the Functions log in Azure), where audit entries are also written.
  */
-export type ActivityInvocation = RolloutStarter & { log?: (line: string) => void };
+export type ActivityInvocation = RolloutStarter & {
+  log?: (line: string) => void;
+  /** Raises an event on an instance; false when it does not exist or has ended (releases use it). */
+  raiseEvent?: (instanceId: string, event: string, data: unknown) => Promise<boolean>;
+};
 
 export type ActivityHandler<N extends ActivityName> = (
   input: ActivityInput<N>,
@@ -185,6 +204,8 @@ export interface WatchResult {
 export interface ChildContract {
   gateRun: { input: GateRunInput; output: GateRunResult };
   watch: { input: WatchInput; output: WatchResult };
+  /** A release member: the rollout orchestration in member mode. */
+  rollout: { input: RolloutInput; output: RolloutResult };
 }
 
 export type ChildName = keyof ChildContract;

@@ -8,6 +8,7 @@ import { finishActivities } from './finish';
 import { flagActivities } from './flags';
 import { gateActivities } from './gates';
 import { notifyActivities } from './notify';
+import { releaseActivities } from './release';
 import { smokeActivities } from './smoke';
 
 export type { ActivityContract, ActivityHandlers, ActivityInvocation, ActivityName } from './contract';
@@ -24,5 +25,6 @@ export function createActivities(ports: RolloutPorts): ActivityHandlers {
     ...flagActivities(ports),
     ...auditActivities(ports),
     ...notifyActivities(ports),
+    ...releaseActivities(ports),
   };
 }

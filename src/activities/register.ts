@@ -9,10 +9,16 @@ import type {
   ActivityInvocation,
   ActivityName,
 } from './contract';
+import { raiseQuietly } from '../services/admission';
 import { createActivities } from './index';
 
 /** Activities that start orchestrations get the durable client as an extra input. */
-const needsClient: ReadonlySet<ActivityName> = new Set([Activities.finishRollout]);
+const needsClient: ReadonlySet<ActivityName> = new Set([
+  Activities.finishRollout,
+  Activities.reportToRelease,
+  Activities.signalMember,
+  Activities.freeReleaseApps,
+]);
 
 /**
  * Registers every activity with the Functions host. `ports` is called on the first invocation, not at
@@ -44,6 +50,7 @@ function invocationOf(context: InvocationContext): ActivityInvocation {
     startRollout: async (rolloutId, input) => {
       await df.getClient(context).startNew(Orchestrators.rollout, { instanceId: rolloutId, input });
     },
+    raiseEvent: (instanceId, event, data) => raiseQuietly(df.getClient(context), instanceId, event, data),
     log: (line) => context.log(line),
   };
 }

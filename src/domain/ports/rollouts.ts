@@ -17,6 +17,13 @@ export interface RolloutSlots {
   unclaimNext(app: AppRef, item: QueuedRollout): Promise<void>;
   /** The app's newest admitted rollout (started, queued or superseding), when recorded. */
   latestRollout(app: AppRef): Promise<{ rolloutId: string } | undefined>;
+  /**
+   * Takes a free app for `holderId` (set-if-absent); a release holds its member apps this way. Absent
+   * where releases are not run.
+   */
+  claimApp?(app: AppRef, holderId: string): Promise<boolean>;
+  /** Who holds the app now, if anyone. */
+  activeRollout?(app: AppRef): Promise<string | undefined>;
 }
 
 /** Starts a rollout orchestration (the durable client, in the Function App). */
