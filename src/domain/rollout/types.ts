@@ -10,6 +10,7 @@ import type { GuardrailFinding } from '../guardrails/findings';
 import type { GuardrailSettings } from '../guardrails/settings';
 import type { NotificationChannel } from '../notify/channels';
 import type { DeliveryOutcome } from '../ports/notify';
+import type { ReleaseMembership } from '../release/types';
 import type { RolloutPhase } from './phase';
 
 /** One HTTP smoke check against green's own URL. */
@@ -134,6 +135,11 @@ export interface RolloutInput {
   requestedAt: string;
   /** Change control as decided at admission: the verdict (a wait starts on a timer), global rules, override. */
   changeControl?: AdmittedChangeControl;
+  /**
+   * Member mode: the rollout is one member of a coordinated release. It skips its own approval and bake,
+   * reports to the parent and promotes only on its command (see src/domain/release/types.ts).
+   */
+  release?: ReleaseMembership;
 }
 
 export interface AdmittedChangeControl {
