@@ -242,3 +242,167 @@ export function rolloutAuditEntry(r: RolloutAuditRecord, app: AuditApp): AuditEn
       return finishedEntry(f, app, r.outcome, r.reason);
   }
 }
+
+// ---- Coordinated releases: entries under the app `release:<name>`, the release id as `rolloutId` ----
+
+/** The audit trail's "app" for a release: one stream per release name, beside the apps' own. */
+export function releaseAuditApp(release: string): AuditApp {
+  return { key: `release:${release}`.slice(0, 300), name: release.slice(0, 200) };
+}
+
+/** What Greenlight decided about one release request (HTTP or a completed gathering of pushes). */
+export type ReleaseAdmissionOutcome =
+  | { kind: 'started'; releaseId: string }
+  | { kind: 'duplicate'; releaseId: string }
+  | { kind: 'queued'; releaseId: string; behind: string }
+  | { kind: 'superseding'; releaseId: string; superseded: string }
+  | { kind: 'rejected'; releaseId?: string; running?: string; detail: string }
+  | { kind: 'invalid'; detail: string };
+
+export interface ReleaseTriggerFacts {
+  id: string;
+  at: string;
+  release: string;
+  actor: AuditActor;
+  source: 'http' | 'eventGrid';
+  /** `member=image` pairs, as requested. */
+  images?: Record<string, string>;
+  reason?: string;
+}
+
+const describeImages = (images: Record<string, string> | undefined): string =>
+  images && Object.keys(images).length > 0
+    ? Object.entries(images)
+        .map(([app, image]) => `${app}=${image}`)
+        .join(', ')
+    : 'no images';
+
+/** The audit entry of one release request's admission. */
+export function releaseAdmissionEntry(t: ReleaseTriggerFacts, o: ReleaseAdmissionOutcome): AuditEntry {
+  const details: AuditDetails = {
+    source: t.source,
+    images: clip(describeImages(t.images), 1000),
+    ...(t.reason ? { reason: clip(t.reason, 500) } : {}),
+  };
+  const common = { id: t.id, at: t.at, app: releaseAuditApp(t.release), actor: t.actor };
+  const what = `release ${t.release} (${clip(describeImages(t.images), 400)})`;
+  switch (o.kind) {
+    case 'started':
+      return {
+        ...common,
+        kind: 'release.started',
+        rolloutId: o.releaseId,
+        summary: `${t.actor.name} started ${o.releaseId}: ${what}`,
+        details,
+      };
+    case 'duplicate':
+      return {
+        ...common,
+        kind: 'release.deduplicated',
+        rolloutId: o.releaseId,
+        summary: `${t.actor.name} asked for ${what} again: same release ${o.releaseId}, nothing new started`,
+        details,
+      };
+    case 'queued':
+      return {
+        ...common,
+        kind: 'release.queued',
+        rolloutId: o.releaseId,
+        summary: `${t.actor.name} started ${o.releaseId}: ${what}, waiting behind ${o.behind}`,
+        details: { ...details, behind: o.behind },
+      };
+    case 'superseding':
+      return {
+        ...common,
+        kind: 'release.superseded',
+        rolloutId: o.releaseId,
+        summary: `${t.actor.name} started ${o.releaseId}: ${what}, superseding ${o.superseded}`,
+        details: { ...details, superseded: o.superseded },
+      };
+    case 'rejected':
+      return {
+        ...common,
+        kind: 'release.rejected',
+        ...(o.releaseId ? { rolloutId: o.releaseId } : {}),
+        summary: `${t.actor.name} was refused ${what}: ${clip(o.detail, 500)}`,
+        details: { ...details, ...(o.running ? { running: o.running } : {}) },
+      };
+    case 'invalid':
+      return {
+        ...common,
+        kind: 'release.invalid',
+        summary: `${t.actor.name} sent an invalid release request: ${clip(o.detail, 500)}`,
+        details,
+      };
+  }
+}
+
+/** A push gathered into a release, or a gathering that closed before every member had an image. */
+export function releaseGatherEntry(
+  f: { id: string; at: string; release: string; key: string; actor: AuditActor },
+  g:
+    | { kind: 'gathered'; app: string; image: string }
+    | { kind: 'incomplete'; missing: string[]; images: Record<string, string> },
+): AuditEntry {
+  const common = { id: f.id, at: f.at, app: releaseAuditApp(f.release), actor: f.actor };
+  if (g.kind === 'gathered') {
+    return {
+      ...common,
+      kind: 'release.gathered',
+      summary: `push of ${clip(g.image)} for ${g.app} gathered into release ${f.release} (key ${clip(f.key, 100)})`,
+      details: { key: clip(f.key, 200), member: clip(g.app, 200), image: clip(g.image) },
+    };
+  }
+  return {
+    ...common,
+    kind: 'release.gatherIncomplete',
+    summary: `release ${f.release} (key ${clip(f.key, 100)}) not started: no image for ${g.missing.join(', ')} before the gathering window closed`,
+    details: {
+      key: clip(f.key, 200),
+      missing: clip(g.missing.join(','), 500),
+      images: clip(describeImages(g.images), 1000),
+    },
+  };
+}
+
+const releaseActionKinds = {
+  promote: 'release.promoted',
+  abort: 'release.aborted',
+  undo: 'release.undone',
+} as const;
+
+/** Who promoted, aborted or undid a release. */
+export function releaseActionEntry(
+  f: { id: string; at: string; release: string; releaseId: string; actor: AuditActor; reason?: string },
+  action: 'promote' | 'abort' | 'undo',
+): AuditEntry {
+  return {
+    id: f.id,
+    at: f.at,
+    app: releaseAuditApp(f.release),
+    rolloutId: f.releaseId,
+    actor: f.actor,
+    kind: releaseActionKinds[action],
+    summary: `${f.actor.name} ${actionPast[action]} release ${f.releaseId}${f.reason ? `: ${clip(f.reason, 500)}` : ''}`,
+    ...(f.reason ? { details: { reason: clip(f.reason, 500) } } : {}),
+  };
+}
+
+/** A release's end, recorded once by its orchestration (the id is deterministic from the release id). */
+export function releaseFinishedEntry(
+  f: { release: string; releaseId: string; at: string },
+  outcome: string,
+  reason?: string,
+): AuditEntry {
+  return {
+    id: auditId(f.releaseId, 'release.finished'),
+    at: f.at,
+    app: releaseAuditApp(f.release),
+    rolloutId: f.releaseId,
+    actor: system,
+    kind: 'release.finished',
+    outcome,
+    summary: `release ${f.releaseId} finished: ${outcome}${reason ? ` (${clip(reason, 500)})` : ''}`,
+    ...(reason ? { details: { reason: clip(reason, 500) } } : {}),
+  };
+}

@@ -31,6 +31,21 @@ export const auditKinds = {
   /** One compensating step of a rollback, with its outcome. */
   'compensation.ran': 'a compensation ran',
   'rollout.finished': 'a rollout finished',
+  /** Coordinated releases: recorded under the app `release:<name>`, with the release id as `rolloutId`. */
+  'release.started': 'a request started a release',
+  'release.deduplicated': 'a request joined the running release of the same images',
+  'release.superseded': 'a request started a release that supersedes the running one',
+  'release.queued': 'a request started a release that waits for the running one',
+  'release.rejected': 'a release request was refused',
+  'release.invalid': 'an invalid release request',
+  /** A member image push was gathered into a release (its name and tag key). */
+  'release.gathered': 'a push was gathered into a release',
+  /** The gathering window closed before every member had an image: nothing started. */
+  'release.gatherIncomplete': 'a release gathering closed incomplete',
+  'release.promoted': 'a caller promoted a release',
+  'release.aborted': 'a caller aborted a release',
+  'release.undone': 'a caller undid a release',
+  'release.finished': 'a release finished',
 } as const;
 
 export type AuditKind = keyof typeof auditKinds;
@@ -43,6 +58,23 @@ export const admissionKinds = [
   'admission.queued',
   'admission.rejected',
   'admission.invalid',
+] as const satisfies AuditKind[];
+
+export const releaseRequestKinds = [
+  'release.started',
+  'release.deduplicated',
+  'release.superseded',
+  'release.queued',
+  'release.rejected',
+  'release.invalid',
+  'release.gathered',
+  'release.gatherIncomplete',
+] as const satisfies AuditKind[];
+
+const releaseDecisionKinds = [
+  'release.promoted',
+  'release.aborted',
+  'release.undone',
 ] as const satisfies AuditKind[];
 
 const decisionKinds = [
@@ -124,6 +156,9 @@ export const auditEntrySchema = z.discriminatedUnion('kind', [
     details: detailsSchema.and(z.object({ step: text(200) })),
   }),
   z.strictObject({ ...base, kind: z.literal('rollout.finished'), outcome: text(64) }),
+  z.strictObject({ ...base, kind: z.enum(releaseRequestKinds) }),
+  z.strictObject({ ...base, kind: z.enum(releaseDecisionKinds) }),
+  z.strictObject({ ...base, kind: z.literal('release.finished'), outcome: text(64) }),
 ]);
 
 /** One fact of the audit trail. */

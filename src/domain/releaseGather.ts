@@ -1,0 +1,101 @@
+/**
+ * Gathering pushes into a release: the pushes of the member apps whose tags give the same key (the release
+ * policy's `gather.tagKey`) are collected by one orchestration per release name and key, which starts the
+ * release once every member has an image. Pure: names, shapes and the key rule.
+ */
+
+/** The activities the gathering calls (registered on their own, beside the rollout's). */
+export const GatherActivities = {
+  /** Every member has an image: request the release (as a push would, duplicates included). */
+  start: 'startGatheredRelease',
+  /** The window closed first: trigger ledger, audit entry, notification; nothing starts. */
+  recordIncomplete: 'recordIncompleteGather',
+} as const;
+
+/** One push of a member image, as the gathering records it. */
+export interface GatherPush {
+  /** The member's app policy name. */
+  app: string;
+  /** registry/repository:tag as pushed. */
+  image: string;
+  digest?: string;
+  eventId?: string;
+  at: string;
+}
+
+export interface GatheredImage {
+  image: string;
+  digest?: string;
+}
+
+export interface GatherInput {
+  release: string;
+  key: string;
+  /** The member app policy names, in the release's order. */
+  members: string[];
+  windowMs: number;
+  /** When the first push arrived (ISO 8601): the window runs from here. */
+  openedAt: string;
+  first: GatherPush;
+}
+
+export type GatherState = 'Gathering' | 'Started' | 'Incomplete' | 'Refused';
+
+/** The gathering's custom status. */
+export interface GatherStatus {
+  release: string;
+  key: string;
+  state: GatherState;
+  members: string[];
+  /** The newest image pushed per member so far. */
+  images: Record<string, GatheredImage>;
+  missing: string[];
+  pushes: GatherPush[];
+  openedAt: string;
+  closesAt: string;
+  releaseId?: string;
+  detail?: string;
+  ignoredEvents?: { at: string; problem: string }[];
+}
+
+export interface GatherOutcome {
+  state: GatherState;
+  releaseId?: string;
+  detail?: string;
+  missing?: string[];
+}
+
+export interface StartGatheredInput {
+  release: string;
+  key: string;
+  images: Record<string, GatheredImage>;
+  eventIds: string[];
+}
+
+export interface IncompleteGatherInput {
+  release: string;
+  key: string;
+  images: Record<string, GatheredImage>;
+  missing: string[];
+  closedAt: string;
+}
+
+/**
+ * The gathering key a tag gives: capture group 1 of `tagKey` (the whole match when it has no group), the
+ * whole tag when no `tagKey` is set, and undefined when the tag does not match (such a push is not
+ * gathered: it goes on as the app's own rollout). A push without a tag is never gathered.
+ */
+export function gatherKeyOf(tag: string | undefined, tagKey: string | undefined): string | undefined {
+  if (!tag) return undefined;
+  if (tagKey === undefined) return tag;
+  let re: RegExp;
+  try {
+    re = new RegExp(tagKey);
+  } catch {
+    return undefined;
+  }
+  const m = re.exec(tag);
+  if (!m) return undefined;
+  const key = m[1] ?? m[0];
+  return key.length > 0 ? key : undefined;
+}
