@@ -4,7 +4,8 @@ import { parseEvent } from '../domain/events';
 import type { AppSnapshot } from '../domain/ports';
 import type { RolloutResult, UndoStatus } from '../domain/rollout/types';
 import { Events, guardInstanceId } from '../names';
-import { notify } from './notify';
+import { reminderAt } from '../domain/notify/reminders';
+import { anyoneWants, notify } from './notify';
 import { compensationRetry } from './retry';
 import type { RolloutRun } from './run';
 import { retireOldRevisions, rollBack } from './steps';
@@ -119,6 +120,10 @@ function* undoWindow(
 ): Generator<Task, WindowEnd, unknown> {
   const { context, recorder } = run;
   let guard = startGuard(run, strategy, at, until);
+  // The notice that the window closes soon: a timer of its own, raced with everything else here.
+  let warnAt = anyoneWants(run, 'undoWindowClosing')
+    ? reminderAt(run.now(), until, run.plan.cleanup.remindBeforeUndoClosesMs)
+    : undefined;
   // After promotion an abort means an undo: both are listened for, each with one waiter at a time.
   const waiters: Record<'undo' | 'abort', Task> = {
     undo: context.df.waitForExternalEvent(Events.undo),
@@ -130,7 +135,9 @@ function* undoWindow(
     const closes = guard
       ? guard.task
       : (timer = context.df.createTimer(new Date(Math.max(until, run.now()))));
-    const winner = yield context.df.Task.any([waiters.undo, waiters.abort, closes]);
+    const warn = warnAt !== undefined ? context.df.createTimer(new Date(warnAt)) : undefined;
+    const winner = yield context.df.Task.any([waiters.undo, waiters.abort, closes, ...(warn ? [warn] : [])]);
+    if (warn && !warn.isCompleted) warn.cancel();
     for (const name of ['undo', 'abort'] as const) {
       if (!waiters[name].isCompleted) continue;
       const parsed = parseEvent(name, waiters[name].result);
@@ -140,6 +147,15 @@ function* undoWindow(
       }
       recorder.note(parsed.problem);
       waiters[name] = context.df.waitForExternalEvent(Events[name]);
+    }
+    if (warn && winner === warn) {
+      warnAt = undefined;
+      if (timer && !timer.isCompleted) timer.cancel();
+      yield* notify(run, 'undoWindowClosing', {
+        closesAt: new Date(until).toISOString(),
+        command: rolloutCommand(run, at),
+      });
+      continue;
     }
     if (timer && winner === timer) return { kind: 'closed' };
     if (guard && winner === guard.task) {

@@ -39,6 +39,14 @@ export function rememberPreviousImage(run: RolloutRun, image: string | undefined
 }
 
 /**
+ * Whether any channel of the policy asked for this kind: a reminder's timer is only set when someone
+ * will be reminded, so a policy without channels keeps its history as it was.
+ */
+export function anyoneWants(run: RolloutRun, kind: NotificationKind): boolean {
+  return (run.plan.notifications ?? []).some((c) => channelWants(c, kind));
+}
+
+/**
  * Tells every channel of the policy that asked for this kind of event, in parallel, and records each
  * outcome in the status. Deliveries are not retried by the orchestration: each retries itself within
  * its budget and never throws, and its ledger keeps a replay or retry from sending twice. Nothing here

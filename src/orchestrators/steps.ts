@@ -11,7 +11,9 @@ import { greenScale } from './changeControl';
 import { undoAttempt } from './retry';
 import type { RolloutRun } from './run';
 import type { Undo } from './saga';
-import { notify } from './notify';
+import { gateEventFacts } from '../domain/notify/gate';
+import { reminderAt } from '../domain/notify/reminders';
+import { anyoneWants, notify } from './notify';
 import { firstLine, StopRollout } from './stop';
 import { pollUntil } from './poll';
 import type { Strategy } from './strategies/strategy';
@@ -145,6 +147,7 @@ export function* gates(
     decision = decide();
     recorder.setGates(gateReport(phaseView(specs, finished, decision)));
   }
+  yield* notifyGateVerdicts(run, phase, specs, finished);
   const failing =
     decision.decidedBy !== undefined ? specs.findIndex((g) => g.name === decision.decidedBy) : -1;
   const decider = failing >= 0 ? finished[failing] : undefined;
@@ -177,6 +180,24 @@ export function* gates(
   return decision.action === 'askApproval'
     ? pausing.map(({ g, r }) => `gate ${g.name} inconclusive: ${r!.run.message}`)
     : [];
+}
+
+/**
+ * gateFailed / gateInconclusive for each deciding run that ended so, whatever the policy makes of it
+ * (rollback, approval, or passing an inconclusive run), so people see the values behind the decision.
+ */
+function* notifyGateVerdicts(
+  run: RolloutRun,
+  phase: GatePhase,
+  specs: readonly GateSpec[],
+  finished: readonly (GateRunResult | undefined)[],
+): Generator<Task, void, unknown> {
+  for (const [i, g] of specs.entries()) {
+    const r = finished[i];
+    if (g.dryRun || !r || (r.run.phase !== 'fail' && r.run.phase !== 'inconclusive')) continue;
+    const kind = r.run.phase === 'fail' ? 'gateFailed' : 'gateInconclusive';
+    yield* notify(run, kind, gateEventFacts(g, r.run, phase));
+  }
 }
 
 /** The phase's runs for the status: finished ones as they ended, the others running or stopped. */
@@ -214,10 +235,23 @@ export function* approvalAndBake(run: RolloutRun, approvalNeeded: string[]): Gen
       links: { approvalPage: links.pageUrl },
     });
     // The expiry stays where the link says, however long the notification took.
-    const outcome = yield* signals.wait(Math.max(0, expiresAt - run.now()), {
-      promotable: true,
-      approval: true,
-    });
+    const waitUntil = (at: number) =>
+      signals.wait(Math.max(0, at - run.now()), { promotable: true, approval: true });
+    const remindAt = anyoneWants(run, 'approvalReminder')
+      ? reminderAt(expiresAt - plan.approval.timeoutMs, expiresAt, plan.approval.remindBeforeMs)
+      : undefined;
+    let outcome = yield* waitUntil(remindAt ?? expiresAt);
+    if (remindAt !== undefined && outcome.kind === 'elapsed') {
+      // Nobody decided yet: the reminder's timer won the race against the decision.
+      yield* notify(run, 'approvalReminder', {
+        expiresAt: new Date(expiresAt).toISOString(),
+        approvers: plan.approval.approvers,
+        onTimeout: plan.approval.onTimeout,
+        ...(approvalNeeded.length ? { reason: approvalNeeded.join('; ') } : {}),
+        links: { approvalPage: links.pageUrl },
+      });
+      outcome = yield* waitUntil(expiresAt);
+    }
     if (outcome.kind === 'approval') {
       recorder.approvalDecided(outcome.decision);
       const { approver: by, comment, decision } = outcome.decision;
@@ -277,7 +311,18 @@ export function* watch(
   yield* signals.unlessAborted(child.task);
   const watched = child.result();
   if (watched.gates) recorder.setGates(watched.gates);
-  if (!watched.ok) throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);
+  if (!watched.ok) {
+    for (const r of watched.gates?.results ?? []) {
+      const spec = plan.gates.find((g) => g.name === r.name);
+      if (!spec || r.dryRun || (r.verdict !== 'fail' && r.verdict !== 'inconclusive')) continue;
+      yield* notify(
+        run,
+        r.verdict === 'fail' ? 'gateFailed' : 'gateInconclusive',
+        gateEventFacts(spec, r, 'watch'),
+      );
+    }
+    throw new StopRollout(`post-promotion watch failed: ${watched.reason}`);
+  }
 }
 
 /** Old revisions off, after the point of no return: one left active costs money, not correctness. */

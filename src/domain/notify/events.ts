@@ -48,6 +48,8 @@ export type Severity = 'info' | 'good' | 'warning' | 'danger' | 'critical';
 export interface GateValue {
   /** A number, or a word such as 'NaN', 'Infinity' or 'no data'. */
   value: number | string | null;
+  /** Blue's value in the same window, when the condition compares against it. */
+  baseline?: number | string;
   verdict: string;
   at?: string;
 }
@@ -88,12 +90,25 @@ export type NotificationEvent = EventBase &
       }
     | { kind: 'approved' | 'rejected'; by: string; comment?: string }
     | { kind: 'timedOut'; onTimeout: 'rollback' | 'promote' }
-    | { kind: 'stepAdvanced'; step: number; steps: number; weight: number }
+    | {
+        kind: 'stepAdvanced';
+        /** 1-based: the step now in effect, of `steps`. */
+        step: number;
+        steps: number;
+        /** Green's share of production now, and before this step (0 before the first). */
+        weight: number;
+        fromWeight?: number;
+        /** How production moved: traffic weights, or the flag flip (one step, 0 → 100). */
+        via?: 'traffic' | 'flag';
+      }
     | {
         kind: 'gateFailed' | 'gateInconclusive';
         gate: string;
         phase?: string;
+        /** The conditions measurements are judged by, e.g. `success: result < 0.05`. */
         condition?: string;
+        /** The limits the run is judged by, e.g. `count 3, failureLimit 0, inconclusiveLimit 0`. */
+        limits?: string;
         values: GateValue[];
         message: string;
       }
@@ -101,7 +116,12 @@ export type NotificationEvent = EventBase &
     | { kind: 'succeeded'; durationMs?: number }
     | { kind: 'rolledBack'; reason: string }
     | { kind: 'rollbackFailed'; reason: string; leftToDo: string[] }
-    | { kind: 'undoWindowClosing'; closesAt: string }
+    | {
+        kind: 'undoWindowClosing';
+        closesAt: string;
+        /** What rolls the previous version out again once undo is no longer possible. */
+        command?: string;
+      }
     | { kind: 'undone'; by: string; reason?: string }
   );
 

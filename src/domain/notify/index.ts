@@ -4,6 +4,8 @@ export * from './deliver';
 export * from './events';
 export * from './fit';
 export * from './format';
+export * from './gate';
+export * from './reminders';
 export * from './slack';
 export * from './teams';
 export * from './view';

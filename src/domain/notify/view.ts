@@ -128,12 +128,24 @@ function specifics(event: NotificationEvent): Specifics {
           { name: 'On timeout', value: event.onTimeout },
         ],
       };
-    case 'stepAdvanced':
+    case 'stepAdvanced': {
+      const from = event.fromWeight !== undefined ? `${event.fromWeight}% → ` : '';
+      if (event.via === 'flag') {
+        return {
+          title: `Production flag flipped to green: ${event.app}`,
+          summary: 'Green is now the revision processing production; blue stands by.',
+          facts: [{ name: 'Processing', value: `${from}${event.weight}% green` }],
+        };
+      }
       return {
         title: `Traffic step ${event.step} of ${event.steps}: ${event.weight}% to green (${event.app})`,
-        summary: `Green now serves ${event.weight}% of production traffic.`,
-        facts: [{ name: 'Weight', value: `${event.weight}%` }],
+        summary: `Green now serves ${event.weight}% of production traffic${event.fromWeight !== undefined ? ` (was ${event.fromWeight}%)` : ''}.`,
+        facts: [
+          { name: 'Weight', value: `${from}${event.weight}%` },
+          { name: 'Step', value: `${event.step} of ${event.steps}` },
+        ],
       };
+    }
     case 'gateFailed':
     case 'gateInconclusive':
       return {
@@ -143,6 +155,7 @@ function specifics(event: NotificationEvent): Specifics {
           { name: 'Gate', value: event.gate },
           ...(event.phase ? [{ name: 'Phase', value: event.phase }] : []),
           ...(event.condition ? [{ name: 'Condition', value: event.condition }] : []),
+          ...(event.limits ? [{ name: 'Limits', value: event.limits }] : []),
           { name: 'Values', value: gateValues(event.values) },
         ],
       };
@@ -173,7 +186,10 @@ function specifics(event: NotificationEvent): Specifics {
       return {
         title: `Undo window closing: ${event.app}`,
         summary: `This rollout can be undone until ${event.closesAt}; after that the previous revision is cleaned up.`,
-        facts: [{ name: 'Closes', value: event.closesAt }],
+        facts: [
+          { name: 'Closes', value: event.closesAt },
+          ...(event.command ? [{ name: 'Afterwards, roll back with', value: event.command }] : []),
+        ],
       };
     case 'undone':
       return {
@@ -187,5 +203,10 @@ function specifics(event: NotificationEvent): Specifics {
 /** `0.012 (failed), 0.004 (successful)`: each measurement with its verdict, newest last. */
 function gateValues(values: GateValue[]): string {
   if (values.length === 0) return 'no measurements';
-  return values.map((v) => `${v.value === null ? 'no data' : String(v.value)} (${v.verdict})`).join(', ');
+  return values
+    .map(
+      (v) =>
+        `${v.value === null ? 'no data' : String(v.value)}${v.baseline !== undefined ? ` vs blue ${String(v.baseline)}` : ''} (${v.verdict})`,
+    )
+    .join(', ');
 }

@@ -380,6 +380,11 @@ const approvalSchema = z.strictObject({
     .default('rollback'),
   /** Who may decide (informational on the page; enforcement is the link's secrecy and platform auth). */
   approvers: z.array(z.string().min(1)).default([]),
+  /**
+   * How long before the timeout the channels are reminded of an approval still open (approvalReminder).
+   * Absent: a quarter of the timeout (PT6H for PT24H); PT0S: no reminder. Must be shorter than the timeout.
+   */
+  remindBefore: duration('PT6H').optional(),
 });
 
 export const policySchema = z
@@ -419,6 +424,11 @@ export const policySchema = z
         deactivateAfter: duration('PT1H').prefault('PT0S'),
         /** After Succeeded, how long an undo restores the snapshot (absent: deactivateAfter); blue stays warm meanwhile. */
         undoWindow: duration('PT30M').optional(),
+        /**
+         * How long before the undo window closes the channels are told (undoWindowClosing). Absent: a quarter
+         * of the window (PT7M30S for PT30M); PT0S: not told. Must be shorter than the window.
+         */
+        remindBeforeUndoCloses: duration('PT5M').optional(),
         keepRevisions: z.number().int().min(1, 'keep at least 1 previous revision').max(100).default(2),
       })
       .prefault({}),
@@ -451,6 +461,22 @@ export const policySchema = z
         code: 'custom',
         path: ['validation', 'mock'],
         message: "applies only to strategy 'flag'; remove it or switch the strategy",
+      });
+    }
+    if (p.approval.remindBefore !== undefined && p.approval.remindBefore >= p.approval.timeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'remindBefore'],
+        message: `must be shorter than approval.timeout (${formatDuration(p.approval.timeout)}), or PT0S for no reminder; got ${formatDuration(p.approval.remindBefore)}`,
+      });
+    }
+    const undoWindow = p.cleanup.undoWindow ?? p.cleanup.deactivateAfter;
+    const undoLead = p.cleanup.remindBeforeUndoCloses;
+    if (undoLead !== undefined && undoLead > 0 && undoLead >= undoWindow) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cleanup', 'remindBeforeUndoCloses'],
+        message: `must be shorter than the undo window (${formatDuration(undoWindow)}), or PT0S for no notice; got ${formatDuration(undoLead)}`,
       });
     }
     if (p.watch.duration > 0 && p.watch.interval > p.watch.duration) {

@@ -84,6 +84,7 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       timeoutMs: policy.approval.timeout,
       onTimeout: policy.approval.onTimeout,
       approvers: policy.approval.approvers,
+      ...(policy.approval.remindBefore !== undefined ? { remindBeforeMs: policy.approval.remindBefore } : {}),
     },
     bakeMs: policy.bake,
     watch: { durationMs: policy.watch.duration, intervalMs: policy.watch.interval },
@@ -91,6 +92,9 @@ export function planFromPolicy(policy: Policy): RolloutPlan {
       deactivateAfterMs: policy.cleanup.deactivateAfter,
       keepRevisions: policy.cleanup.keepRevisions,
       ...(policy.cleanup.undoWindow !== undefined ? { undoWindowMs: policy.cleanup.undoWindow } : {}),
+      ...(policy.cleanup.remindBeforeUndoCloses !== undefined
+        ? { remindBeforeUndoClosesMs: policy.cleanup.remindBeforeUndoCloses }
+        : {}),
     },
     rollback: { retryForMs: policy.rollback.retryFor, maxIntervalMs: policy.rollback.maxInterval },
     ...(policy.changeControl ? { changeControl: policy.changeControl } : {}),

@@ -101,14 +101,27 @@ export interface RolloutPlan {
   smoke: SmokeCheck[];
   dependencies?: { path: string; expectStatus: number[] };
   gates: GateSpec[];
-  approval: { required: boolean; timeoutMs: number; onTimeout: 'rollback' | 'promote'; approvers: string[] };
+  /** `remindBeforeMs`: the lead of the approvalReminder (absent: a quarter of the timeout; 0: none). */
+  approval: {
+    required: boolean;
+    timeoutMs: number;
+    onTimeout: 'rollback' | 'promote';
+    approvers: string[];
+    remindBeforeMs?: number;
+  };
   bakeMs: number;
   watch: { durationMs: number; intervalMs: number };
   /**
    * `undoWindowMs`: how long after Succeeded blue stays restorable and an undo is accepted (absent: the
    * cleanup delay). Blue is retired when both it and the cleanup delay have passed.
    */
-  cleanup: { deactivateAfterMs: number; keepRevisions: number; undoWindowMs?: number };
+  cleanup: {
+    deactivateAfterMs: number;
+    keepRevisions: number;
+    undoWindowMs?: number;
+    /** The lead of the undoWindowClosing notice (absent: a quarter of the window; 0: none). */
+    remindBeforeUndoClosesMs?: number;
+  };
   /** How long compensations are retried (absent in plans made before it: the defaults apply). */
   rollback?: { retryForMs: number; maxIntervalMs: number };
   /** The policy's deploy windows and freezes (absent: only the global rules apply). */

@@ -6,6 +6,7 @@ import type { Undo } from '../saga';
 import { heaviestRevision } from '../../domain/rollout/traffic';
 import type { FlagActivityInput, FlagStrategyPlan } from '../../domain/rollout/types';
 import { afterFinalise, beforeProductionChange } from '../changeControl';
+import { notify } from '../notify';
 import { pollUntil } from '../poll';
 import { undoAttempt } from '../retry';
 import type { RolloutRun } from '../run';
@@ -117,6 +118,8 @@ export function flagStrategy(run: RolloutRun, plan: FlagStrategyPlan): Strategy 
       epoch = flipped.epoch;
       run.recorder.setFlags(flipped);
       yield* verifyFlip(green, epoch, 'flip');
+      // The flag's one step: green went from processing nothing to processing all of production.
+      yield* notify(run, 'stepAdvanced', { step: 1, steps: 1, weight: 100, fromWeight: 0, via: 'flag' });
     },
 
     watchCheck: () => ({ strategy: plan, epoch }),

@@ -5,6 +5,7 @@ import type { TrafficStrategyPlan } from '../../domain/rollout/types';
 import { Labels } from '../../names';
 import { recordAudit, nextAuditNumber } from '../audit';
 import { afterFinalise, beforeProductionChange } from '../changeControl';
+import { notify } from '../notify';
 import { stepRetry, undoAttempt } from '../retry';
 import type { RolloutRun } from '../run';
 import { deactivate, deployGreen, gates, nameGreen, smoke } from '../steps';
@@ -54,6 +55,13 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
         run.recorder.setStep(i, plan.steps.length, weight);
         yield* beforeProductionChange(run, `traffic step ${weight}%`);
         yield* setTraffic(labelled(stepTraffic(baseline, green, weight), blue, green));
+        yield* notify(run, 'stepAdvanced', {
+          step: i + 1,
+          steps: plan.steps.length,
+          weight,
+          fromWeight: i > 0 ? (plan.steps[i - 1] ?? 0) : 0,
+          via: 'traffic',
+        });
         if (weight < 100) {
           yield* run.signals.wait(plan.stepPauseMs, { promotable: true });
           if (plan.recheckSmokeEachStep) yield* smoke(run, revision);
