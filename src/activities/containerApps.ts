@@ -21,7 +21,11 @@ export function containerAppsActivities({ containerApps: ca }: RolloutPorts): Co
     deployGreen: (input) => ca.deployGreen(input.app, input.request),
     getRevision: (input) => ca.getRevision(input.app, input.revisionName),
     setTraffic: async (input) => {
-      await ca.setTraffic(input.app, input.traffic);
+      await ca.setTraffic(
+        input.app,
+        input.traffic,
+        input.targetLabel !== undefined ? { targetLabel: input.targetLabel } : undefined,
+      );
       return { ok: true };
     },
     deactivateRevision: async (input) => {

@@ -6,6 +6,7 @@ import type { ProgressObservation } from '../domain/flag/progress';
 import type { FlipObservation, MockObservation } from '../domain/flag/validation';
 import type { GateRunProgress } from '../domain/gates/assess';
 import type { GateMeasurement, GateRunResult } from '../domain/gates/report';
+import type { SmokeTarget } from '../domain/guardrails/probe';
 import type { DeliveryInput } from '../domain/notify/deliver';
 import type {
   AppRef,
@@ -43,7 +44,11 @@ export interface ActivityContract {
   ensureMultipleRevisionMode: { input: AppRef; output: { changed: boolean } };
   deployGreen: { input: { app: AppRef; request: DeployGreenRequest }; output: DeployGreenResult };
   getRevision: { input: { app: AppRef; revisionName: string }; output: RevisionInfo };
-  setTraffic: { input: { app: AppRef; traffic: TrafficEntry[] }; output: { ok: true } };
+  /** `targetLabel`: Labels revision mode, the app's target label written with the traffic (a restore). */
+  setTraffic: {
+    input: { app: AppRef; traffic: TrafficEntry[]; targetLabel?: string };
+    output: { ok: true };
+  };
   /** `missingOk`: a revision that was never created counts as deactivated (compensation of a failed deploy). */
   deactivateRevision: {
     input: { app: AppRef; revisionName: string; missingOk?: boolean };
@@ -53,8 +58,9 @@ export interface ActivityContract {
     input: { app: AppRef; keep: number; protect: string[] };
     output: { deactivated: string[] };
   };
+  /** Against the target's host, or through its probe endpoint when it has one (see `smokeBaseUrl`). */
   runSmokeChecks: {
-    input: { fqdn?: string; checks: SmokeCheck[]; dependencies?: { path: string; expectStatus: number[] } };
+    input: SmokeTarget & { checks: SmokeCheck[]; dependencies?: { path: string; expectStatus: number[] } };
     output: SmokeReport;
   };
   measureGate: {
@@ -171,6 +177,8 @@ export interface WatchInput {
   green: string;
   blue: string;
   fqdn?: string;
+  /** Where smoke checks reach green (label FQDN, probe endpoint); absent: the revision's own FQDN. */
+  smokeTarget?: SmokeTarget;
   smoke: SmokeCheck[];
   gates: GateSpec[];
   intervalMs: number;

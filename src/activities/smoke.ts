@@ -1,17 +1,15 @@
+import { smokeBaseUrl } from '../domain/guardrails/probe';
 import type { RolloutPorts } from '../domain/ports';
 import type { ActivityHandlers } from './contract';
 
 export function smokeActivities(ports: RolloutPorts): Pick<ActivityHandlers, 'runSmokeChecks'> {
   return {
-    runSmokeChecks: async (input) => {
-      if (!input.fqdn) {
-        return {
-          passed: false,
-          url: '',
-          results: [{ name: 'endpoint', ok: false, message: 'green has no FQDN: enable ingress on the app' }],
-        };
+    runSmokeChecks: async ({ checks, dependencies, ...target }) => {
+      const base = smokeBaseUrl(target, ports.revisionUrlScheme);
+      if ('problem' in base) {
+        return { passed: false, url: '', results: [{ name: 'endpoint', ok: false, message: base.problem }] };
       }
-      return ports.smoke.run(`${ports.revisionUrlScheme}://${input.fqdn}/`, input.checks, input.dependencies);
+      return ports.smoke.run(base.url, checks, dependencies);
     },
   };
 }

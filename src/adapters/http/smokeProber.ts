@@ -1,3 +1,4 @@
+import { joinUrl } from '../../domain/guardrails/probe';
 import type { SmokeProber } from '../../domain/ports/smoke';
 import type { CheckResult, SmokeCheck, SmokeReport } from '../../domain/rollout/types';
 
@@ -43,7 +44,8 @@ export class FetchSmokeProber implements SmokeProber {
   }
 
   private async attempt(baseUrl: string, check: SmokeCheck): Promise<CheckResult> {
-    const url = new URL(check.path, baseUrl).toString();
+    // Appended, not resolved: a probe endpoint's base carries a path of its own (`https://gw/{fqdn}`).
+    const url = joinUrl(baseUrl, check.path);
     const started = performance.now();
     try {
       // The budget plus headroom: a slow answer is reported as over budget, a hung one is cut off.

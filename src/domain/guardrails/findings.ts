@@ -2,6 +2,7 @@ import type { Policy } from '../policy/schema';
 import type { AppSnapshot, RevisionInfo, RevisionScope } from '../ports/containerApps';
 import { revisionNameProblem } from '../revisionSuffix';
 import { driftBetween } from './drift';
+import { rolloutLabels } from './labels';
 
 /**
  * Guardrails: Container Apps settings that make a textbook blue-green wrong without any error, read
@@ -173,18 +174,34 @@ function labelsMode({ policy, snapshot }: GuardrailInput): GuardrailFinding | un
       fix: 'set guardrails.labelsMode: useLabels to roll out through the app’s labels, or switch the app to Multiple mode yourself',
     };
   }
+  if (policy.strategy.type !== 'traffic') {
+    return {
+      kind: 'labelsMode',
+      setting,
+      value: snapshot.activeRevisionsMode,
+      outcome: 'refuse',
+      policyChoice: 'guardrails.labelsMode: useLabels',
+      message:
+        'the app is in Labels revision mode, where a new revision takes the target label (and its traffic) at once; the flag strategy does not move labels',
+      fix: 'use strategy.type: traffic to roll out through the labels, or switch the app to Multiple mode yourself',
+    };
+  }
+  const names = rolloutLabels(snapshot.traffic);
+  const weighted = snapshot.traffic.filter((t) => t.weight > 0);
+  const production = weighted.map((t) => (t.label ? `'${t.label}'` : `(unlabelled ${t.weight}%)`)).join(', ');
   return {
     kind: 'labelsMode',
     setting,
     value: snapshot.activeRevisionsMode,
     outcome: 'adjust',
     policyChoice: 'guardrails.labelsMode: useLabels',
-    message: `the app stays in Labels mode: green is deployed under a label and promoted by moving labels${snapshot.targetLabel ? ` (target label '${snapshot.targetLabel}')` : ''}`,
+    message: `the app stays in Labels mode: green is deployed under label '${names.green}' (the target label for its deploy${snapshot.targetLabel ? `, '${snapshot.targetLabel}' again after` : ''}) and validated at that label's URL; promotion moves the production label(s) ${production} to green, blue keeps label '${names.blue}' until finalise`,
     fix: 'none needed',
     adjustment: {
       when: 'beforeModeSwitch',
-      note: 'no revision-mode write: the mode switch is skipped; green gets its own label, promotion moves the production label',
+      note: 'no revision-mode write: the mode switch is skipped; rollback writes the traffic (labels and weights) and the target label back as they were',
     },
+    details: { greenLabel: names.green, blueLabel: names.blue, targetLabel: snapshot.targetLabel },
   };
 }
 
@@ -245,8 +262,10 @@ function internalIngress({ policy, snapshot }: GuardrailInput): GuardrailFinding
     setting,
     value: false,
     outcome: 'refuse',
-    message: `ingress is internal (external: false): green's address is reachable only inside its environment, so ${checks} smoke check(s) cannot reach it`,
-    fix: 'set guardrails.probeEndpoint to an address Greenlight can reach green through (e.g. https://gateway.internal/{revision}), or remove the smoke checks',
+    policyChoice: 'guardrails.probeEndpoint: not set',
+    message: `ingress is internal (external: false) and guardrails.probeEndpoint is not set: green's address is reachable only inside its environment, so ${checks} smoke check(s) cannot reach it`,
+    fix: 'set guardrails.probeEndpoint to an address inside the environment Greenlight can reach green through (e.g. https://gateway.internal/{fqdn}), or remove the smoke checks',
+    details: { field: 'guardrails.probeEndpoint' },
   };
 }
 

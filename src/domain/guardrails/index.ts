@@ -1,3 +1,5 @@
 export * from './drift';
 export * from './findings';
+export * from './labels';
+export * from './probe';
 export * from './settings';

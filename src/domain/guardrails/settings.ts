@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addressesRevision, unknownPlaceholders } from './probe';
 
 /**
  * What a policy does about each Container Apps setting that would make a textbook blue-green wrong
@@ -43,13 +44,24 @@ export const guardrailsSchema = z
       .enum(['cleanup', 'refuse'], { message: "must be 'cleanup' or 'refuse'" })
       .default('cleanup'),
     /**
-     * Base URL Greenlight can reach green through when the app's ingress is internal (e.g. a gateway in
-     * the environment's network); `{revision}` and `{fqdn}` are replaced. Without it, an internal app
-     * with smoke checks is refused.
+     * Where Greenlight reaches green when the app's ingress is internal (`external: false`): a URL template
+     * for an address inside the environment's network (a gateway or jump host, a private endpoint, a
+     * VNet-integrated proxy). `{fqdn}` is the host green is validated at (its revision FQDN, e.g.
+     * `web--v2.internal.<env domain>`; in Labels mode its label FQDN), `{revisionFqdn}` its revision FQDN,
+     * `{revision}` its name, `{app}` the app's; check paths are appended. Used by every smoke check when
+     * set. Without it, an internal app with smoke checks is refused.
      */
     probeEndpoint: z
       .string()
-      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL such as https://gateway.internal/{revision}')
+      .regex(/^https?:\/\/[^\s/]+/, 'must be an http(s) URL such as https://gateway.internal/{fqdn}')
+      .refine((v) => unknownPlaceholders(v).length === 0, {
+        message: 'knows only the placeholders {fqdn}, {revisionFqdn}, {revision} and {app}',
+        abort: true,
+      })
+      .refine(addressesRevision, {
+        message:
+          'must name green with {fqdn}, {revisionFqdn} or {revision} (e.g. https://gateway.internal/{fqdn}), or every revision would get the same address',
+      })
       .optional(),
   })
   .prefault({});

@@ -90,6 +90,11 @@ export interface DeployGreenRequest {
   env?: Record<string, string>;
   /** Guardrail: green's minimum replicas when the app's template would scale it to zero. */
   minReplicas?: number;
+  /**
+   * Labels revision mode: the app's target label for this deploy, so the new revision takes this label
+   * (the rollout's green label) and not the app's own target label, which may carry production traffic.
+   */
+  targetLabel?: string;
 }
 
 export interface DeployGreenResult {
@@ -104,8 +109,11 @@ export interface ContainerAppsPort {
   /** Creates the green revision from a new template while keeping current traffic, so green gets 0%. */
   deployGreen(app: AppRef, request: DeployGreenRequest): Promise<DeployGreenResult>;
   getRevision(app: AppRef, revisionName: string): Promise<RevisionInfo>;
-  /** Sets exactly these weights and labels (weights sum to 100, revisions known) or throws InvalidTraffic. */
-  setTraffic(app: AppRef, entries: TrafficEntry[]): Promise<void>;
+  /**
+   * Sets exactly these weights and labels (weights sum to 100, revisions known) or throws InvalidTraffic;
+   * `targetLabel` (Labels revision mode) sets the app's target label in the same write.
+   */
+  setTraffic(app: AppRef, entries: TrafficEntry[], opts?: { targetLabel?: string }): Promise<void>;
   /** Points `label` at `revisionName` (weight unchanged, 0 when the revision had no entry). */
   setLabel(app: AppRef, label: string, revisionName: string): Promise<void>;
   removeLabel(app: AppRef, label: string): Promise<void>;
