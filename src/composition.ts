@@ -13,7 +13,8 @@ import { RedisMockOutputs } from './adapters/flags/redisMockOutputs';
 import { createNotifyPorts } from './adapters/notify';
 import { parseGlobalChangeControl, type ChangeControlRules } from './domain/changeControl';
 import { GreenlightError } from './domain/errors';
-import { loadPolicies, type Policy } from './domain/policy';
+import { loadPolicySet, type Policy, type PolicySet } from './domain/policy';
+import type { ReleasePolicy } from './domain/release/types';
 import type {
   AuditLog,
   ContainerAppsPort,
@@ -37,6 +38,8 @@ export interface Services {
   audit: AuditLog;
   smoke: SmokeProber;
   policies(): Promise<Policy[]>;
+  /** The coordinated releases (`kind: Release` documents), loaded and validated with the app policies. */
+  releases(): Promise<ReleasePolicy[]>;
   /** Global deploy windows and freezes (GREENLIGHT_CHANGE_CONTROL[_PATH]), checked when the process starts. */
   changeControl?: ChangeControlRules;
   emergencyStops: EmergencyStopStore;
@@ -69,7 +72,9 @@ export function services(): Services {
   const config = loadConfig();
   const redis = createRedisClient(config.redis.url);
   const ca = config.arm.caFile ? readFileSync(config.arm.caFile, 'utf8') : undefined;
-  let policyCache: Promise<Policy[]> | undefined;
+  let policyCache: Promise<PolicySet> | undefined;
+  const policySet = () =>
+    (policyCache ??= loadPolicySet({ path: config.policies.path, inline: config.policies.inline }));
   // Workload Redis connections, shared by every rollout that names the same URL.
   const workloadRedis = new Map<string, Redis>();
   const redisFor = (url: string): Redis => {
@@ -96,8 +101,8 @@ export function services(): Services {
     ...(changeControl ? { changeControl } : {}),
     emergencyStops: new RedisEmergencyStopStore(redis, config.redis.keyPrefix),
     // Policies are read once per process; a changed policy takes effect on restart (and is validated then).
-    policies: () =>
-      (policyCache ??= loadPolicies({ path: config.policies.path, inline: config.policies.inline })),
+    policies: () => policySet().then((set) => set.policies),
+    releases: () => policySet().then((set) => set.releases),
     flags: (strategy) => ({
       control: new RedisControlPlane(
         redisFor(redisUrlFrom(strategy.prodUrlSetting, 'prod')),

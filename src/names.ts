@@ -1,5 +1,7 @@
 import type { ActivityName } from './activities/contract';
 
+export { memberRolloutId } from './domain/release/ids';
+
 /** Every durable name in one place, so a typo is a compile error rather than a stuck instance. */
 export const Orchestrators = {
   rollout: 'rolloutOrchestrator',
@@ -75,11 +77,6 @@ export function guardInstanceId(rolloutId: string): string {
 /** A gate run is a child instance too; `seq` numbers the runs of one rollout (deterministic on replay). */
 export function gateRunInstanceId(rolloutId: string, seq: number, gateName: string): string {
   return `${rolloutId}:gate:${seq}:${gateName.replace(/[^A-Za-z0-9_-]/g, '-')}`;
-}
-
-/** A release member's rollout instance id: the release id and the member's app policy name. */
-export function memberRolloutId(releaseId: string, app: string): string {
-  return `${releaseId}:${app.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
 }
 
 /** The instance gathering pushes for one release name and tag key. */

@@ -1,3 +1,3 @@
-export { loadPolicies, parsePolicies } from './load';
+export { loadPolicies, loadPolicySet, parsePolicies, parsePolicySet, type PolicySet } from './load';
 export { findPoliciesForImage, findPolicyByApp, type PushedImage } from './match';
 export { gateProviders, policySchema, type Policy, type PolicyDocument } from './schema';

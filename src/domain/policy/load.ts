@@ -2,6 +2,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { GreenlightError } from '../errors';
+import { isReleaseDocument, releaseSchema } from '../release/schema';
+import type { ReleasePolicy } from '../release/types';
+import { releaseProblems } from '../release/validate';
 import { policySchema, type Policy } from './schema';
 
 /** One policy source: a file's text (JSON is YAML too) and the name problems are reported under. */
@@ -14,8 +17,20 @@ interface Source {
  * Loads every policy from a file, a folder of `.yaml`/`.yml`/`.json` files, or inline text. A
  * document may hold one policy, a list, or `{ policies: [...] }`. All problems in all sources are
  * collected and thrown as one `InvalidPolicy` error, each as `source: field.path: what is expected`.
+ * Release documents (`kind: Release`) are validated too; `loadPolicySet` returns them.
  */
 export async function loadPolicies(from: { path?: string; inline?: string }): Promise<Policy[]> {
+  return (await loadPolicySet(from)).policies;
+}
+
+/** The app policies and the releases (`kind: Release`) over them, from the same sources, checked together. */
+export interface PolicySet {
+  policies: Policy[];
+  releases: ReleasePolicy[];
+}
+
+/** Like `loadPolicies`, with the releases: one error lists every problem of both. */
+export async function loadPolicySet(from: { path?: string; inline?: string }): Promise<PolicySet> {
   const sources: Source[] = [];
   const problems: string[] = [];
   if (from.inline) sources.push({ name: 'GREENLIGHT_POLICIES', text: from.inline });
@@ -29,19 +44,30 @@ export async function loadPolicies(from: { path?: string; inline?: string }): Pr
   if (sources.length === 0 && problems.length === 0) {
     problems.push('no policy source: set GREENLIGHT_POLICIES_PATH or GREENLIGHT_POLICIES');
   }
-  const policies = sources.flatMap((s) => parseSource(s, problems));
-  problems.push(...crossPolicyProblems(policies));
-  throwIfProblems(problems);
-  return policies;
+  return checkedSet(
+    sources.map((s) => parseSource(s, problems)),
+    problems,
+  );
 }
 
 /** Parses policies from text already in hand (tests, tools); throws like loadPolicies. */
 export function parsePolicies(text: string, name = 'policy'): Policy[] {
+  return parsePolicySet(text, name).policies;
+}
+
+/** Parses app policies and releases from text already in hand; throws like loadPolicySet. */
+export function parsePolicySet(text: string, name = 'policy'): PolicySet {
   const problems: string[] = [];
-  const policies = parseSource({ name, text }, problems);
+  return checkedSet([parseSource({ name, text }, problems)], problems);
+}
+
+function checkedSet(parsed: PolicySet[], problems: string[]): PolicySet {
+  const policies = parsed.flatMap((p) => p.policies);
+  const releases = parsed.flatMap((p) => p.releases);
   problems.push(...crossPolicyProblems(policies));
+  problems.push(...releaseProblems(releases, policies));
   throwIfProblems(problems);
-  return policies;
+  return { policies, releases };
 }
 
 /** One error listing every problem, so an operator fixes them all in one pass. */
@@ -64,7 +90,7 @@ async function readSources(path: string): Promise<Source[]> {
   );
 }
 
-function parseSource(source: Source, problems: string[]): Policy[] {
+function parseSource(source: Source, problems: string[]): PolicySet {
   const docs = parseAllDocuments(source.text, { prettyErrors: false });
   const raws: { where: string; value: unknown }[] = [];
   for (const [d, doc] of (Array.isArray(docs) ? docs : [docs]).entries()) {
@@ -93,7 +119,25 @@ function parseSource(source: Source, problems: string[]): Policy[] {
   }
   if (raws.length === 0 && problems.length === 0) problems.push(`${source.name}: holds no policy`);
   const out: Policy[] = [];
+  const releases: ReleasePolicy[] = [];
   for (const raw of raws) {
+    if (isReleaseDocument(raw.value)) {
+      const release = releaseSchema.safeParse(raw.value);
+      if (!release.success) {
+        for (const issue of release.error.issues) {
+          problems.push(`${raw.where}: ${issue.path.join('.') || '(release)'}: ${issue.message}`);
+        }
+        continue;
+      }
+      const { watch, undoWindow, ...rest } = release.data;
+      releases.push({
+        ...rest,
+        ...(watch ? { watch } : {}),
+        ...(undoWindow !== undefined ? { undoWindow } : {}),
+        source: raw.where,
+      });
+      continue;
+    }
     const parsed = policySchema.safeParse(raw.value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -105,7 +149,7 @@ function parseSource(source: Source, problems: string[]): Policy[] {
     const { name, ...rest } = parsed.data;
     out.push({ ...rest, name: name ?? parsed.data.app.name, source: raw.where });
   }
-  return out;
+  return { policies: out, releases };
 }
 
 function crossPolicyProblems(policies: Policy[]): string[] {
