@@ -5,8 +5,16 @@ import {
   type Override,
   type ProductionGate,
 } from '../domain/changeControl';
-import { guardrailFindings, refusals, type GuardrailFinding } from '../domain/guardrails';
-import type { AppSnapshot } from '../domain/ports';
+import {
+  guardrailFindings,
+  labelFqdn,
+  refusals,
+  rolloutLabels,
+  type GuardrailFinding,
+  type LabelNames,
+  type SmokeTarget,
+} from '../domain/guardrails';
+import type { AppSnapshot, RevisionInfo } from '../domain/ports';
 import { Events } from '../names';
 import { compensationRetry } from './retry';
 import type { RolloutRun } from './run';
@@ -26,6 +34,8 @@ interface RunState {
   override?: Override;
   changed?: Task;
   findings: GuardrailFinding[];
+  /** What smoke checks and the Labels-mode rollout need of the snapshot. */
+  seen?: { ingressFqdn?: string; targetLabel?: string; labels: LabelNames };
 }
 
 const states = new WeakMap<RolloutRun, RunState>();
@@ -121,7 +131,13 @@ export function guardrails(run: RolloutRun, snapshot: AppSnapshot): GuardrailFin
     image: run.input.image,
     revisionSuffix: run.input.revisionSuffix,
   });
-  stateOf(run).findings = findings;
+  const s = stateOf(run);
+  s.findings = findings;
+  s.seen = {
+    ...(snapshot.ingressFqdn ? { ingressFqdn: snapshot.ingressFqdn } : {}),
+    ...(snapshot.targetLabel ? { targetLabel: snapshot.targetLabel } : {}),
+    labels: rolloutLabels(snapshot.traffic),
+  };
   if (findings.length > 0) {
     run.recorder.setGuardrails(findings);
     run.recorder.note(`guardrails: ${findings.map((f) => `${f.kind} ${f.outcome}`).join(', ')}`);
@@ -141,6 +157,45 @@ const adjusting = (run: RolloutRun, kind: GuardrailFinding['kind']) =>
 /** Labels revision mode kept (guardrails.labelsMode: useLabels): the switch to Multiple is skipped. */
 export function keepsRevisionMode(run: RolloutRun): boolean {
   return adjusting(run, 'labelsMode');
+}
+
+/**
+ * Labels revision mode kept: the rollout's two labels (green's, and blue's while it is kept warm), the app's
+ * own target label to write back, and the host green is validated at (its label's FQDN).
+ */
+export function labelRollout(
+  run: RolloutRun,
+): { labels: LabelNames; targetLabel?: string; greenFqdn?: string } | undefined {
+  const seen = stateOf(run).seen;
+  if (!keepsRevisionMode(run) || !seen) return undefined;
+  const greenFqdn = labelFqdn(seen.ingressFqdn, run.app.name, seen.labels.green);
+  return {
+    labels: seen.labels,
+    ...(seen.targetLabel ? { targetLabel: seen.targetLabel } : {}),
+    ...(greenFqdn ? { greenFqdn } : {}),
+  };
+}
+
+/** Labels revision mode kept: green's deploy sets the target label to the rollout's green label. */
+export function greenTargetLabel(run: RolloutRun): { targetLabel?: string } {
+  const labels = labelRollout(run);
+  return labels ? { targetLabel: labels.labels.green } : {};
+}
+
+/**
+ * Where smoke checks reach green: its label's FQDN in Labels mode (else its revision FQDN), through
+ * guardrails.probeEndpoint when the policy sets one.
+ */
+export function smokeTarget(run: RolloutRun, revision: RevisionInfo): SmokeTarget {
+  const fqdn = labelRollout(run)?.greenFqdn ?? revision.fqdn;
+  const probe = run.plan.guardrails?.probeEndpoint;
+  return {
+    ...(fqdn ? { fqdn } : {}),
+    ...(revision.fqdn ? { revisionFqdn: revision.fqdn } : {}),
+    revision: revision.name,
+    app: run.app.name,
+    ...(probe ? { probeEndpoint: probe } : {}),
+  };
 }
 
 /** Green's minimum replicas when the app would scale it to zero (guardrails.scaleToZero: holdOneReplica). */

@@ -7,7 +7,7 @@ import { assessReadiness } from '../domain/rollout/readiness';
 import type { GatePhase, GateSpec, RolloutResult } from '../domain/rollout/types';
 import { errorMessage } from '../domain/errors';
 import { gateRunInstanceId, watchInstanceId } from '../names';
-import { greenScale } from './changeControl';
+import { greenScale, greenTargetLabel, smokeTarget } from './changeControl';
 import { undoAttempt } from './retry';
 import type { RolloutRun } from './run';
 import type { Undo } from './saga';
@@ -48,6 +48,7 @@ export function* deployGreen(run: RolloutRun): Generator<Task, string, unknown> 
       revisionSuffix: input.revisionSuffix,
       containerName: plan.containerName,
       ...greenScale(run),
+      ...greenTargetLabel(run),
     },
   });
   run.green = deployed.revisionName;
@@ -94,7 +95,7 @@ export function* smoke(run: RolloutRun, revision: RevisionInfo): Generator<Task,
   const { plan } = run;
   if (plan.smoke.length === 0 && !plan.dependencies) return;
   const report = yield* run.call('runSmokeChecks', {
-    fqdn: revision.fqdn,
+    ...smokeTarget(run, revision),
     checks: plan.smoke,
     dependencies: plan.dependencies,
   });
@@ -299,6 +300,7 @@ export function* watch(
       green: at.green,
       blue: at.blue,
       fqdn: at.revision.fqdn,
+      smokeTarget: smokeTarget(run, at.revision),
       smoke: plan.smoke,
       gates: plan.gates.filter((g) => g.phases.includes('watch')),
       intervalMs: Math.max(plan.watch.intervalMs, 1000),

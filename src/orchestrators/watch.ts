@@ -116,7 +116,7 @@ function* checkGreen(
     const report = yield* call(
       context,
       'runSmokeChecks',
-      { fqdn: rev.fqdn ?? input.fqdn, checks: input.smoke },
+      { ...input.smokeTarget, fqdn: input.smokeTarget?.fqdn ?? rev.fqdn ?? input.fqdn, checks: input.smoke },
       stepRetry,
     );
     if (!report.passed) {

@@ -53,6 +53,8 @@ export class FakeContainerApps implements ContainerAppsPort {
   readonly settings: {
     stickySessions?: 'sticky' | 'none';
     labelsMode?: boolean;
+    /** Labels mode: the label ACA gives a new revision (with that label's weight: its "auto swap"). */
+    targetLabel?: string;
     ingressExternal?: boolean;
     minReplicas?: number;
     maxInactiveRevisions?: number;
@@ -119,6 +121,7 @@ export class FakeContainerApps implements ContainerAppsPort {
       revisions: [...this.revisions.values()].map((r) => this.info(r)),
       activeRevisionsMode: this.settings.labelsMode ? 'Labels' : this.mode,
       ingressFqdn: `${app.name}.test`,
+      ...(this.settings.targetLabel ? { targetLabel: this.settings.targetLabel } : {}),
       ...(this.settings.stickySessions ? { stickySessions: this.settings.stickySessions } : {}),
       ...(this.settings.ingressExternal !== undefined
         ? { ingressExternal: this.settings.ingressExternal }
@@ -150,7 +153,21 @@ export class FakeContainerApps implements ContainerAppsPort {
       return { revisionName: name, created: false };
     }
     this.revisions.set(name, this.revision(name, request.image, this.behaviourOf(request.image), false));
-    this.writes.push({ op: 'deploy', detail: `${name} (${request.image})`, accepted: true });
+    this.writes.push({
+      op: 'deploy',
+      detail: `${name} (${request.image})${request.targetLabel ? ` targetLabel=${request.targetLabel}` : ''}`,
+      accepted: true,
+    });
+    if (this.settings.labelsMode) {
+      // Labels mode: the new revision takes the target label, and the weight that label carries.
+      if (request.targetLabel) this.settings.targetLabel = request.targetLabel;
+      const label = this.settings.targetLabel;
+      if (label) {
+        const entry = this.traffic.find((t) => t.label === label);
+        if (entry) entry.revisionName = name;
+        else this.traffic.push({ revisionName: name, weight: 0, label });
+      }
+    }
     this.deployedMinReplicas.set(name, request.minReplicas);
     return { revisionName: name, created: true };
   }
@@ -180,18 +197,25 @@ export class FakeContainerApps implements ContainerAppsPort {
     return this.info(r);
   }
 
-  async setTraffic(_app: AppRef, entries: TrafficEntry[]): Promise<void> {
+  async setTraffic(
+    _app: AppRef,
+    entries: TrafficEntry[],
+    opts: { targetLabel?: string } = {},
+  ): Promise<void> {
     this.maybeFail('setTraffic');
     const refusal = this.trafficRefusal(entries);
     this.writes.push({
       op: 'setTraffic',
-      detail: entries.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', '),
+      detail:
+        entries.map((t) => `${t.revisionName}=${t.weight}${t.label ? `(${t.label})` : ''}`).join(', ') +
+        (opts.targetLabel ? ` targetLabel=${opts.targetLabel}` : ''),
       traffic: entries.map((t) => ({ ...t })),
       accepted: !refusal,
       ...(refusal ? { refusal } : {}),
     });
     if (refusal) throw new GreenlightError('InvalidTraffic', refusal);
     this.traffic = entries.map((t) => ({ ...t }));
+    if (opts.targetLabel) this.settings.targetLabel = opts.targetLabel;
   }
 
   async setLabel(_app: AppRef, label: string, revisionName: string): Promise<void> {
