@@ -107,11 +107,12 @@ export function flagActivities(ports: RolloutPorts): FlagActivities {
       const { control } = portsOf(input);
       const app = appKey(input.app);
       const log = input.strategy.progress?.log ?? defaultProgressLog;
-      const [record, lease, lastWrite, checkpoint, reports] = await Promise.all([
+      const [record, lease, lastWrite, checkpoint, source, reports] = await Promise.all([
         control.read(app),
         control.leaseHolder(app),
         control.lastWrite(app),
         control.checkpoint(app, log),
+        control.sourcePosition(app),
         control.reports(app, reportMaxAgeMs),
       ]);
       return {
@@ -121,6 +122,7 @@ export function flagActivities(ports: RolloutPorts): FlagActivities {
         ...(lease ? { lease } : {}),
         ...(lastWrite ? { lastWrite } : {}),
         ...(checkpoint !== undefined ? { checkpoint } : {}),
+        ...(source !== undefined ? { source } : {}),
         reports,
       };
     },

@@ -9,7 +9,9 @@ import {
   prodLogKey,
   recordFields,
   reportMember,
+  sourceKey,
 } from '../protocol/flagKeys';
+import { advanceSourcePosition } from '../protocol/sourcePosition';
 import {
   type ControlRecord,
   flagsOf,
@@ -100,6 +102,9 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
   private readonly counts = { prod: 0, temp: 0, rejected: 0, duplicates: 0, gaps: 0, errors: 0 };
   private lastProdWriteAt: string | undefined;
   private lastTempWriteAt: string | undefined;
+  /** Newest source id this replica received, and the newest it published (see `noteSourcePosition`). */
+  private sourceSeen = -1;
+  private sourcePublished = -1;
 
   constructor(options: AgentOptions = {}) {
     super();
@@ -314,6 +319,16 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
       fencedAck(held.redis, held.guard, this.logKey(held.guard.kind, log), group, entryIds),
     );
     if (refused) throw this.refused(held, refused);
+  }
+
+  /**
+   * Records the newest sequence id this replica received from the source (a `SequencedAppender` does it
+   * for every record pushed). Published with each heartbeat, in every mode, as the app's source position:
+   * the watch measures production's lag behind it, so a writer that stalls shows while the standby
+   * replicas go on receiving.
+   */
+  noteSourcePosition(id: number): void {
+    if (Number.isSafeInteger(id) && id > this.sourceSeen) this.sourceSeen = id;
   }
 
   /** Counts an error of the workload's own (e.g. a frame it could not parse) in the report. */
@@ -548,6 +563,7 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
       // A renewal in flight when stop() began must not put back the report stop() withdraws
       // (stop's DEL goes out later on the same connection, so checking here is enough).
       if (this.stopped) return;
+      await this.publishSourcePosition();
       const member = reportMember(this.revision, this.replica);
       await writeHeartbeat(
         this.prod,
@@ -560,6 +576,18 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
       );
     } finally {
       this.beating = false;
+    }
+  }
+
+  private async publishSourcePosition(): Promise<void> {
+    const seen = this.sourceSeen;
+    if (seen <= this.sourcePublished) return;
+    try {
+      await advanceSourcePosition(this.prod, sourceKey(this.keyPrefix, this.app), seen);
+      this.sourcePublished = Math.max(this.sourcePublished, seen);
+    } catch (e) {
+      // Published again with the next heartbeat; until then the watch sees an older position.
+      this.options.logger.warn(`${this.revision}: cannot publish the source position: ${errorMessage(e)}`);
     }
   }
 

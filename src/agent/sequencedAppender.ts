@@ -6,6 +6,11 @@ export interface SequencedAppenderOptions {
   capacity?: number;
   /** Pause after a failed write (e.g. Redis away) before trying again; default 200 ms. */
   retryDelayMs?: number;
+  /**
+   * The ids pushed are the source's (default true): the newest is published as the app's source
+   * position (`agent.noteSourcePosition`). Set false for an appender fed by anything else.
+   */
+  sourceIds?: boolean;
 }
 
 /**
@@ -27,6 +32,7 @@ export class SequencedAppender {
   private closed = false;
   private readonly capacity: number;
   private readonly retryDelayMs: number;
+  private readonly sourceIds: boolean;
   private readonly onChange = (): void => {
     this.generation += 1;
     this.next = undefined;
@@ -40,6 +46,7 @@ export class SequencedAppender {
   ) {
     this.capacity = options.capacity ?? 100_000;
     this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.sourceIds = options.sourceIds ?? true;
     agent.on('mode', this.onChange);
     agent.on('processing', this.onChange);
   }
@@ -49,6 +56,7 @@ export class SequencedAppender {
     if (this.closed || id <= this.newest) return;
     this.buffer.set(id, fields);
     this.newest = id;
+    if (this.sourceIds) this.agent.noteSourcePosition(id);
     if (this.buffer.size > this.capacity) {
       const oldest = this.buffer.keys().next();
       if (!oldest.done) this.buffer.delete(oldest.value);

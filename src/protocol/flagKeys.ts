@@ -16,6 +16,10 @@ import { GreenlightError } from '../domain/errors';
  *   {p}flags:{<app>}:report:<revision>|<replica>   RevisionReport JSON of one agent, PX ttl
  *   {p}prod:{<app>}:<log>                 production log (a stream): `stream` (receiver), `sink` (processor)
  *   {p}prod:{<app>}:<log>:checkpoint      last id committed to that log
+ *   {p}prod:{<app>}:source                newest sequence id the app's source has emitted, as far as known:
+ *                                         advanced (never lowered) by every receiver that sees a frame, in any
+ *                                         mode, and by a source that can write it itself; the watch measures
+ *                                         the production log's lag behind it
  *
  * Temporary Redis: everything a revision writes in mock mode sits under one prefix, so it can be dropped
  *   {p}mock:{<app>}:<revision>:lease      mock-path lease, `<replica>`, PX ttl
@@ -70,6 +74,11 @@ export function mockPrefix(prefix: string, app: string, revision: string): strin
 
 export function mockKey(prefix: string, app: string, revision: string, name: string): string {
   return mockPrefix(prefix, app, revision) + name;
+}
+
+/** Where the source's position (its newest sequence id) is published; see `FlagKeys` above. */
+export function sourceKey(prefix: string, app: string): string {
+  return `${prefix}prod:${tag(app)}:source`;
 }
 
 export function checkpointKey(logKey: string): string {

@@ -3,6 +3,7 @@
 // observeProgress sees a green that stalls after the flip while keeping its lease.
 import type { Redis } from 'ioredis';
 import { TcpFrameSource } from '../../local/workloads/tcp/source';
+import { SequencedAppender, WorkloadAgent } from '../../src/agent';
 import { TcpWorker, type TcpFaults } from '../../local/workloads/tcp/worker';
 import { flagActivities, sequenceWindow } from '../../src/activities/flags';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
@@ -12,7 +13,7 @@ import { assessProgress } from '../../src/domain/flag/progress';
 import { assessMock, type MockSpec } from '../../src/domain/flag/validation';
 import type { RolloutPorts } from '../../src/domain/ports';
 import type { FlagActivityInput, FlagStrategyPlan } from '../../src/domain/rollout/types';
-import { checkpointKey, mockKey, mockSink, prodLogKey } from '../../src/protocol/flagKeys';
+import { checkpointKey, mockKey, mockSink, prodLogKey, sourceKey } from '../../src/protocol/flagKeys';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
 import { until } from '../support/until';
 
@@ -195,5 +196,115 @@ describe('flag activities on the TCP workload', () => {
     expect(verdict.message).toMatch(
       /green is stalled: alive and holding the lease, but its checkpoint stayed at \d+/,
     );
+  }, 30_000);
+});
+
+describe('lag behind the source position', () => {
+  function portsFor(control: RedisControlPlane): RolloutPorts {
+    const mock = new RedisMockOutputs(redis, prefix);
+    return { flags: () => ({ control, mock }), now: () => new Date() } as unknown as RolloutPorts;
+  }
+
+  it('a source that reaches Redis publishes the id of its newest frame, never moving it back', async () => {
+    const key = sourceKey(prefix, app);
+    await redis.set(key, '5000');
+    const source = new TcpFrameSource({ frameIntervalMs: 5, position: { redis, key } });
+    await source.listen();
+    running.push({ stop: () => source.close() });
+    // Numbered below what is published: the position stays where it was.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await redis.get(key)).toBe('5000');
+    await source.close();
+
+    await redis.del(key);
+    const fresh = new TcpFrameSource({ frameIntervalMs: 5, position: { redis, key } });
+    await fresh.listen();
+    running.push({ stop: () => fresh.close() });
+    await until('the position to follow the source', async () => Number(await redis.get(key)) >= 20);
+    fresh.pause();
+    await until(
+      'the last frame sent to be published',
+      async () => Number(await redis.get(key)) === fresh.emitted,
+    );
+  });
+
+  it('observeProgress reads the position receivers publish; a green that commits but stays behind fails', async () => {
+    const control = new RedisControlPlane(redis, prefix);
+    const handlers = flagActivities(portsFor(control));
+    const input: FlagActivityInput = {
+      app: appRef,
+      rolloutId: 'r1',
+      strategy: {
+        type: 'flag',
+        prodUrlSetting: 'PROD_REDIS_URL',
+        tempUrlSetting: 'TEMP_REDIS_URL',
+        keyPrefix: prefix,
+        flipDeadlineMs: 10_000,
+        mock: { deadlineMs: 1, minRecords: 1, requiredFields: [], maxLag: 0, maxErrors: 0, maxGap: 0 },
+        progress: { log: 'sink', maxLagFrames: 50 },
+      },
+    };
+    await control.ensure(app, 'blue', 'bootstrap');
+    const { epoch } = await control.flip(app, 'green', 1, 'r1');
+    const agentOf = async (revision: string): Promise<WorkloadAgent> => {
+      const agent = new WorkloadAgent({
+        app,
+        revision,
+        replica: 'r1',
+        keyPrefix: prefix,
+        prodUrl: testRedisUrl(),
+        ...fast,
+      });
+      running.push(agent);
+      return agent.start();
+    };
+    const green = await agentOf('green');
+    const blue = await agentOf('blue');
+    await until('green to process production', () => green.processing);
+    // Blue, in standby, receives every frame of the source too: what it saw is the source's position.
+    const receiver = new SequencedAppender(blue, 'stream');
+    running.push({ stop: async () => receiver.close() });
+    let committed = 0;
+    const commit = async (upTo: number): Promise<void> => {
+      while (committed < upTo) {
+        committed += 1;
+        await green.append('sink', committed, { frameId: String(committed) });
+      }
+    };
+    const receive = async (upTo: number): Promise<void> => {
+      for (let id = 1; id <= upTo; id++) receiver.push(id, { frameId: String(id) });
+      await until('the position to be published', async () => (await control.sourcePosition(app)) === upTo);
+    };
+    const invocation = { startRollout: jest.fn() };
+    const spec = { active: 'green', epoch, maxLagFrames: 50 };
+
+    await commit(10);
+    await receive(100);
+    const first = await handlers.observeProgress(input, invocation);
+    expect(first).toMatchObject({ checkpoint: 10, source: 100 });
+    expect(assessProgress(undefined, first, spec)).toMatchObject({ verdict: 'pending', lag: 90 });
+
+    // It commits, but is still further behind than allowed a check later: not keeping up.
+    await commit(20);
+    await receive(200);
+    const second = await handlers.observeProgress(input, invocation);
+    expect(assessProgress(first, second, spec)).toMatchObject({
+      verdict: 'fail',
+      lag: 180,
+      advanced: 10,
+      message: expect.stringMatching(
+        /^green is 180 frames behind the source at 200 \(at most 50\), and was 90 behind [\d.]+s before: it is not keeping up$/,
+      ),
+    });
+
+    // A receiver that saw less (green itself, say) never moves the position back.
+    green.noteSourcePosition(20);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await control.sourcePosition(app)).toBe(200);
+
+    // Caught up by the next check: in step again.
+    await commit(195);
+    const third = await handlers.observeProgress(input, invocation);
+    expect(assessProgress(second, third, spec)).toMatchObject({ verdict: 'pass', lag: 5, advanced: 175 });
   }, 30_000);
 });

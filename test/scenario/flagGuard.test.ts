@@ -3,10 +3,10 @@ import { Scenario, blue, flagPlan, flagStrategy } from './harness';
 import type { RolloutPlan } from '../../src/domain/rollout/types';
 
 /** Watch 20 s at 5 s; an undo window of 10 minutes with the guard checking every 5 s. */
-function guardedPlan(guard = true): RolloutPlan {
+function guardedPlan(guard = true, maxLagFrames = 1000, watchMs = 20_000): RolloutPlan {
   return flagPlan({
-    strategy: { ...flagStrategy, progress: { log: 'sink', maxLagFrames: 1000 }, guard: { enabled: guard } },
-    watch: { durationMs: 20_000, intervalMs: 5_000 },
+    strategy: { ...flagStrategy, progress: { log: 'sink', maxLagFrames }, guard: { enabled: guard } },
+    watch: { durationMs: watchMs, intervalMs: 5_000 },
     cleanup: { deactivateAfterMs: 600_000, keepRevisions: 2 },
   });
 }
@@ -84,5 +84,46 @@ describe('flag strategy: the watch measures progress, the guard protects the und
     expect(result.outcome).toBe('Succeeded');
     expect(s.flags.current()).toEqual(expect.objectContaining({ active: 'web--v2', epoch: 2 }));
     expect(await s.instance(`${id}:guard`)).toBeUndefined();
+  });
+
+  describe('lag behind the source (the source publishes its position; 10 frames per check)', () => {
+    it('the watch flips back a green that writes, but falls further behind than maxLagFrames for a whole interval', async () => {
+      s = new Scenario({ workers: { v2: { commitsPerLook: 2 } } });
+      s.flags.publishesSource = true;
+      const id = await s.start('v2', guardedPlan(true, 20, 60_000));
+      const { status, result } = await s.finish(id);
+      expect(result.outcome).toBe('RolledBack');
+      // 8 more behind at every check: 24 at the third is over the limit, 32 at the fourth still is.
+      expect(result.reason).toMatch(
+        /^post-promotion watch failed: web--v2 is 32 frames behind the source at 40 \(at most 20\), and was 24 behind 5\.0s before: it is not keeping up/,
+      );
+      expect(s.flags.current()).toEqual(expect.objectContaining({ active: blue, epoch: 3 }));
+      expect(status.checks.flip).toEqual(expect.objectContaining({ name: 'flip back', ok: true }));
+      expectEpochsForward();
+    });
+
+    it('without the source position the same green passes: the lag cannot be measured', async () => {
+      s = new Scenario({ workers: { v2: { commitsPerLook: 2 } } });
+      const id = await s.start('v2', guardedPlan(false, 20, 60_000));
+      const { result } = await s.finish(id);
+      expect(result.outcome).toBe('Succeeded');
+      expect(s.flags.lag()).toBeGreaterThan(20);
+    });
+
+    it('a lag over the limit at one check that is caught up by the next is not a stall', async () => {
+      const workers: Record<string, WorkerBehaviour> = { v2: { commitsPerLook: 1 } };
+      s = new Scenario({ workers });
+      s.flags.publishesSource = true;
+      const id = await s.start('v2', guardedPlan(true, 15, 60_000));
+      await s.runUntil(id, () => s.calls('observeProgress').length >= 2);
+      expect(s.flags.lag()).toBe(18);
+      workers.v2!.commitsPerLook = 40;
+      await s.runUntil(id, () => s.calls('observeProgress').length >= 3);
+      expect(s.flags.lag()).toBe(0);
+      workers.v2!.commitsPerLook = 10;
+      const { result } = await s.finish(id);
+      expect(result.outcome).toBe('Succeeded');
+      expect(s.flags.current()).toEqual(expect.objectContaining({ active: 'web--v2', epoch: 2 }));
+    });
   });
 });

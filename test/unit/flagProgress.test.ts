@@ -84,14 +84,36 @@ describe('assessProgress', () => {
     });
   });
 
-  it('with the source position known: bounds the lag, and an idle source is no stall', () => {
+  it('with the source position known: bounds the lag over a whole interval, and an idle source is no stall', () => {
+    // Over the limit at one look only: a burst it may catch up with by the next check.
     expect(
       assessProgress(look(0, 500, { source: 510 }), look(1000, 600, { source: 800 }), spec),
     ).toMatchObject({
-      verdict: 'fail',
+      verdict: 'pending',
       lag: 200,
-      message: 'green is 200 frames behind the source (at most 100): it is not keeping up',
+      message:
+        'green is 200 frames behind the source at 800 (at most 100): a stall if still so at the next check',
     });
+    expect(assessProgress(undefined, look(0, 600, { source: 800 }), spec)).toMatchObject({
+      verdict: 'pending',
+      lag: 200,
+    });
+    // Over the limit at two looks in a row, though it commits: it is not keeping up.
+    expect(assessProgress(look(0, 600, { source: 800 }), look(1000, 700, { source: 950 }), spec)).toEqual({
+      verdict: 'fail',
+      lag: 250,
+      advanced: 100,
+      message:
+        'green is 250 frames behind the source at 950 (at most 100), and was 200 behind 1.0s before: it is not keeping up',
+    });
+    // Caught up by the next look: in step again.
+    expect(
+      assessProgress(look(0, 600, { source: 800 }), look(1000, 900, { source: 950 }), spec),
+    ).toMatchObject({ verdict: 'pass', lag: 50, advanced: 300 });
+    // Not committing at all while the source moves is a stall at once, whatever the lag.
+    expect(
+      assessProgress(look(0, 600, { source: 650 }), look(1000, 600, { source: 800 }), spec),
+    ).toMatchObject({ verdict: 'fail', message: expect.stringMatching(/stalled/) });
     expect(
       assessProgress(look(0, 500, { source: 510 }), look(1000, 600, { source: 650 }), spec),
     ).toMatchObject({ verdict: 'pass', lag: 50, advanced: 100 });

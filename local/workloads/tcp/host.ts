@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { scanPattern } from '../../../src/protocol/flagKeys';
+import { scanPattern, sourceKey } from '../../../src/protocol/flagKeys';
+import { readSourcePosition } from '../../../src/protocol/sourcePosition';
 import { RedisControlPlane } from '../../../src/adapters/flags/redisControlPlane';
 import type { ImageBehaviour } from '../../containerapps-emulator/images';
 import type { RevisionPhase } from '../http';
@@ -82,6 +83,7 @@ export class TcpWorkloads {
       frameIntervalMs: spec.source?.frameIntervalMs ?? this.settings.frameIntervalMs ?? 100,
       // Logs of an earlier run against the same Redis refuse ids they already hold: continue after them.
       firstFrameId: (await this.lastCommittedId(app)) + 1,
+      position: { redis: this.redis, key: sourceKey(this.keyPrefix, app) },
     });
     this.sources.set(app, { ...(await owned.listen()), owned });
   }
@@ -125,7 +127,10 @@ export class TcpWorkloads {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  /** Highest checkpoint of any production or mock log of the app (0 when none). */
+  /**
+   * Highest checkpoint of any production or mock log of the app, or source position published (0 when
+   * none): the source position only moves forward, so a new source numbers on after it.
+   */
   private async lastCommittedId(app: string): Promise<number> {
     const pattern = `${scanPattern(this.keyPrefix).slice(0, -1)}*{${app}}*:checkpoint`;
     let cursor = '0';
@@ -136,7 +141,7 @@ export class TcpWorkloads {
       if (keys.length > 0)
         for (const v of await this.redis.mget(...keys)) last = Math.max(last, Number(v ?? 0));
     } while (cursor !== '0');
-    return last;
+    return Math.max(last, (await readSourcePosition(this.redis, sourceKey(this.keyPrefix, app))) ?? 0);
   }
 
   private reconcile(): void {

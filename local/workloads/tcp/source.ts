@@ -1,5 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { advanceSourcePosition } from '../../../src/protocol/sourcePosition';
 
 export interface TcpFrameSourceOptions {
   /** Time between frames; default 10 ms. */
@@ -12,6 +14,11 @@ export interface TcpFrameSourceOptions {
   autoPlay?: boolean;
   /** Id of the first frame; default 1. */
   firstFrameId?: number;
+  /**
+   * Publishes the id of the newest frame sent to this key (the protocol's `sourceKey`), as a source that
+   * can reach the workload's Redis would: the watch measures production's lag behind it.
+   */
+  position?: { redis: Redis; key: string };
 }
 
 /** One frame on the wire: newline-delimited JSON. */
@@ -33,6 +40,9 @@ export class TcpFrameSource {
   private readonly framesPerTick: number;
   private readonly payloadBytes: number;
   private readonly autoPlay: boolean;
+  private readonly position: TcpFrameSourceOptions['position'];
+  /** A publish in flight: the next tick publishes the newest id then (one at a time, never backwards). */
+  private publishing = false;
   host = '127.0.0.1';
   port = 0;
 
@@ -42,6 +52,7 @@ export class TcpFrameSource {
     this.payloadBytes = options.payloadBytes ?? 32;
     this.autoPlay = options.autoPlay ?? true;
     this.lastFrameId = (options.firstFrameId ?? 1) - 1;
+    this.position = options.position;
   }
 
   /** Listens on 127.0.0.1 (port 0: any free one) and, unless `autoPlay: false`, starts emitting. */
@@ -73,6 +84,7 @@ export class TcpFrameSource {
     if (this.timer || !this.server) return;
     this.timer = setInterval(() => {
       for (let i = 0; i < this.framesPerTick; i++) this.emit();
+      this.publish();
     }, this.frameIntervalMs);
   }
 
@@ -102,6 +114,16 @@ export class TcpFrameSource {
     this.server = undefined;
     this.disconnectAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private publish(): void {
+    const position = this.position;
+    if (!position || this.publishing) return;
+    this.publishing = true;
+    advanceSourcePosition(position.redis, position.key, this.lastFrameId)
+      // A lost publish is made good by the next tick's.
+      .catch(() => undefined)
+      .finally(() => (this.publishing = false));
   }
 
   private emit(): void {

@@ -15,8 +15,10 @@ import {
   parseStamp,
   prodLogKey,
   recordFields,
+  sourceKey,
 } from '../../protocol/flagKeys';
 import { LuaScript } from '../../protocol/luaScript';
+import { readSourcePosition } from '../../protocol/sourcePosition';
 import type { FlagControlPlane } from '../../domain/ports/flags';
 
 // Swap the record only if nobody changed it since it was read, and tell the agents in the same step.
@@ -201,6 +203,10 @@ export class RedisControlPlane implements FlagControlPlane {
     const value = await this.redis.get(checkpointKey(prodLogKey(this.keyPrefix, app, log)));
     const id = Number(value);
     return value !== null && Number.isSafeInteger(id) ? id : undefined;
+  }
+
+  async sourcePosition(app: string): Promise<number | undefined> {
+    return readSourcePosition(this.redis, sourceKey(this.keyPrefix, app));
   }
 
   private stamp(by: string): { updatedAt: string; updatedBy: string } {

@@ -12,7 +12,10 @@ export interface ProgressSpec {
   /** The revision the rollout made active, and the epoch of that flip. */
   active: string;
   epoch: number;
-  /** Largest lag of the production log behind the source that still counts as in step (when the source position is known). */
+  /**
+   * Largest lag of the production log behind the source that still counts as in step (when the source
+   * position is known). Beyond it at two looks in a row (a whole check interval) is a stall.
+   */
   maxLagFrames: number;
 }
 
@@ -27,7 +30,7 @@ export interface ProgressObservation {
   lastWrite?: { revision: string; epoch: number; at: string };
   /** Last sequence id committed to the production log the policy names (e.g. the processor's sink). */
   checkpoint?: number;
-  /** The source's newest sequence id, when the workload publishes it. */
+  /** The source's newest sequence id, when the workload (or the source) publishes it. */
   source?: number;
   /** Fresh heartbeats. */
   reports: RevisionReport[];
@@ -42,13 +45,21 @@ export interface ProgressReport {
   lag?: number;
 }
 
+/** How far the production log is behind the source at one look, when both are known. */
+export function lagOf(obs: ProgressObservation): number | undefined {
+  return obs.source !== undefined && obs.checkpoint !== undefined
+    ? Math.max(0, obs.source - obs.checkpoint)
+    : undefined;
+}
+
 /**
  * Judges one look at production against the previous one. `fail` means production is not being
  * processed by the rollout's active revision: the record changed under the rollout, the active revision
- * lost its lease or heartbeat (crashed), stopped writing while the source went on (stalled), or fell
- * further behind the source than the policy allows. `pending` is the first look (a baseline: progress
- * needs two). Without the source's position, a continuous source is assumed: no write between two
- * looks is a stall.
+ * lost its lease or heartbeat (crashed), stopped writing while the source went on (stalled), or stayed
+ * further behind the source than the policy allows for a whole check interval (two looks in a row: a
+ * burst the writer catches up with between two checks is not a stall). `pending` is the first look (a
+ * baseline: progress needs two) or a first look beyond the lag limit. Without the source's position, a
+ * continuous source is assumed: no write between two looks is a stall.
  */
 export function assessProgress(
   previous: ProgressObservation | undefined,
@@ -78,23 +89,40 @@ export function assessProgress(
   if (!current.lastWrite || current.lastWrite.revision !== active || current.lastWrite.epoch !== epoch) {
     return { verdict: 'fail', message: `${active} has not written to production at epoch ${epoch}` };
   }
-  const lag =
-    current.source !== undefined && current.checkpoint !== undefined
-      ? Math.max(0, current.source - current.checkpoint)
-      : undefined;
+  const lag = lagOf(current);
   const withLag = lag === undefined ? {} : { lag };
-  if (lag !== undefined && lag > spec.maxLagFrames) {
+  const behind = lag !== undefined && lag > spec.maxLagFrames;
+  const behindNote = `${active} is ${lag} frames behind the source at ${current.source} (at most ${spec.maxLagFrames})`;
+  if (!previous) {
     return {
-      verdict: 'fail',
-      message: `${active} is ${lag} frames behind the source (at most ${spec.maxLagFrames}): it is not keeping up`,
+      verdict: 'pending',
+      message: behind
+        ? `${behindNote}: a stall if still so at the next check`
+        : `first look at ${active}'s progress`,
       ...withLag,
     };
   }
-  if (!previous) return { verdict: 'pending', message: `first look at ${active}'s progress`, ...withLag };
   const seconds = Math.max(0, (current.observedAt - previous.observedAt) / 1000).toFixed(1);
   if (current.checkpoint !== undefined && previous.checkpoint !== undefined) {
     const advanced = current.checkpoint - previous.checkpoint;
     if (advanced > 0) {
+      const before = lagOf(previous);
+      if (behind && before !== undefined && before > spec.maxLagFrames) {
+        return {
+          verdict: 'fail',
+          message: `${behindNote}, and was ${before} behind ${seconds}s before: it is not keeping up`,
+          advanced,
+          ...withLag,
+        };
+      }
+      if (behind) {
+        return {
+          verdict: 'pending',
+          message: `${behindNote}: a stall if still so at the next check`,
+          advanced,
+          ...withLag,
+        };
+      }
       return {
         verdict: 'pass',
         message: `${active} committed ${advanced} ids in ${seconds}s${lag === undefined ? '' : `, ${lag} behind the source`}`,

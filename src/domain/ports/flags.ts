@@ -41,6 +41,8 @@ export interface FlagControlPlane {
   lastWrite(app: string): Promise<{ revision: string; epoch: number; at: string } | undefined>;
   /** Last sequence id committed to a production log (e.g. `sink`), if any was. */
   checkpoint(app: string, log: string): Promise<number | undefined>;
+  /** The source's newest sequence id as its receivers (or the source itself) published it, if known. */
+  sourcePosition(app: string): Promise<number | undefined>;
 }
 
 /** What a revision wrote to the temporary Redis in mock mode. */

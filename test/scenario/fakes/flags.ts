@@ -15,6 +15,8 @@ export interface WorkerBehaviour {
   dropsEvery?: number;
   /** Alive, holding its lease and heartbeating, but writes nothing to production. */
   stallsWhenActive?: boolean;
+  /** Frames it commits per look at production while active (the source emits 10): fewer falls behind. */
+  commitsPerLook?: number;
 }
 
 /**
@@ -28,6 +30,10 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   private readonly crashed = new Set<string>();
   /** Production frames committed so far: advances while a live, writing revision is active. */
   private committed = 0;
+  /** The source's newest frame: 10 more at every look at production. */
+  private source = 0;
+  /** Whether the workload publishes the source's position (the watch can then measure lag). */
+  publishesSource = false;
   /** Every change, in order: the epoch must only move forward. */
   readonly epochs: number[] = [];
 
@@ -172,9 +178,22 @@ export class FakeFlags implements FlagControlPlane, MockOutputs {
   }
 
   async checkpoint(): Promise<number | undefined> {
+    this.source += 10;
     const active = this.record?.active;
-    if (active && this.alive(active) && !this.behaviourOf(active).stallsWhenActive) this.committed += 10;
+    const b = active ? this.behaviourOf(active) : {};
+    if (active && this.alive(active) && !b.stallsWhenActive) {
+      this.committed = Math.min(this.source, this.committed + (b.commitsPerLook ?? 10));
+    }
     return this.committed;
+  }
+
+  /** How far production is behind the source after the last look. */
+  lag(): number {
+    return this.source - this.committed;
+  }
+
+  async sourcePosition(): Promise<number | undefined> {
+    return this.publishesSource ? this.source : undefined;
   }
 
   async consumerLag(): Promise<{ lag: number; pending: number } | undefined> {
