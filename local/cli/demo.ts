@@ -13,6 +13,7 @@ import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { checkpointKey, prodLogKey } from '../../src/protocol/flagKeys';
 import { appKey } from '../../src/domain/flag/control';
 import { Command } from 'commander';
+import { approvalButton, startInbox, type Inbox } from '../inbox';
 import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';
 import {
   decideThroughPage,
@@ -52,6 +53,17 @@ const policy = {
   watch: { duration: 'PT4S', interval: 'PT1S' },
   cleanup: { deactivateAfter: 'PT1S', keepRevisions: 2 },
   concurrency: 'queue',
+  // Delivered to the demo's inbox: the approver follows the link in the Teams card, as a person would.
+  notifications: [
+    { kind: 'teams', urlSetting: 'GREENLIGHT_TEAMS_URL' },
+    {
+      kind: 'webhook',
+      name: 'release-hook',
+      urlSetting: 'GREENLIGHT_WEBHOOK_URL',
+      secretSetting: 'GREENLIGHT_WEBHOOK_SECRET',
+      events: ['waitingApproval', 'gateFailed', 'rolledBack', 'rollbackFailed'],
+    },
+  ],
 };
 
 const keyPrefix = `greenlight-demo:${randomUUID().slice(0, 8)}:`;
@@ -79,16 +91,36 @@ const workerPolicy = {
   watch: { duration: 'PT8S', interval: 'PT1S' },
   cleanup: { deactivateAfter: 'PT1S', keepRevisions: 1 },
   concurrency: 'queue',
+  notifications: [
+    { kind: 'slack', urlSetting: 'GREENLIGHT_SLACK_URL', events: ['started', 'stepAdvanced', 'rolledBack'] },
+  ],
 };
 
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 const stamp = (): string => new Date().toISOString().slice(11, 23);
 
+/**
+ * The approval page as the Teams card of the rollout's waitingApproval links it: what a person clicks in
+ * the channel. Taken from the message the inbox received, never from the status API.
+ */
+async function approvalLinkFromCard(inbox: Inbox, rolloutId: string): Promise<string> {
+  const card = await inbox.waitFor(
+    (m) =>
+      m.kind === 'teams' &&
+      m.accepted &&
+      m.links.some((l) => l.title === approvalButton) &&
+      JSON.stringify(m.payload).includes(rolloutId),
+    120_000,
+  );
+  return card.links.find((l) => l.title === approvalButton)!.url;
+}
+
 async function rollout(
   gl: GreenlightHttp,
   tag: string,
   known: Set<string>,
-  onApproval: (v: RolloutView) => Promise<void>,
+  /** Runs beside the rollout once its id is known (the approver's part). */
+  onStarted: (id: string) => Promise<void>,
   repo = repository,
   app = 'web',
 ): Promise<RolloutView> {
@@ -106,20 +138,22 @@ async function rollout(
   known.add(id);
   line(`${stamp()} rollout ${id} started`);
   const print = (s: string): void => line(`${stamp()}   ${s}`);
-  let approved = false;
-  return follow(
-    gl,
-    id,
-    (v) => {
-      if (v.approval.state === 'pending' && v.approval.pageUrl && !approved) {
-        approved = true;
-        void onApproval(v);
-      }
-      return v.done;
-    },
-    { print, timeoutMs: 180_000, pollMs: 200 },
-  );
+  let failed: Error | undefined;
+  const beside = onStarted(id).catch((e: unknown) => {
+    failed = e instanceof Error ? e : new Error(String(e));
+    line(`${stamp()} ${failed.message}`);
+  });
+  const view = await follow(gl, id, (v) => v.done || failed !== undefined, {
+    print,
+    timeoutMs: 180_000,
+    pollMs: 200,
+  });
+  await beside;
+  if (failed !== undefined) throw failed;
+  return view;
 }
+
+const nothing = async (): Promise<void> => undefined;
 
 async function main(): Promise<number> {
   const program = new Command()
@@ -135,10 +169,12 @@ async function main(): Promise<number> {
   const opts = program.opts<{ redis: string; provisioningDelay: string }>();
 
   line('Greenlight demo: blue-green by traffic on Azure Container Apps (local runtime + emulator)');
+  // Where the policies' channels deliver (Teams, Slack, signed webhook): one line per message.
+  const inbox = await startInbox({ log: (s) => line(`${stamp()} ${s}`) });
   const stack = await startLocalStack({
     redisUrl: opts.redis,
     // The demo's approval call sends the signed-in name as App Service authentication would.
-    env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' },
+    env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() },
     keyPrefix,
     policies: [policy, workerPolicy],
     seed: [
@@ -165,18 +201,16 @@ async function main(): Promise<number> {
   const known = new Set<string>();
   try {
     line(`Function App: ${gl.baseUrl}   Container Apps (ARM) emulator: ${stack.emulator.url}`);
+    line(`Notifications: ${inbox.url}/inbox`);
     line(`app 'web' serves: ${traffic()}`);
 
     // 1. v2: approved through the callback page, promoted 10 → 50 → 100.
-    const v2 = await rollout(gl, 'v2', known, async (v) => {
-      line(`${stamp()} approval link: ${v.approval.pageUrl}`);
-      const { result } = await decideThroughPage(
-        v.approval.pageUrl ?? '',
-        'approve',
-        'smoke looks good',
-        'alice@contoso.com',
-      );
+    const v2 = await rollout(gl, 'v2', known, async (id) => {
+      const pageUrl = await approvalLinkFromCard(inbox, id);
+      line(`${stamp()} approval link from the Teams card: ${pageUrl}`);
+      const { result } = await decideThroughPage(pageUrl, 'approve', 'smoke looks good', 'alice@contoso.com');
       line(`${stamp()} approval page answered ${result.status} (approved by alice@contoso.com)`);
+      if (result.status >= 400) throw new Error(`the approval page refused the decision: ${result.status}`);
     });
     line(`${stamp()} outcome: ${v2.outcome} (${v2.reason ?? ''})`);
     line(`app 'web' serves: ${traffic()}`);
@@ -185,7 +219,7 @@ async function main(): Promise<number> {
 
     // 2. v3 has a broken dependency: smoke checks fail and the snapshot (v2 at 100%) is restored.
     const before = traffic();
-    const v3 = await rollout(gl, 'v3-depfail', known, async () => undefined);
+    const v3 = await rollout(gl, 'v3-depfail', known, nothing);
     line(`${stamp()} outcome: ${v3.outcome} (${v3.reason ?? ''})`);
     line(`app 'web' serves: ${traffic()}`);
     const v3ok = v3.outcome === 'RolledBack' && traffic() === before;
@@ -208,7 +242,7 @@ async function main(): Promise<number> {
     let w3: RolloutView | undefined;
     try {
       line(`worker: ${await who()}`);
-      w2 = await rollout(gl, 'v2', known, async () => undefined, workerRepository, 'ingest');
+      w2 = await rollout(gl, 'v2', known, nothing, workerRepository, 'ingest');
       line(`${stamp()} outcome: ${w2.outcome} (${w2.reason ?? ''})`);
       line(`worker: ${await who()}`);
       w2ok = w2.outcome === 'Succeeded' && (await control.read(key))?.active === w2.green;
@@ -216,7 +250,7 @@ async function main(): Promise<number> {
 
       // 4. A worker whose mock output is malformed never reaches production.
       const activeBefore = (await control.read(key))?.active;
-      w3 = await rollout(gl, 'v3-malformed', known, async () => undefined, workerRepository, 'ingest');
+      w3 = await rollout(gl, 'v3-malformed', known, nothing, workerRepository, 'ingest');
       line(`${stamp()} outcome: ${w3.outcome} (${w3.reason ?? ''})`);
       line(`worker: ${await who()}`);
       w3ok = w3.outcome === 'RolledBack' && (await control.read(key))?.active === activeBefore;
@@ -233,11 +267,20 @@ async function main(): Promise<number> {
     line(`  timeline of ${final.id}: ${final.timeline.map((t) => t.phase).join(' → ')}`);
     line(`  ingest v2           ${w2ok ? 'PASS' : 'FAIL'}  ${w2?.outcome ?? '-'}: ${w2?.reason ?? ''}`);
     line(`  ingest v3-malformed ${w3ok ? 'PASS' : 'FAIL'}  ${w3?.outcome ?? '-'}: ${w3?.reason ?? ''}`);
+    // Every message the channels got passed the check its service would make (card, blocks, signature).
+    const received = inbox.messages();
+    const refused = received.filter((m) => !m.accepted);
+    const notifyOk = received.length > 0 && refused.length === 0;
+    ok &&= notifyOk;
+    line(
+      `  notifications       ${notifyOk ? 'PASS' : 'FAIL'}  ${received.length} received (${(['teams', 'slack', 'webhook'] as const).map((k) => `${k} ${received.filter((m) => m.kind === k).length}`).join(', ')}), ${refused.length} refused`,
+    );
   } catch (e) {
     ok = false;
     line(`demo failed: ${e instanceof Error ? e.stack : String(e)}`);
   } finally {
     await stack.stop();
+    await inbox.close();
   }
   line(ok ? '\ndemo: PASS' : '\ndemo: FAIL');
   return ok ? 0 : 1;

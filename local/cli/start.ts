@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadPolicies } from '../../src/domain/policy';
 import { generateLoad } from '../containerapps-emulator';
+import { startInbox } from '../inbox';
 import { loadSecret } from '../runtime/keys';
 import { readFileSync } from 'node:fs';
 import {
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
           emulatorAt: external,
         })
     : startLocalStack;
+  // The policies' notification channels deliver here: one line per message, all of them at /inbox.
+  const inbox = await startInbox({ log: line });
   const stack = await startStack({
     // App Service authentication, played by the local runtime (/.auth/login/local), and the app told to
     // believe the principal it injects: approvers sign in here as they would in Azure.
@@ -107,6 +110,8 @@ async function main(): Promise<void> {
       GREENLIGHT_APPROVAL_SIGNING_KEY: signingKey,
       WEBSITE_AUTH_ENABLED: 'True',
       GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true',
+      // The app settings the policies' channels name (GREENLIGHT_TEAMS_URL, ...), pointed at the inbox.
+      ...inbox.settings(),
     },
     redisUrl: opts.redis,
     keyPrefix: opts.keyPrefix,
@@ -161,6 +166,10 @@ async function main(): Promise<void> {
     `  keys                function ${gl.functionKey}  system ${gl.systemKey}  (.greenlight/host-keys.json)`,
   );
   out(`  policies            ${policies.map((p) => `${p.name} (${p.strategy.type})`).join(', ')}`);
+  const channels = policies.flatMap((p) => p.notifications.map((c) => `${p.name}: ${c.name}`));
+  out(
+    `  notifications       ${inbox.url}/inbox  (${channels.length ? channels.join(', ') : 'no policy lists a channel'})`,
+  );
   out('\nTry:');
   out(
     `  node dist/src/cli/index.js --local rollout --app ${policies[0]?.name ?? 'web'} --image ${seed[0]?.image.replace(/:v1$/, ':v2') ?? ''}`,
@@ -180,7 +189,7 @@ async function main(): Promise<void> {
     stopping = true;
     visitors.abort();
     line('stopping…');
-    stack.stop().then(
+    Promise.all([stack.stop(), inbox.close()]).then(
       () => process.exit(0),
       (e: unknown) => {
         process.stderr.write(`stop failed: ${String(e)}\n`);

@@ -39,7 +39,10 @@ export interface Inbox {
   /** Where each channel kind posts; `${urls.teams}/name` names a channel. */
   urls: Record<InboxKind, string>;
   webhookSecret: string;
-  /** App settings that point a policy's channels here (the names the example policy uses). */
+  /**
+   * App settings that point a policy's channels here: the names the example policies (and the README) use,
+   * so they deliver to this inbox as shipped. In Azure the same names hold the real webhook URLs.
+   */
   settings(): Record<string, string>;
   messages(filter?: { kind?: InboxKind; since?: number }): InboxMessage[];
   /** Resolves with the first message matching, waiting up to `timeoutMs`. */
@@ -156,10 +159,7 @@ export async function startInbox(opts: InboxOptions = {}): Promise<Inbox> {
     urls,
     webhookSecret: secret,
     settings: () => ({
-      GREENLIGHT_INBOX_TEAMS_URL: urls.teams,
-      GREENLIGHT_INBOX_SLACK_URL: urls.slack,
-      GREENLIGHT_INBOX_WEBHOOK_URL: urls.webhook,
-      GREENLIGHT_INBOX_WEBHOOK_SECRET: secret,
+      ...inboxSettings(urls, secret),
     }),
     messages: list,
     waitFor: (match, timeoutMs = 30_000) => {
@@ -193,11 +193,34 @@ export async function startInbox(opts: InboxOptions = {}): Promise<Inbox> {
   };
 }
 
+/** The app settings a policy's channels name, with the values that point them at this inbox. */
+export const inboxSettingNames = {
+  teams: 'GREENLIGHT_TEAMS_URL',
+  slack: 'GREENLIGHT_SLACK_URL',
+  webhook: 'GREENLIGHT_WEBHOOK_URL',
+  webhookSecret: 'GREENLIGHT_WEBHOOK_SECRET',
+} as const;
+
+function inboxSettings(urls: Record<InboxKind, string>, secret: string): Record<string, string> {
+  return {
+    [inboxSettingNames.teams]: urls.teams,
+    [inboxSettingNames.slack]: urls.slack,
+    [inboxSettingNames.webhook]: urls.webhook,
+    [inboxSettingNames.webhookSecret]: secret,
+  };
+}
+
+/** One line per message: channel, title, verdict, size and buttons; the approval page in full, to open it. */
 function summaryLine(m: InboxMessage): string {
   const state = m.accepted ? (m.verified ? 'signed ok' : 'ok') : `REFUSED: ${m.problem}`;
   const links = m.links.length > 0 ? `; buttons: ${m.links.map((l) => l.title).join(', ')}` : '';
-  return `[inbox] ${m.kind.padEnd(7)} #${m.seq} ${m.title || '(no title)'} [${state}, ${m.bytes} B${links}]`;
+  const decide = m.links.find((l) => l.title === approvalButton);
+  const where = m.channel === m.kind ? m.kind : `${m.kind}/${m.channel}`;
+  return `[inbox] ${where.padEnd(7)} #${m.seq} ${m.title || '(no title)'} [${state}, ${m.bytes} B${links}]${decide ? ` ${decide.url}` : ''}`;
 }
+
+/** The title of the button that opens the approval page (see src/domain/notify/view.ts). */
+export const approvalButton = 'Review and decide';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

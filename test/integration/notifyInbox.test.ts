@@ -1,5 +1,6 @@
 import { startInbox, type Inbox } from '../../local/inbox';
 import { describe as describeEvent, formatFor, signWebhook } from '../../src/domain/notify';
+import { loadPolicies } from '../../src/domain/policy';
 import { sampleEvent } from '../unit/notifyEvents';
 
 let inbox: Inbox;
@@ -28,7 +29,7 @@ describe('the local inbox refuses what the real channel would', () => {
     const [stored] = inbox.messages();
     expect(stored).toMatchObject({ kind: 'teams', channel: 'releases', accepted: false });
     expect(stored!.problem).toMatch(/Action.Submit needs a bot/);
-    expect(lines.at(-1)).toMatch(/^\[inbox\] teams .*REFUSED: Action.Submit needs a bot/);
+    expect(lines.at(-1)).toMatch(/^\[inbox\] teams\/releases .*REFUSED: Action.Submit needs a bot/);
   });
 
   it('refuses a connector MessageCard and a body that is not JSON', async () => {
@@ -62,6 +63,16 @@ describe('the local inbox refuses what the real channel would', () => {
     expect(inbox.messages().filter((m) => m.verified === false)).toHaveLength(3);
   });
 
+  it('prints one line per message, with the approval page in full so it can be opened from the console', async () => {
+    const event = sampleEvent('waitingApproval');
+    const res = await post('/teams', formatFor({ kind: 'teams' }, event).body);
+    expect(res.status).toBe(202);
+    expect(lines.at(-1)).toMatch(/^\[inbox\] teams +#\d+ Approval needed: web \[ok, \d+ B; buttons: /);
+    expect(lines.at(-1)!.endsWith(` ${event.links!.approvalPage!}`)).toBe(true);
+    await post('/teams', formatFor({ kind: 'teams' }, sampleEvent('promoted')).body);
+    expect(lines.at(-1)).not.toContain('http');
+  });
+
   it('answers unknown paths and methods with a hint, and clears on DELETE /inbox', async () => {
     expect((await post('/email', '{}')).status).toBe(404);
     expect((await fetch(`${inbox.url}/teams`)).status).toBe(405);
@@ -73,12 +84,27 @@ describe('the local inbox refuses what the real channel would', () => {
 
   it('hands out the app settings that point channels at it', () => {
     expect(inbox.settings()).toEqual({
-      GREENLIGHT_INBOX_TEAMS_URL: `${inbox.url}/teams`,
-      GREENLIGHT_INBOX_SLACK_URL: `${inbox.url}/slack`,
-      GREENLIGHT_INBOX_WEBHOOK_URL: `${inbox.url}/webhook`,
-      GREENLIGHT_INBOX_WEBHOOK_SECRET: inbox.webhookSecret,
+      GREENLIGHT_TEAMS_URL: `${inbox.url}/teams`,
+      GREENLIGHT_SLACK_URL: `${inbox.url}/slack`,
+      GREENLIGHT_WEBHOOK_URL: `${inbox.url}/webhook`,
+      GREENLIGHT_WEBHOOK_SECRET: inbox.webhookSecret,
     });
     expect(inbox.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(inbox.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe('the example policies as shipped', () => {
+  it('name only app settings the inbox fills, so npm start delivers every channel to it', async () => {
+    const policies = await loadPolicies({ path: 'examples/policies' });
+    const channels = policies.flatMap((p) => p.notifications);
+    expect(channels.length).toBeGreaterThan(0);
+    const filled = Object.keys(inbox.settings());
+    for (const c of channels) {
+      expect(filled).toContain(c.urlSetting);
+      if (c.secretSetting) expect(filled).toContain(c.secretSetting);
+      // Each kind goes to the inbox path that checks it as that service would.
+      expect(inbox.settings()[c.urlSetting]).toBe(inbox.urls[c.kind]);
+    }
   });
 });
