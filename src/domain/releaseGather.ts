@@ -12,6 +12,9 @@ export const GatherActivities = {
   recordIncomplete: 'recordIncompleteGather',
 } as const;
 
+/** The event a later push of a member image is raised into the gathering as. */
+export const gatherPushEvent = 'releasePush';
+
 /** One push of a member image, as the gathering records it. */
 export interface GatherPush {
   /** The member's app policy name. */
@@ -68,6 +71,9 @@ export interface GatherOutcome {
 export interface StartGatheredInput {
   release: string;
   key: string;
+  /** The gathering's instance id and when it opened: with them, a retried call records the same entries. */
+  gathering: string;
+  openedAt: string;
   images: Record<string, GatheredImage>;
   eventIds: string[];
 }
@@ -75,6 +81,8 @@ export interface StartGatheredInput {
 export interface IncompleteGatherInput {
   release: string;
   key: string;
+  gathering: string;
+  openedAt: string;
   images: Record<string, GatheredImage>;
   missing: string[];
   closedAt: string;

@@ -2,9 +2,16 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
-import { admissionEntry, auditApp, auditId, type AdmissionOutcome } from '../domain/audit';
+import {
+  admissionEntry,
+  auditApp,
+  auditId,
+  releaseGatherEntry,
+  type AdmissionOutcome,
+} from '../domain/audit';
 import { parseImagePushed, pushedImage, pushKey } from '../domain/imagePushed';
 import { findPoliciesForImage } from '../domain/policy';
+import { gatheringsFor, gatherPush } from '../services/releaseGather';
 import { requestRollout } from '../services/rolloutRequest';
 import { recordAudit } from './http/audit';
 import { changeControlDeps } from './changeControl';
@@ -74,6 +81,46 @@ async function onImagePushed(
       context.warn(`push ${text} → ${policy.app.name}: not started: ${image.message}`);
       await recordRefusal(policy.app.name, 'invalid', image.message);
       await audit({ kind: 'invalid', detail: image.message });
+      continue;
+    }
+    // A member image of a release whose tag gives a key is gathered into that release, not rolled out alone.
+    const gatherings = gatheringsFor(await s.releases(), policy, image.image);
+    if (gatherings.length > 0) {
+      const at = new Date().toISOString();
+      const ids: string[] = [];
+      for (const target of gatherings) {
+        const g = await gatherPush(client, target, policy, image.image, {
+          ...(push.eventId !== undefined ? { eventId: push.eventId } : {}),
+          at,
+        });
+        ids.push(g.gathering);
+        await s.store.recordTrigger({
+          at,
+          source: 'eventGrid',
+          ...(push.eventId !== undefined ? { eventId: push.eventId } : {}),
+          app: policy.app.name,
+          image: text,
+          ...(push.digest ? { digest: push.digest } : {}),
+          decision: 'release gathered',
+          rolloutId: g.gathering,
+          detail: `release ${g.release} (key ${g.key})${g.opened ? ': gathering opened' : ''}`,
+        });
+        await recordAudit(
+          context,
+          releaseGatherEntry(
+            {
+              id: auditId('release-gathered', delivery.key, policy.name, g.release),
+              at,
+              release: g.release,
+              key: g.key,
+              actor: { kind: 'eventGrid', name: `registry push to ${push.registry}`.slice(0, 200) },
+            },
+            { kind: 'gathered', app: policy.name, image: text },
+          ),
+        );
+        context.log(`push ${text} → ${policy.app.name}: gathered into release ${g.release} (key ${g.key})`);
+      }
+      await s.store.rememberEvent(seenKey, ids.join(','), delivery.ttlSeconds);
       continue;
     }
     const outcome = await requestRollout(
