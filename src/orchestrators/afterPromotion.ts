@@ -6,6 +6,7 @@ import type { RolloutResult, UndoStatus } from '../domain/rollout/types';
 import { Events, guardInstanceId } from '../names';
 import { reminderAt } from '../domain/notify/reminders';
 import { anyoneWants, notify } from './notify';
+import { reportSucceeded } from './release/member';
 import { compensationRetry } from './retry';
 import type { RolloutRun } from './run';
 import { retireOldRevisions, rollBack } from './steps';
@@ -56,6 +57,7 @@ export function* afterPromotion(
   );
   recorder.finish('Succeeded', strategy.summary(at.green));
   recorder.setUndo(undo);
+  yield* reportSucceeded(run);
   yield* notify(run, 'succeeded', { durationMs: run.now() - Date.parse(run.input.requestedAt) });
 
   const end = windowMs > 0 ? yield* undoWindow(run, strategy, at, until) : ({ kind: 'closed' } as const);

@@ -7,6 +7,7 @@ import { recordAudit } from './audit';
 import { awaitAdmission, prepare } from './changeControl';
 import { notify, rememberPreviousImage } from './notify';
 import { compensationRetry } from './retry';
+import { awaitFinish, awaitRelease, isMember, reportFinished, reportPromoted } from './release/member';
 import { RolloutRun } from './run';
 import { approvalAndBake, gates, rollBack, smoke, waitUntilReady, watch } from './steps';
 import { flagStrategy } from './strategies/flag';
@@ -54,16 +55,19 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     yield* smoke(run, revision);
     const approvalNeeded = yield* gates(run, 'prePromotion', green, blue);
 
-    // 6. Approval and/or bake.
-    yield* approvalAndBake(run, approvalNeeded);
+    // 6. Approval and/or bake; a release member waits for its release's instead.
+    if (isMember(run)) yield* awaitRelease(run, green, approvalNeeded);
+    else yield* approvalAndBake(run, approvalNeeded);
 
     // 7. Promote.
     recorder.enter('Promoting');
     yield* strategy.promote(green, blue, revision);
     yield* notify(run, 'promoted', {});
+    yield* reportPromoted(run);
 
     // 8. Watch: green holds production, blue stays warm for an instant rollback.
     yield* watch(run, strategy, { green, blue, revision });
+    yield* awaitFinish(run);
 
     // 9. Succeeded, and the app released; blue stays restorable through the undo window (an undo, or
     //    the flag strategy's guard, puts the snapshot back), then it is retired.
@@ -83,6 +87,7 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     outcome: result.outcome,
     ...(result.reason ? { reason: result.reason } : {}),
   });
+  yield* reportFinished(run, result);
   return result;
 };
 
