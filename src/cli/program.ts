@@ -9,6 +9,7 @@ import { judge, poll } from './follow';
 import { LiveFrame } from './live';
 import { spanOption } from './options';
 import { knownPhases, parsePhaseTarget, phaseMeanings } from './phases';
+import { addReleaseCommands } from './release';
 import { renderList, renderStatus } from './render';
 import { resolveTarget, UsageError, type TargetOptions } from './target';
 
@@ -291,6 +292,14 @@ export function buildProgram(io: Io): Command {
     json: (cmd) => globals(cmd).output === 'json',
     print,
     printJson,
+  });
+
+  addReleaseCommands(program, {
+    clientOf,
+    json: (cmd) => globals(cmd).output === 'json',
+    print,
+    printJson,
+    setExitCode: (code) => io.setExitCode(code),
   });
 
   for (const action of controlActions) {

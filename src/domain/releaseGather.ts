@@ -87,23 +87,3 @@ export interface IncompleteGatherInput {
   missing: string[];
   closedAt: string;
 }
-
-/**
- * The gathering key a tag gives: capture group 1 of `tagKey` (the whole match when it has no group), the
- * whole tag when no `tagKey` is set, and undefined when the tag does not match (such a push is not
- * gathered: it goes on as the app's own rollout). A push without a tag is never gathered.
- */
-export function gatherKeyOf(tag: string | undefined, tagKey: string | undefined): string | undefined {
-  if (!tag) return undefined;
-  if (tagKey === undefined) return tag;
-  let re: RegExp;
-  try {
-    re = new RegExp(tagKey);
-  } catch {
-    return undefined;
-  }
-  const m = re.exec(tag);
-  if (!m) return undefined;
-  const key = m[1] ?? m[0];
-  return key.length > 0 ? key : undefined;
-}

@@ -5,7 +5,7 @@ import {
   releaseGatherEntry,
   validAuditEntry,
 } from '../../src/domain/audit';
-import { gatherKeyOf } from '../../src/domain/releaseGather';
+import { releaseKeyOf } from '../../src/domain/release/schema';
 
 const actor = { kind: 'key' as const, name: 'function key #12345678' };
 const facts = {
@@ -87,16 +87,12 @@ describe('release audit entries', () => {
 });
 
 describe('gathering key of a tag', () => {
-  it('is capture group 1, the whole match without a group, the whole tag without tagKey', () => {
-    expect(gatherKeyOf('v1.2.3', '^(v\\d+\\.\\d+)\\.')).toBe('v1.2');
-    expect(gatherKeyOf('v1.2.3', '^v\\d+')).toBe('v1');
-    expect(gatherKeyOf('v1.2.3', undefined)).toBe('v1.2.3');
+  it('is capture group 1 of tagKey, or the whole tag without tagKey', () => {
+    expect(releaseKeyOf('v1.2.3', '^(v\\d+\\.\\d+)\\.')).toBe('v1.2');
+    expect(releaseKeyOf('v1.2.3', undefined)).toBe('v1.2.3');
   });
 
-  it('is undefined for a tag that does not match, a missing tag, or an empty capture', () => {
-    expect(gatherKeyOf('hotfix-7', '^(v\\d+\\.\\d+)\\.')).toBeUndefined();
-    expect(gatherKeyOf(undefined, undefined)).toBeUndefined();
-    expect(gatherKeyOf('v1', '^v(\\d*)x?')).toBe('1');
-    expect(gatherKeyOf('vx', '^v(\\d*)')).toBeUndefined();
+  it('is undefined for a tag that does not match: such a push is rolled out alone', () => {
+    expect(releaseKeyOf('hotfix-7', '^(v\\d+\\.\\d+)\\.')).toBeUndefined();
   });
 });
