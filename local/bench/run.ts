@@ -13,6 +13,8 @@
  *    end of a 5 s ARM outage (every PATCH 503) to a watch-failure rollback's traffic restored (see arm.ts);
  *  - eventFlood: 1,000 Event Grid events for one app (duplicates, supersedes): rollouts, the newest image's
  *    outcome, ledger entries (see flood.ts).
+ *  - notify: a phase change (WaitingApproval, Succeeded) to its notification received on the local inbox,
+ *    median and p95 over 20 rollouts (see notify.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
@@ -30,6 +32,7 @@ import { appKey } from '../../src/domain/flag/control';
 import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun } from './arm';
 import { eventFlood } from './flood';
 import { gateFailFast } from './gates';
+import { notifyBench } from './notify';
 import { undoBench } from './undo';
 
 provideFunctionsCore();
@@ -332,6 +335,8 @@ async function main(): Promise<void> {
   const gateFailure = await gateFailFast(redisUrl);
   progress('undo after promotion (traffic, flag) and a stalled producer flipped back…');
   const undo = await undoBench(redisUrl);
+  progress('notifications: a phase change to its message on the local inbox, 20 rollouts…');
+  const notifyFigures = await notifyBench(redisUrl);
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -345,6 +350,7 @@ async function main(): Promise<void> {
         eventFlood: flood,
         gateFailFast: gateFailure,
         undo,
+        notify: notifyFigures,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,
