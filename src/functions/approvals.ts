@@ -3,17 +3,20 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
-import { approvalEntry, auditApp, auditId, unknownApp } from '../domain/audit';
+import { approvalEntry, auditApp, auditId, releaseAuditApp, unknownApp } from '../domain/audit';
+import type { ReleaseInput } from '../domain/release/types';
 import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
 import { approvalEventSchema } from '../domain/events';
 import { Events, Orchestrators } from '../names';
 import { tryGetStatus } from '../services/admission';
 import { approvalPath, checkApprovalToken, mintApprovalTokens } from '../services/approvals';
+import { toReleaseView } from '../services/releaseView';
 import { toRolloutView } from '../services/rolloutView';
 import { recordAudit } from './http/audit';
 import { problem, unknownRollout } from './http/problem';
 import { renderApprovalBody, renderResultBody, signInUrl, viewerStanding } from './pages/approvalPage';
 import { errorPage, htmlPage, wantsHtml } from './pages/html';
+import { renderReleaseApprovalBody, type ReleaseMemberFacts } from './pages/releasePage';
 import { guarded } from './http/guard';
 import { approverOf, badId, readJson, type Parsed } from './http/request';
 
@@ -50,6 +53,34 @@ async function loadRollout(client: DurableClient, id: string) {
   return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
 }
 
+/**
+ * A release's approval, in the shape the routes below use for a rollout's: its view (the phase says
+ * whether it waits), the approvers, the app the audit names, and each member for the page.
+ */
+async function loadRelease(client: DurableClient, id: string) {
+  const status = await tryGetStatus(client, id, { showInput: true });
+  if (!status || status.name !== Orchestrators.release) return undefined;
+  const input = status.input as ReleaseInput | undefined;
+  const view = toReleaseView(status);
+  const members = async (): Promise<ReleaseMemberFacts[]> =>
+    Promise.all(
+      (input?.members ?? []).map(async (m) => {
+        const member = await loadRollout(client, m.rolloutId);
+        return {
+          app: m.app,
+          ...(member ? { rollout: member.view, blueImage: await blueImageOf(member.view) } : {}),
+          conditions: Object.fromEntries(m.input.plan.gates.map((g) => [g.name, g.successCondition])),
+        };
+      }),
+    );
+  return {
+    view,
+    approvers: input?.plan.approval.approvers ?? [],
+    auditApp: releaseAuditApp(view.name),
+    members,
+  };
+}
+
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */
 async function showApproval(request: HttpRequest, client: DurableClient) {
   const id = request.params.id ?? '';
@@ -67,29 +98,44 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
     });
   }
   const rollout = await loadRollout(client, id);
-  if (!rollout) {
+  const release = rollout ? undefined : await loadRelease(client, id);
+  if (!rollout && !release) {
     return fail(request, unknownRollout(id));
   }
   const tokens = mintApprovalTokens(config.approval.signingKey, id, check.expiresAt, check.nonce);
-  const approvers = rollout.input?.plan.approval.approvers ?? [];
+  const approvers = release?.approvers ?? rollout?.input?.plan.approval.approvers ?? [];
   const trust = config.approval.trustClientPrincipal;
   const principal = trust
     ? request.headers.get('x-ms-client-principal-name')?.trim().slice(0, 200)
     : undefined;
   const url = new URL(request.url);
+  const standing = viewerStanding({
+    principal: principal || undefined,
+    tokenApprover: check.approver,
+    approvers,
+    trustClientPrincipal: trust,
+    signInUrl: signInUrl(`${url.pathname}${url.search}`),
+  });
+  if (release) {
+    const page = renderReleaseApprovalBody({
+      release: release.view,
+      members: await release.members(),
+      tokens,
+      expiresAt: check.expiresAt,
+      action: approvalPath(id),
+      approvers,
+      standing,
+    });
+    return htmlPage(200, page.title, page.body, principal ? { signedInAs: principal } : {});
+  }
+  if (!rollout) return fail(request, unknownRollout(id));
   const page = renderApprovalBody({
     view: rollout.view,
     tokens,
     expiresAt: check.expiresAt,
     action: approvalPath(id),
     approvers,
-    standing: viewerStanding({
-      principal: principal || undefined,
-      tokenApprover: check.approver,
-      approvers,
-      trustClientPrincipal: trust,
-      signInUrl: signInUrl(`${url.pathname}${url.search}`),
-    }),
+    standing,
     blueImage: await blueImageOf(rollout.view),
     conditions: Object.fromEntries(
       (rollout.input?.plan.gates ?? []).map((g) => [g.name, g.successCondition]),
@@ -135,19 +181,22 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
     });
   }
   const rollout = await loadRollout(client, id);
-  if (!rollout) {
+  // A release's approval works like a rollout's: the token is bound to the release id.
+  const release = rollout ? undefined : await loadRelease(client, id);
+  const target = rollout?.view ?? release?.view;
+  if (!target) {
     return fail(request, unknownRollout(id));
   }
-  if (rollout.view.phase !== 'WaitingApproval' || rollout.view.done) {
+  if (target.phase !== 'WaitingApproval' || target.done) {
     return fail(request, {
       status: 409,
       type: 'approval-not-pending',
       title: 'Not waiting for approval',
-      detail: `rollout ${id} is ${rollout.view.phase}; a decision can only be made while it waits for approval`,
+      detail: `${release ? 'release' : 'rollout'} ${id} is ${target.phase}; a decision can only be made while it waits for approval`,
     });
   }
   const approver = approverOf(request, config.approval.trustClientPrincipal, check.approver);
-  const allowed = rollout.input?.plan.approval.approvers ?? [];
+  const allowed = release?.approvers ?? rollout?.input?.plan.approval.approvers ?? [];
   if (allowed.length > 0 && !allowed.includes(approver)) {
     return fail(request, {
       status: 403,
@@ -185,14 +234,14 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
     throw e;
   }
   // The token's nonce is spent once: one decision, one entry, whatever retries follow.
-  const app = rollout.input?.plan.app ?? (rollout.view.app.name ? rollout.view.app : undefined);
+  const app = rollout?.input?.plan.app ?? (rollout?.view.app.name ? rollout.view.app : undefined);
   await recordAudit(
     context,
     approvalEntry(
       {
         id: auditId('approval', check.nonce),
         at: decision.decidedAt,
-        app: app ? auditApp(app) : unknownApp,
+        app: release ? release.auditApp : app ? auditApp(app) : unknownApp,
         rolloutId: id,
         actor: { kind: 'principal', name: approver },
         ...(comment ? { reason: comment } : {}),

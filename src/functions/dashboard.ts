@@ -5,6 +5,8 @@ import { services } from '../composition';
 import type { RolloutInput } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
 import { tryGetStatus } from '../services/admission';
+import { sortReleases } from '../services/releaseRequest';
+import { toReleaseView } from '../services/releaseView';
 import { toRolloutView, type RolloutView } from '../services/rolloutView';
 import { guarded } from './http/guard';
 import { badId } from './http/request';
@@ -16,6 +18,7 @@ import {
   type AuditFacts,
 } from './pages/dashboardPage';
 import { errorPage, esc, htmlPage } from './pages/html';
+import { releasesSection } from './pages/releasePage';
 import { signInUrl } from './pages/approvalPage';
 
 /**
@@ -84,8 +87,14 @@ async function dashboard(request: HttpRequest, client: DurableClient) {
     .filter((v) => !app || v.app.name === app || v.app.resourceGroup + '/' + v.app.name === app)
     .slice(0, 500);
   const page = renderDashboardBody(views, app);
-  const running = views.some((v) => !v.done);
-  return htmlPage(200, page.title, page.body, {
+  // Releases with each member's phase; a member's own rollout is in the list above.
+  const releases = sortReleases(
+    all.filter((s) => s.name === Orchestrators.release).map((s) => toReleaseView(s)),
+  )
+    .filter((r) => !app || r.members.some((m) => m.app === app))
+    .slice(0, 100);
+  const running = views.some((v) => !v.done) || releases.some((r) => !r.done);
+  return htmlPage(200, page.title, page.body + releasesSection(releases), {
     signedInAs: who.name,
     ...(running ? { refreshSeconds } : {}),
   });

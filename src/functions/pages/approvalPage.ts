@@ -40,7 +40,7 @@ export function signInUrl(pathAndQuery: string): string {
   return `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(pathAndQuery)}`;
 }
 
-function standingNotice(s: ViewerStanding, approvers: string[]): string {
+export function standingNotice(s: ViewerStanding, approvers: string[]): string {
   const list = approvers.map((a) => `<code>${esc(a)}</code>`).join(', ');
   if (s.may)
     return `<p>You decide as <strong>${esc(s.as)}</strong>; the decision is recorded with that name.</p>`;
@@ -63,7 +63,7 @@ function standingNotice(s: ViewerStanding, approvers: string[]): string {
   }
 }
 
-function decisionForm(action: string, decision: 'approve' | 'reject', token: string): string {
+export function decisionForm(action: string, decision: 'approve' | 'reject', token: string): string {
   const id = `comment-${decision}`;
   const label = decision === 'approve' ? 'Approve and promote' : 'Reject and roll back';
   return (
