@@ -163,7 +163,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req) => {
-    (req as FastifyRequest & { release?: () => void }).release = deps.engine.beginExternal();
+    (req as FastifyRequest & { release?: () => void }).release = deps.engine.beginExternal(req.method);
   });
   app.addHook('onResponse', async (req) => {
     (req as FastifyRequest & { release?: () => void }).release?.();
