@@ -65,6 +65,24 @@ describe('ARM budget (one per client, shared by every call)', () => {
     await expect(waiting).rejects.toThrow('cancelled');
   });
 
+  it('a cancelled call leaves the queue moving: the calls behind it still go, in order', async () => {
+    const budget = new ArmBudget({ reads: { size: 1, refillPerSecond: 20 }, headroom: 1 });
+    await budget.acquire('reads');
+    const controller = new AbortController();
+    const order: string[] = [];
+    const first = budget.acquire('reads', controller.signal).then(
+      () => order.push('first'),
+      () => order.push('first cancelled'),
+    );
+    const second = budget.acquire('reads').then(() => order.push('second'));
+    const third = budget.acquire('reads').then(() => order.push('third'));
+    controller.abort(new Error('cancelled'));
+    // A 429 while they wait moves their turn back, and does not lose it.
+    budget.observe('reads', answer(429, { 'retry-after-ms': '100' }));
+    expect(await elapsed(Promise.all([first, second, third]))).toBeGreaterThanOrEqual(90);
+    expect(order).toEqual(['first cancelled', 'second', 'third']);
+  });
+
   it('refuses limits that would pace nothing', () => {
     expect(() => new ArmBudget({ headroom: 0 })).toThrow('pacing headroom must be in (0, 1]; got 0');
     expect(() => new ArmBudget({ reads: { size: 0, refillPerSecond: 1 } })).toThrow(
