@@ -23,6 +23,43 @@ export const defaultCooldownSeconds = 300;
  */
 export const inEnvironmentHeader = 'x-emulator-in-environment';
 
+/**
+ * The environment's default domain in the emulator. On ACA an app's ingress FQDN is
+ * `<app>.<domain>` (internal: `<app>.internal.<domain>`), a revision's `<app>--<suffix>.<domain>` and a
+ * label's `<app>---<label>.<domain>` (learn.microsoft.com: revisions, deployment labels). The emulator has
+ * no DNS: names under this domain are reached through its environment gateway (see `gatewayTarget`).
+ */
+export const defaultEnvironmentDomain = 'greenlight-env.westeurope.azurecontainerapps.localhost';
+
+/** What a host name under the environment domain names: the app, one of its revisions, or a label. */
+export interface EnvironmentHost {
+  app: string;
+  internal: boolean;
+  revision?: string;
+  label?: string;
+}
+
+/** Reads `<app>[---<label>|--<suffix>][.internal].<domain>`; undefined for a name outside the domain. */
+export function parseEnvironmentHost(host: string, domain: string): EnvironmentHost | undefined {
+  const h = host.toLowerCase();
+  const tail = `.${domain.toLowerCase()}`;
+  if (!h.endsWith(tail)) return undefined;
+  let name = h.slice(0, -tail.length);
+  const internal = name.endsWith('.internal');
+  if (internal) name = name.slice(0, -'.internal'.length);
+  if (name === '' || name.includes('.')) return undefined;
+  const labelAt = name.indexOf('---');
+  if (labelAt > 0) return { app: name.slice(0, labelAt), internal, label: name.slice(labelAt + 3) };
+  const revAt = name.indexOf('--');
+  if (revAt > 0) return { app: name.slice(0, revAt), internal, revision: name };
+  return { app: name, internal };
+}
+
+/** The FQDN of `name` (an app, `<app>--<suffix>` or `<app>---<label>`) for an app internal or not. */
+export function environmentFqdn(name: string, internal: boolean, domain: string): string {
+  return `${name}${internal ? '.internal' : ''}.${domain}`;
+}
+
 export function checkRevisionsMode(mode: string | undefined): RevisionsMode {
   const m = (mode ?? 'Single').toLowerCase();
   if (m === 'single') return 'Single';

@@ -64,6 +64,11 @@ export interface ContainerAppsEmulatorOptions {
   errorShare?: number;
   /** Seed for weighted routing on app endpoints; default 1. */
   randomSeed?: number;
+  /**
+   * ARM answers carry ACA-shaped FQDNs under this domain (apps, revisions, `.internal.` for internal
+   * ingress), reached through `probeEndpoint` only; unset: each endpoint's local `127.0.0.1:<port>`.
+   */
+  environmentDomain?: string;
   seed?: SeedApp[];
   /**
    * Redis for TCP-worker apps (seed `workload: {kind: 'tcp'}`): their revisions get these URLs as
@@ -94,6 +99,11 @@ export interface ContainerAppsEmulator {
   port: number;
   /** PEM of the certificate to trust. */
   ca: string;
+  /**
+   * The environment gateway as a `guardrails.probeEndpoint` template, `http://127.0.0.1:<port>/{fqdn}`:
+   * reaches any app, revision or label host (internal ones too) as a caller inside the environment.
+   */
+  probeEndpoint: string;
   caFile?: string;
   faults: FaultInjector;
   /**
@@ -162,6 +172,7 @@ export async function startContainerAppsEmulator(
     random: seededRandom(opts.randomSeed ?? 1),
     ...(tcp ? { tcp } : {}),
     ...(opts.coldStartMs !== undefined ? { coldStartMs: opts.coldStartMs } : {}),
+    ...(opts.environmentDomain ? { environmentDomain: opts.environmentDomain } : {}),
   });
   const requestLog: ArmRequestLogEntry[] = [];
   const throttle = opts.throttling === false ? undefined : new ArmThrottle(opts.throttling ?? {});
@@ -179,6 +190,7 @@ export async function startContainerAppsEmulator(
     resetRequestLog: () => void requestLog.splice(0),
   });
   for (const app of opts.seed ?? []) await store.seed(app);
+  const probeEndpoint = await store.startGateway();
   await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;
@@ -205,6 +217,7 @@ export async function startContainerAppsEmulator(
     url,
     port,
     ca: cert,
+    probeEndpoint,
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
     faults,
     monitor: {

@@ -7,7 +7,10 @@ import {
   checkRevisionsMode,
   cooldownMs,
   inactiveToDrop,
+  defaultEnvironmentDomain,
+  environmentFqdn,
   inEnvironmentHeader,
+  parseEnvironmentHost,
   maxInactiveOf,
   type RevisionsMode,
   scalesToZero,
@@ -50,8 +53,13 @@ export interface EmulatorAppRef {
 
 export interface SeedApp extends EmulatorAppRef {
   image: string;
-  /** Default Multiple (what Greenlight needs); Single to exercise ensureMultipleRevisionMode. */
-  revisionMode?: 'Single' | 'Multiple';
+  /**
+   * Default Multiple (what Greenlight needs); Single to exercise ensureMultipleRevisionMode; Labels with
+   * `targetLabel` (default 'stage'): the first revision carries `labels[0]` (default 'prod') with 100%.
+   */
+  revisionMode?: 'Single' | 'Multiple' | 'Labels';
+  /** Labels mode: the label ACA gives each new revision. */
+  targetLabel?: string;
   /** Default external ingress on port 8080; `false` for an app without ingress. */
   ingress?: { external?: boolean; targetPort?: number; transport?: string } | false;
   location?: string;
@@ -134,6 +142,12 @@ export interface StoreSettings {
   tcp?: TcpWorkloads;
   /** Real-time wait of a request that wakes a revision scaled to zero; default 1000 ms. */
   coldStartMs?: number;
+  /**
+   * When set, ARM answers carry ACA-shaped FQDNs under this domain (`<app>.<domain>`, `<app>--<suffix>.<domain>`,
+   * `.internal.` for internal ingress), reachable only through the environment gateway; unset, they are
+   * the local `127.0.0.1:<port>` of each endpoint.
+   */
+  environmentDomain?: string;
 }
 
 export interface RevisionView {
@@ -419,13 +433,11 @@ export class ContainerAppsStore {
         runningStatus: 'Running',
         latestRevisionName: app.latestRevisionName,
         latestReadyRevisionName: this.latestReady(app)?.name,
-        latestRevisionFqdn: latest ? this.fqdn(latest) : undefined,
+        latestRevisionFqdn: latest ? this.armFqdn(app, latest) : undefined,
         outboundIpAddresses: ['127.0.0.1'],
         configuration: {
           ...app.configuration,
-          ...(ingress
-            ? { ingress: { ...ingress, fqdn: app.router.port ? `127.0.0.1:${app.router.port}` : undefined } }
-            : {}),
+          ...(ingress ? { ingress: { ...ingress, fqdn: this.armFqdn(app) } } : {}),
         },
         template: app.template,
       },
@@ -434,6 +446,16 @@ export class ContainerAppsStore {
 
   private fqdn(rev: RevisionState): string | undefined {
     return rev.endpoint.port ? `127.0.0.1:${rev.endpoint.port}` : undefined;
+  }
+
+  /** The FQDN ARM reports for the app (or one of its revisions): ACA-shaped under `environmentDomain`. */
+  private armFqdn(app: AppState, rev?: RevisionState): string | undefined {
+    const domain = this.settings.environmentDomain;
+    if (!domain) {
+      if (rev) return this.fqdn(rev);
+      return app.router.port ? `127.0.0.1:${app.router.port}` : undefined;
+    }
+    return environmentFqdn(rev?.name ?? app.name, app.configuration.ingress?.external === false, domain);
   }
 
   private status(rev: RevisionState): Omit<RevisionView, 'name' | 'image' | 'counters' | 'trafficWeight'> {
@@ -501,7 +523,7 @@ export class ContainerAppsStore {
       properties: {
         createdTime: iso(rev.createdAt),
         lastActiveTime: iso(rev.active ? this.now() : rev.lastActiveAt),
-        fqdn: s.fqdn,
+        fqdn: s.fqdn ? this.armFqdn(app, rev) : undefined,
         template: rev.template,
         active: s.active,
         replicas: s.replicas,
@@ -976,13 +998,17 @@ export class ContainerAppsStore {
       scale: { minReplicas: 1, maxReplicas: 10 },
     };
     const traffic: WireTrafficWeight[] = [
-      seed.traffic === 'pinned' && mode === 'Multiple'
-        ? { revisionName, weight: 100 }
-        : { latestRevision: true, weight: 100 },
+      mode === 'Labels'
+        ? { revisionName, weight: 100, label: seed.labels?.[0] ?? 'prod' }
+        : seed.traffic === 'pinned' && mode === 'Multiple'
+          ? { revisionName, weight: 100 }
+          : { latestRevision: true, weight: 100 },
     ];
-    // Labels are extra 0% entries (Multiple mode only: Single mode has no traffic split).
+    // Labels are extra 0% entries (Single mode has no traffic split).
     if (mode === 'Multiple')
       for (const label of seed.labels ?? []) traffic.push({ revisionName, weight: 0, label });
+    if (mode === 'Labels')
+      for (const label of seed.labels?.slice(1) ?? []) traffic.push({ revisionName, weight: 0, label });
     const ingress =
       seed.ingress === false
         ? undefined
@@ -1002,7 +1028,11 @@ export class ContainerAppsStore {
         managedEnvironmentId: `/subscriptions/${seed.subscriptionId}/resourceGroups/${seed.resourceGroup}/providers/Microsoft.App/managedEnvironments/local`,
         environmentId: `/subscriptions/${seed.subscriptionId}/resourceGroups/${seed.resourceGroup}/providers/Microsoft.App/managedEnvironments/local`,
       },
-      configuration: { activeRevisionsMode: mode, ...(ingress ? { ingress } : {}) },
+      configuration: {
+        activeRevisionsMode: mode,
+        ...(mode === 'Labels' ? { targetLabel: seed.targetLabel ?? 'stage' } : {}),
+        ...(ingress ? { ingress } : {}),
+      },
       template,
       revisions: [],
       router: new LocalHttpServer((req, res) => this.route(app, req, res)),
@@ -1079,6 +1109,74 @@ export class ContainerAppsStore {
     void rev.coldStart.then(answer);
   }
 
+  /**
+   * The environment gateway: `http://127.0.0.1:<port>/<host>/<path>` serves `<path>` as a caller inside the
+   * environment asking `<host>` would be answered (a jump host or VNet-integrated proxy stands in for
+   * this on Azure, given to Greenlight as `guardrails.probeEndpoint` `.../{fqdn}`). `<host>` is an FQDN
+   * under the environment domain (app, revision or label; `.internal.` for internal apps, as ACA names
+   * them), or a local `127.0.0.1:<port>` an ARM answer gave.
+   */
+  readonly gateway = new LocalHttpServer((req, res) => this.viaGateway(req, res));
+
+  /** The gateway's probe endpoint template: `{fqdn}` is the host to reach. */
+  async startGateway(): Promise<string> {
+    return `http://127.0.0.1:${await this.gateway.start()}/{fqdn}`;
+  }
+
+  private environmentDomain(): string {
+    return this.settings.environmentDomain ?? defaultEnvironmentDomain;
+  }
+
+  private viaGateway(req: IncomingMessage, res: ServerResponse): void {
+    const [, host = '', ...rest] = (req.url ?? '/').split('/');
+    const refuse = (status: number, error: string): void => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error }));
+    };
+    const found = this.gatewayTarget(decodeURIComponent(host));
+    if ('error' in found) return refuse(found.status, found.error);
+    req.url = `/${rest.join('/')}`;
+    req.headers[inEnvironmentHeader] = 'gateway';
+    if (found.rev) return this.serve(found.app, found.rev, req, res);
+    this.route(found.app, req, res);
+  }
+
+  /** What a host name asked through the gateway names; labels route to the revision their entry names. */
+  private gatewayTarget(
+    host: string,
+  ): { app: AppState; rev?: RevisionState } | { status: number; error: string } {
+    const local = /^127\.0\.0\.1:(\d+)$/.exec(host);
+    if (local) {
+      const port = Number(local[1]);
+      for (const app of this.all()) {
+        if (app.router.port === port && app.configuration.ingress) return { app };
+        const rev = app.revisions.find((r) => r.active && r.endpoint.port === port);
+        if (rev) return { app, rev };
+      }
+      return { status: 502, error: `nothing in the environment listens on ${host}` };
+    }
+    const name = parseEnvironmentHost(host, this.environmentDomain());
+    const app = name ? this.all().find((a) => a.name === name.app) : undefined;
+    const internal = app?.configuration.ingress?.external === false;
+    if (!name || !app?.configuration.ingress || name.internal !== internal) {
+      return { status: 404, error: `no app in the environment answers to ${host}` };
+    }
+    if (name.label !== undefined) {
+      const entry = this.effectiveTraffic(app).find((t) => t.label === name.label);
+      const rev = entry ? this.revision(app, entry.revisionName) : undefined;
+      if (!rev?.active)
+        return { status: 404, error: `label '${name.label}' of ${app.name} names no running revision` };
+      return { app, rev };
+    }
+    if (name.revision !== undefined) {
+      const rev = this.revision(app, name.revision);
+      if (!rev?.active) return { status: 404, error: `revision ${name.revision} is not running` };
+      return { app, rev };
+    }
+    return { app };
+  }
+
   /** ACA keeps at most maxInactiveRevisions inactive revisions; older ones are dropped from the list. */
   private dropInactive(app: AppState): void {
     const referenced = new Set(this.effectiveTraffic(app).map((t) => t.revisionName));
@@ -1088,20 +1186,26 @@ export class ContainerAppsStore {
     app.revisions = app.revisions.filter((r) => !gone.has(r.name));
   }
 
-  /** Labels mode: once the latest revision is ready, revisions no label or weight refers to shut down. */
+  /**
+   * Labels mode: once the latest revision is ready, revisions no label or weight refers to shut down, the
+   * latest too (it took the target label when created; a write that took the label off it retires it).
+   */
   private shutUnlabelled(app: AppState): AppState {
     const latest = app.latestRevisionName ? this.revision(app, app.latestRevisionName) : undefined;
     if (!latest || this.phase(latest) !== 'ready') return app;
     const referenced = new Set(this.effectiveTraffic(app).map((t) => t.revisionName));
     for (const rev of app.revisions) {
-      if (rev.active && rev !== latest && !referenced.has(rev.name)) this.stopRevision(rev);
+      if (rev.active && !referenced.has(rev.name)) this.stopRevision(rev);
     }
     return app;
   }
 
   async stop(): Promise<void> {
     const apps = [...this.apps.values()];
-    await Promise.all(apps.flatMap((a) => [a.router.stop(), ...a.revisions.map((r) => r.endpoint.stop())]));
+    await Promise.all([
+      this.gateway.stop(),
+      ...apps.flatMap((a) => [a.router.stop(), ...a.revisions.map((r) => r.endpoint.stop())]),
+    ]);
     await this.settings.tcp?.stop();
   }
 }

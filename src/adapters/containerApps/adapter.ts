@@ -8,6 +8,7 @@ import type {
 } from '@azure/arm-appcontainers';
 import { GreenlightError, errorCode } from '../../domain/errors';
 import { isFullyQualifiedImage, revisionNameProblem } from '../../domain/revisionSuffix';
+import { targetLabelHeader } from './client';
 import { type ArmCall, toGreenlightError } from './errors';
 import { revisionScopeOf } from './revisionScope';
 import type {
@@ -27,7 +28,7 @@ import {
   withLabel,
   withoutLabel,
 } from '../../domain/rollout/traffic';
-import { hasLatestRevisionEntry, normalizeTraffic, toWireTraffic } from './traffic';
+import { hasLatestRevisionEntry, normalizeTraffic, targetLabelOf, toWireTraffic } from './traffic';
 
 export interface AzureContainerAppsAdapterOptions {
   /** The SDK client for a subscription (the factory caches one per subscription). */
@@ -128,11 +129,36 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
   }
 
   private async getApp(app: AppRef): Promise<ContainerApp> {
+    return (await this.getAppAndTargetLabel(app)).app;
+  }
+
+  /**
+   * The app, and its Labels-mode target label read from the raw answer: the SDK's model has no
+   * `targetLabel`, so its deserializer drops it.
+   */
+  private async getAppAndTargetLabel(app: AppRef): Promise<{ app: ContainerApp; targetLabel?: string }> {
+    let targetLabel: string | undefined;
     const got = await this.arm({ verb: 'GET', what: appWhat(app), app }, (c) =>
-      c.containerApps.get(app.resourceGroup, app.name),
+      c.containerApps.get(app.resourceGroup, app.name, {
+        onResponse: (raw) => {
+          targetLabel = targetLabelOf(raw.bodyAsText ?? undefined);
+        },
+      }),
     );
     if (got.location) this.locations.set(AzureContainerAppsAdapter.key(app), got.location);
-    return got;
+    return { app: got, ...(targetLabel ? { targetLabel } : {}) };
+  }
+
+  /** A write that set a target label: read it back, since only the raw body carries it. */
+  private async checkTargetLabel(app: AppRef, expected: string): Promise<void> {
+    const { targetLabel } = await this.getAppAndTargetLabel(app);
+    if (targetLabel !== expected) {
+      throw new GreenlightError(
+        'ArmError',
+        `app '${app.name}' kept target label '${targetLabel ?? 'none'}' after a write that set '${expected}': is the client built by createContainerAppsClient (its targetLabel policy)?`,
+        { targetLabel, expected },
+      );
+    }
   }
 
   /** The app's location, read only when this process has not seen the app yet. */
@@ -172,6 +198,7 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     app: AppRef,
     location: string,
     change: Omit<ContainerApp, 'location'>,
+    targetLabel?: string,
   ): Promise<ContainerApp> {
     return this.arm({ verb: 'PATCH', what: appWhat(app), app }, async (c) => {
       let firstPollAfterMs: number | undefined;
@@ -181,6 +208,9 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
         { location, ...change },
         {
           updateIntervalInMs: this.lroPollIntervalMs,
+          ...(targetLabel !== undefined
+            ? { requestOptions: { headers: { [targetLabelHeader]: targetLabel } } }
+            : {}),
           onResponse: (response) => {
             firstPollAfterMs = parseRetryAfter(response.headers.get('retry-after'));
           },
@@ -193,7 +223,10 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
   }
 
   private async load(app: AppRef): Promise<AppState> {
-    const [containerApp, revisions] = await Promise.all([this.getApp(app), this.listRevisions(app)]);
+    const [{ app: containerApp, targetLabel }, revisions] = await Promise.all([
+      this.getAppAndTargetLabel(app),
+      this.listRevisions(app),
+    ]);
     const mode = containerApp.configuration?.activeRevisionsMode;
     const snapshot: AppSnapshot = {
       app: { subscriptionId: app.subscriptionId, resourceGroup: app.resourceGroup, name: app.name },
@@ -207,6 +240,7 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
       traffic: normalizeTraffic(containerApp.configuration?.ingress?.traffic, latestTarget(containerApp)),
       revisions: revisions.map(revisionInfo),
       activeRevisionsMode: mode,
+      ...(targetLabel ? { targetLabel } : {}),
       stickySessions: containerApp.configuration?.ingress?.stickySessions?.affinity,
       ingressExternal: containerApp.configuration?.ingress?.external,
       maxInactiveRevisions: containerApp.configuration?.maxInactiveRevisions,
@@ -284,10 +318,15 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
     const pinned: TrafficWeight[] | undefined = ingress
       ? toWireTraffic(normalizeTraffic(ingress.traffic, latestTarget(current)))
       : undefined;
-    await this.patchApp(app, current.location, {
-      template,
-      ...(pinned ? { configuration: { ingress: { traffic: pinned } } } : {}),
-    });
+    // Labels mode: the new revision takes the target label, so it is the rollout's green label in this
+    // same write (the app's own may carry production traffic, which green would take at once).
+    await this.patchApp(
+      app,
+      current.location,
+      { template, ...(pinned ? { configuration: { ingress: { traffic: pinned } } } : {}) },
+      request.targetLabel,
+    );
+    if (request.targetLabel !== undefined) await this.checkTargetLabel(app, request.targetLabel);
     return { revisionName, created: true };
   }
 
@@ -319,13 +358,19 @@ export class AzureContainerAppsAdapter implements ContainerAppsPort {
    * a missing or inactive revision before ARM would), then one PATCH sets it. Writing the same traffic twice
    * leaves it as it is, so a retried call stays idempotent.
    */
-  async setTraffic(app: AppRef, entries: TrafficEntry[]): Promise<void> {
+  async setTraffic(app: AppRef, entries: TrafficEntry[], opts: { targetLabel?: string } = {}): Promise<void> {
     const shape = trafficShapeProblems(entries);
     if (shape.length > 0) throw invalidTraffic(app, shape);
     const [revisions, location] = await Promise.all([this.listRevisions(app), this.locationOf(app)]);
     const problems = trafficProblems(entries, revisions.map(revisionInfo));
     if (problems.length > 0) throw invalidTraffic(app, problems);
-    await this.patchApp(app, location, { configuration: { ingress: { traffic: toWireTraffic(entries) } } });
+    await this.patchApp(
+      app,
+      location,
+      { configuration: { ingress: { traffic: toWireTraffic(entries) } } },
+      opts.targetLabel,
+    );
+    if (opts.targetLabel !== undefined) await this.checkTargetLabel(app, opts.targetLabel);
   }
 
   /** Validates against the app and PATCHes the traffic, unless it is already exactly that (and pinned). */

@@ -52,6 +52,31 @@ function throttlingBoundsPolicy(maxRetryAfter: number, defaultDelay: number): Pi
 }
 
 /**
+ * Asks for `properties.configuration.targetLabel` in a write. The SDK's model has no `targetLabel` (Labels
+ * revision mode's target label), so its serializer drops it: a write that needs it carries this header,
+ * and `targetLabelPolicy` moves the value into the JSON body (the header never reaches ARM).
+ */
+export const targetLabelHeader = 'x-greenlight-target-label';
+
+function targetLabelPolicy(): PipelinePolicy {
+  return {
+    name: 'greenlightTargetLabel',
+    async sendRequest(request, next) {
+      const label = request.headers.get(targetLabelHeader);
+      if (label === undefined) return next(request);
+      request.headers.delete(targetLabelHeader);
+      if (typeof request.body === 'string') {
+        const body = JSON.parse(request.body) as { properties?: { configuration?: Record<string, unknown> } };
+        const properties = (body.properties ??= {});
+        (properties.configuration ??= {}).targetLabel = label;
+        request.body = JSON.stringify(body);
+      }
+      return next(request);
+    },
+  };
+}
+
+/**
  * The real `ContainerAppsAPIClient`, with bounded retries and, for the emulator, trust in its certificate.
  * The retry policy is the SDK's own (throttling with Retry-After, then exponential backoff for 408/5xx and
  * ECONNRESET-style errors), bounded by `maxRetries`.
@@ -75,6 +100,7 @@ export function createContainerAppsClient(opts: ContainerAppsClientOptions): Con
       maxRetryDelayInMs: opts.maxRetryDelayMs ?? 30_000,
     },
     additionalPolicies: [
+      { policy: targetLabelPolicy(), position: 'perCall' },
       // Outermost of the two: it sees 429s with the bounded Retry-After.
       ...(budget ? [{ policy: armPacingPolicy(budget), position: 'perRetry' as const }] : []),
       { policy: throttlingBoundsPolicy(opts.maxRetryAfterMs ?? 30_000, retryDelayMs), position: 'perRetry' },

@@ -25,3 +25,15 @@ export function toWireTraffic(entries: TrafficEntry[]): TrafficWeight[] {
     ...(t.label ? { label: t.label } : {}),
   }));
 }
+
+/** `properties.configuration.targetLabel` of an app's raw JSON (Labels revision mode), if it has one. */
+export function targetLabelOf(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  try {
+    const v = (JSON.parse(body) as { properties?: { configuration?: { targetLabel?: unknown } } }).properties
+      ?.configuration?.targetLabel;
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
