@@ -92,7 +92,7 @@ async function whyStuck(e: E2E, ids: string[]): Promise<string> {
       lines.push(`  last update ${view.lastUpdatedAt}; readiness: ${JSON.stringify(view.checks.readiness)}`);
       const status = await e.stack.runtime.durableClient().getStatus(id, { showHistory: true });
       lines.push(
-        `  outstanding: ${outstanding((status.history ?? []) as HistoryEntry[]).join('; ') || 'none'}`,
+        `  outstanding: ${outstanding((status.history ?? []) as HistoryEntry[]).join('; ') || 'none (between tasks: a replay runs or is due)'}`,
       );
       const arm = e.stack.emulator.requestLog.filter((r) =>
         r.path.includes(`/containerApps/${view.app.name}`),
