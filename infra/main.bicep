@@ -55,6 +55,9 @@ param redisUrl string = ''
 @description('Comma-separated app settings named by flag policies (bindings.*.urlSetting), read from Key Vault.')
 param flagRedisSettings string = ''
 
+@description('Comma-separated app settings the policies\' notification channels name (urlSetting, secretSetting), e.g. GREENLIGHT_TEAMS_URL; each is a Key Vault reference to the secret of the same name, lower-case with - for _.')
+param notificationSettings string = ''
+
 @description('Existing Azure Container Registry whose pushes start rollouts; empty for HTTP triggers only.')
 param registryName string = ''
 
@@ -79,12 +82,22 @@ param monitoringResourceGroups string = ''
 @description('Base URL of approval links when it is not the app\'s own host name (custom domain, front door).')
 param publicBaseUrl string = ''
 
+@description('Sign people in with Microsoft Entra ID (App Service authentication) before the dashboard and approval pages; key-protected API routes and webhooks are excluded.')
+param enableAppServiceAuth bool = false
+
+@description('With enableAppServiceAuth: client id of the Entra ID app registration people sign in through.')
+param authClientId string = ''
+
+@description('With enableAppServiceAuth: tenant of that registration (default: the deployment\'s tenant).')
+param authTenantId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var targetGroups = filter(map(split(targetResourceGroups, ','), g => trim(g)), g => !empty(g))
 var readerGroups = union(targetGroups, filter(map(split(monitoringResourceGroups, ','), g => trim(g)), g => !empty(g)))
 var prefixes = filter(map(split(repositoryPrefixes, ','), p => trim(p)), p => !empty(p))
 var flagSettingNames = filter(map(split(flagRedisSettings, ','), s => trim(s)), s => !empty(s))
+var notificationSettingNames = filter(map(split(notificationSettings, ','), s => trim(s)), s => !empty(s))
 var hasRegistry = !empty(registryName)
 var registryGroup = empty(registryResourceGroupName) ? rg.name : registryResourceGroupName
 // Registered in src/functions/imagePushed.ts; test/infra checks the app still registers it.
@@ -183,9 +196,13 @@ module app 'modules/functionApp.bicep' = {
     approvalSigningKeySecretName: approvalSigningKeySecretName
     redisUrlSecretName: redisUrlSecretName
     flagRedisSettings: flagSettingNames
+    notificationSettings: notificationSettingNames
     policies: empty(policiesBase64) ? '' : base64ToString(policiesBase64)
     policiesPath: policiesPath
     publicBaseUrl: publicBaseUrl
+    enableAppServiceAuth: enableAppServiceAuth
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
   }
   // The Redis URL secret must exist before the platform first resolves its Key Vault reference.
   dependsOn: [redis]

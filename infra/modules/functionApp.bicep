@@ -17,9 +17,17 @@ param approvalSigningKeySecretName string
 param redisUrlSecretName string
 @description('App settings named by flag policies; each reads the secret of the same name, lower-case with - for _.')
 param flagRedisSettings array
+@description('App settings named by notification channels (urlSetting, secretSetting); each reads the secret of the same name, lower-case with - for _.')
+param notificationSettings array
 param policies string
 param policiesPath string
 param publicBaseUrl string
+@description('Turn on App Service authentication with Microsoft Entra ID for the pages (dashboard, approval).')
+param enableAppServiceAuth bool
+@description('Client id of the Entra ID app registration people sign in through (with enableAppServiceAuth).')
+param authClientId string
+@description('Tenant of that registration.')
+param authTenantId string
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
@@ -114,16 +122,79 @@ var secretSettings = {
 }
 
 var flagSettings = toObject(flagRedisSettings, s => s, s => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${replace(toLower(s), '_', '-')})')
+// Webhook URLs and signing secrets of the policies' notification channels: a Teams or Slack URL is itself a secret.
+var notificationChannelSettings = toObject(notificationSettings, s => s, s => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${replace(toLower(s), '_', '-')})')
 
 // Set only when given: the app rejects an empty value, and a missing one has a default or a fallback.
 var policySettings = empty(policies) ? {} : { GREENLIGHT_POLICIES: policies }
 var policyPathSettings = empty(policiesPath) ? {} : { GREENLIGHT_POLICIES_PATH: policiesPath }
 var publicUrlSettings = empty(publicBaseUrl) ? {} : { GREENLIGHT_PUBLIC_BASE_URL: publicBaseUrl }
+// Only behind App Service authentication, which strips x-ms-client-principal-* headers callers send and
+// injects the signed-in person's: then the approver and the dashboard's viewer are that person.
+var appServiceAuthSettings = enableAppServiceAuth ? { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' } : {}
 
 resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(hostSettings, secretSettings, flagSettings, policySettings, policyPathSettings, publicUrlSettings)
+  properties: union(hostSettings, secretSettings, flagSettings, notificationChannelSettings, policySettings, policyPathSettings, publicUrlSettings, appServiceAuthSettings)
+}
+
+// Routes reached with a function or system key (the CLI, CI, Event Grid, the Durable Functions API), never
+// with a browser session: App Service authentication leaves them to the Functions host's key check, as a
+// redirect to sign-in would break every one of them. Everything else (the dashboard, the approval pages)
+// sends a person who is not signed in to Entra ID first, then back to the page they asked for.
+var keyProtectedPaths = [
+  '/api/rollouts'
+  '/api/rollouts/*'
+  '/api/releases'
+  '/api/releases/*'
+  '/api/audit'
+  '/api/emergency-stop'
+  '/api/apps/*'
+  '/runtime/webhooks/*'
+]
+
+resource appServiceAuth 'Microsoft.Web/sites/config@2024-11-01' = if (enableAppServiceAuth) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: keyProtectedPaths
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        // No client secret: sign-in takes an ID token (the registration must allow ID tokens), so no
+        // secret is created, stored or rotated for it.
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            authClientId
+            'api://${authClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+  // The app settings first: the trusted-principal setting must be in place when sign-in starts.
+  dependsOn: [appSettings]
 }
 
 output name string = site.name

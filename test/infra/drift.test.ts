@@ -30,7 +30,6 @@ const leftToDefaults: Record<string, string> = {
   GREENLIGHT_CREDENTIAL: 'default: managed identity',
   GREENLIGHT_STATIC_TOKEN: 'local emulator only',
   GREENLIGHT_REVISION_URL_SCHEME: 'default https',
-  GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'default false: set true only with App Service authentication on',
   GREENLIGHT_MONITOR_METRICS_ENDPOINT: "unset: metric gates need the apps' region endpoint",
   GREENLIGHT_MONITOR_LOGS_ENDPOINT: 'default https://api.loganalytics.io/v1',
   GREENLIGHT_MONITOR_CA_FILE: 'only for the local monitoring emulators',
