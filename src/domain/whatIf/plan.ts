@@ -9,7 +9,15 @@ import {
   type Override,
   type ProductionGate,
 } from '../changeControl';
-import { blueOf, guardrailFindings, refusals, type GuardrailFinding } from '../guardrails';
+import {
+  blueOf,
+  guardrailFindings,
+  labelsFinal,
+  labelsStepTraffic,
+  refusals,
+  rolloutLabels,
+  type GuardrailFinding,
+} from '../guardrails';
 import type { Policy } from '../policy/schema';
 import type { AppSnapshot, RevisionScope, TrafficEntry } from '../ports/containerApps';
 import { revisionSuffixFor } from '../revisionSuffix';
@@ -144,6 +152,8 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
 
   if (refusedBecause.length === 0) {
     const labelsMode = findings.some((f) => f.kind === 'labelsMode' && f.outcome === 'adjust');
+    // Labels mode kept: green deploys under the rollout's green label and promotion moves the labels.
+    const own = labelsMode ? rolloutLabels(snapshot.traffic) : undefined;
     // The rollout checks change control before its first write, as before every production change.
     steps.push({ kind: 'changeControl', phase: 'Preparing', gate: gateAt() });
     for (const f of adjust('beforeModeSwitch')) {
@@ -187,29 +197,49 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
         body: {
           properties: {
             template: greenTemplateBody(snapshot.template, image, suffix, policy.app.container, findings),
-            ...(snapshot.traffic.length > 0
-              ? { configuration: { ingress: { traffic: wireTraffic(snapshot.traffic) } } }
+            ...(snapshot.traffic.length > 0 || own
+              ? {
+                  configuration: {
+                    ...(own ? { targetLabel: own.green } : {}),
+                    ...(snapshot.traffic.length > 0
+                      ? { ingress: { traffic: wireTraffic(snapshot.traffic) } }
+                      : {}),
+                  },
+                }
               : {}),
           },
         },
-        why: `deploy ${green} at 0%; today's traffic pinned to revision names so green gets none until promoted`,
+        why: `deploy ${green} at 0%; today's traffic pinned to revision names so green gets none until promoted${own ? `; target label '${own.green}', so green takes that label and not the app's` : ''}`,
       });
     }
     const baseline = snapshot.traffic;
     let current = baseline;
-    const setTraffic = (phase: string, next: TrafficEntry[], why: string) => {
+    const setTraffic = (phase: string, next: TrafficEntry[], why: string, targetLabel?: string) => {
       // The adapter skips a write that changes nothing; so does the plan.
-      if (sameTraffic(current, next)) return;
+      if (sameTraffic(current, next) && targetLabel === undefined) return;
       arm(phase, {
         method: 'PATCH',
         path: '',
-        body: { properties: { configuration: { ingress: { traffic: wireTraffic(next) } } } },
+        body: {
+          properties: {
+            configuration: {
+              ...(targetLabel !== undefined ? { targetLabel } : {}),
+              ingress: { traffic: wireTraffic(next) },
+            },
+          },
+        },
         why,
       });
       current = next;
     };
     const traffic = policy.strategy.type === 'traffic' ? policy.strategy : undefined;
-    if (traffic && blue) {
+    if (traffic && blue && own) {
+      setTraffic(
+        'Deploying',
+        labelsStepTraffic(baseline, blue, green, 0, own),
+        `labels: ${own.blue} on ${blue}, ${own.green} on ${green}`,
+      );
+    } else if (traffic && blue) {
       setTraffic(
         'Deploying',
         withLabel(withLabel(baseline, labels.blue, blue), labels.green, green),
@@ -253,8 +283,14 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
         steps.push({ kind: 'changeControl', phase: 'Promoting', gate: gateAt() });
         setTraffic(
           'Promoting',
-          withLabel(withLabel(stepTraffic(baseline, green, weight), labels.blue, blue), labels.green, green),
-          `promote: ${green} ${weight}%`,
+          own
+            ? labelsStepTraffic(baseline, blue, green, weight, own)
+            : withLabel(
+                withLabel(stepTraffic(baseline, green, weight), labels.blue, blue),
+                labels.green,
+                green,
+              ),
+          own && weight >= 100 ? `promote: production label(s) to ${green}` : `promote: ${green} ${weight}%`,
         );
         if (weight < 100) {
           if (traffic.stepPause > 0)
@@ -285,7 +321,15 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
         what: 'cleanup delay',
         ms: policy.cleanup.deactivateAfter,
       });
-    if (traffic && blue) {
+    if (traffic && blue && own) {
+      steps.push({ kind: 'changeControl', phase: 'Finalising', gate: gateAt() });
+      setTraffic(
+        'Finalising',
+        labelsFinal(baseline, blue, green, own),
+        `the app's own labels only; ${own.blue} and ${own.green} dropped${snapshot.targetLabel ? `, target label '${snapshot.targetLabel}' back` : ''}`,
+        snapshot.targetLabel,
+      );
+    } else if (traffic && blue) {
       steps.push({ kind: 'changeControl', phase: 'Finalising', gate: gateAt() });
       const final = withLabel(stepTraffic(baseline, green, 100), labels.blue, green).filter(
         (t) => t.weight > 0 || (t.label !== undefined && t.label !== labels.green),
