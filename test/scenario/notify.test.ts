@@ -1,4 +1,8 @@
 import type { NotificationChannel } from '../../src/domain/notify';
+import { errorCode } from '../../src/domain/errors';
+import { reminderLeadMs } from '../../src/domain/notify';
+import { parsePolicies } from '../../src/domain/policy';
+import { planFromPolicy } from '../../src/domain/request/plan';
 import type { RolloutPlan } from '../../src/domain/rollout/types';
 import type { DurableEngine } from '../../local/runtime/engine';
 import { Scenario, flagPlan, gate, trafficPlan, type ScenarioOptions } from './harness';
@@ -262,6 +266,35 @@ describe('notifications of steps, gates and reminders', () => {
     expect(received(s, 'waitingApproval')[0]!.data.reason).toMatch(/gate latency inconclusive/);
   });
 
+  it('a gate failing in the watch is told with its phase, before the rollback', async () => {
+    s = scenario({
+      gates: {
+        'error-rate': [
+          { value: 0.01, sampleSize: 100 },
+          { value: 0.4, sampleSize: 100 },
+        ],
+      },
+    });
+    const id = await s.start(
+      'v2',
+      trafficPlan({
+        gates: [gate('error-rate', { phases: ['watch'], count: 5 })],
+        watch: { durationMs: 600_000, intervalMs: 60_000 },
+        notifications: [hook],
+      }),
+    );
+    const { result } = await s.finish(id);
+    expect(result.outcome).toBe('RolledBack');
+    expect(kinds(s).slice(-2)).toEqual(['gateFailed', 'rolledBack']);
+    expect(received(s, 'gateFailed')[0]!.data).toEqual(
+      expect.objectContaining({
+        gate: 'error-rate',
+        phase: 'watch',
+        values: expect.arrayContaining([expect.objectContaining({ value: 0.4, verdict: 'failure' })]),
+      }),
+    );
+  });
+
   describe('the approval reminder', () => {
     const hour = 3_600_000;
 
@@ -442,5 +475,56 @@ describe('the audit trail of a rollout', () => {
       expect.objectContaining({ outcome: 'RolledBack' }),
     ]);
     s.stop();
+  });
+});
+
+describe('reminder leads in the policy', () => {
+  const base = `
+app: { subscriptionId: 11111111-2222-3333-4444-555555555555, resourceGroup: rg-a, name: web }
+trigger: { repository: shop/web }
+strategy: { type: traffic }
+`;
+  const problemsOf = (text: string): string[] => {
+    try {
+      parsePolicies(text, 'p.yaml');
+    } catch (e) {
+      expect(errorCode(e)).toBe('InvalidPolicy');
+      return (e as { details: { problems: string[] } }).details.problems;
+    }
+    throw new Error('policy was accepted');
+  };
+
+  it('default to a quarter of the wait, in the plan as absent', () => {
+    const [policy] = parsePolicies(`${base}approval: { required: true, timeout: PT24H }\n`);
+    expect(policy!.approval.remindBefore).toBeUndefined();
+    expect(reminderLeadMs(policy!.approval.timeout, policy!.approval.remindBefore)).toBe(6 * 3_600_000);
+    expect(reminderLeadMs(1_800_000, undefined)).toBe(450_000);
+    expect(reminderLeadMs(3_600_000, 0)).toBe(0);
+  });
+
+  it('are read as durations and reach the plan', () => {
+    const [policy] = parsePolicies(
+      `${base}approval: { required: true, timeout: PT1H, remindBefore: PT10M }\ncleanup: { undoWindow: PT30M, remindBeforeUndoCloses: PT5M }\n`,
+    );
+    expect(policy!.approval.remindBefore).toBe(600_000);
+    expect(policy!.cleanup.remindBeforeUndoCloses).toBe(300_000);
+    const plan = planFromPolicy(policy!);
+    expect(plan.approval.remindBeforeMs).toBe(600_000);
+    expect(plan.cleanup.remindBeforeUndoClosesMs).toBe(300_000);
+  });
+
+  it('must be shorter than the wait they remind of, naming the field', () => {
+    const problems = problemsOf(
+      `${base}approval: { required: true, timeout: PT1H, remindBefore: PT2H }\ncleanup: { undoWindow: PT30M, remindBeforeUndoCloses: PT30M }\n`,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/approval\.remindBefore.*must be shorter than approval\.timeout/),
+        expect.stringMatching(/cleanup\.remindBeforeUndoCloses.*must be shorter than the undo window/),
+      ]),
+    );
+    expect(problemsOf(`${base}approval: { remindBefore: soon }\n`)).toEqual([
+      expect.stringMatching(/approval\.remindBefore.*ISO 8601 duration/),
+    ]);
   });
 });
