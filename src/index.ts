@@ -12,6 +12,7 @@ registerGatherActivities();
 import './orchestrators/rollout';
 import './orchestrators/watch';
 import './orchestrators/gateRun';
+import './orchestrators/release';
 import './orchestrators/releaseGather';
 import './functions/rollouts';
 import './functions/approvals';

@@ -40,7 +40,17 @@ export function releaseActivities({ slots }: RolloutPorts): ReleaseActivities {
           if (holder !== releaseId) busy.push({ app: a.app, holder: holder ?? 'unknown' });
         }
       }
-      if (busy.length === 0) return { held: true, busy };
+      if (busy.length === 0) {
+        for (const a of apps) {
+          if (!a.rolloutId || !a.image || !slots.setLatestRollout) continue;
+          await slots.setLatestRollout(a.ref, {
+            rolloutId: a.rolloutId,
+            image: a.image,
+            ...(a.digest ? { digest: a.digest } : {}),
+          });
+        }
+        return { held: true, busy };
+      }
       for (const a of taken) await slots.releaseApp(a.ref, releaseId);
       return { held: false, busy };
     },

@@ -24,6 +24,11 @@ export interface RolloutSlots {
   claimApp?(app: AppRef, holderId: string): Promise<boolean>;
   /** Who holds the app now, if anyone. */
   activeRollout?(app: AppRef): Promise<string | undefined>;
+  /** Records the app's newest rollout (a release records its members' when it holds their apps). */
+  setLatestRollout?(
+    app: AppRef,
+    latest: { rolloutId: string; image: string; digest?: string },
+  ): Promise<void>;
 }
 
 /** Starts a rollout orchestration (the durable client, in the Function App). */

@@ -237,4 +237,8 @@ export type MemberSignal =
 export interface ReleaseApp {
   app: string;
   ref: AppRef;
+  /** The member's rollout, recorded as the app's newest (an undo never restores over a newer rollout). */
+  rolloutId?: string;
+  image?: string;
+  digest?: string;
 }
