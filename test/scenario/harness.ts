@@ -26,10 +26,12 @@ import type {
 } from '../../src/domain/rollout/types';
 import { Activities, Events, Orchestrators } from '../../src/names';
 import { VirtualClock } from '../../local/clock';
-import { DurableEngine } from '../../local/runtime/engine';
+import { DurableEngine, type EngineOptions } from '../../local/runtime/engine';
 import { capturedFunctions, type CapturedFunction } from '../../local/runtime/functionsCore';
 import { MemoryInstanceStore } from '../../local/runtime/memoryStore';
 import type { InstanceState } from '../../local/runtime/store';
+import type { ReleaseInput, ReleaseResult, ReleaseStatus } from '../../src/domain/release/types';
+import { FakeApps } from './fakes/apps';
 import { FakeContainerApps, type RevisionBehaviour } from './fakes/containerApps';
 import { FakeFlags, type WorkerBehaviour } from './fakes/flags';
 import { FakeNotify } from './fakes/notify';
@@ -39,6 +41,7 @@ import { FakeNotify } from './fakes/notify';
 import '../../src/orchestrators/rollout';
 import '../../src/orchestrators/watch';
 import '../../src/orchestrators/gateRun';
+import '../../src/orchestrators/release';
 
 export const app: AppRef = { subscriptionId: 'sub-1', resourceGroup: 'rg', name: 'web' };
 export const blue = 'web--blue';
@@ -138,24 +141,50 @@ export class MemorySlots implements RolloutSlots {
   /** The app's newest admitted rollout. */
   latest: string | undefined;
   readonly queue: QueuedRollout[] = [];
+  /** Apps other than the scenario's default one (releases), by name; the default app's slot is this. */
+  private readonly others = new Map<string, { holder?: string; latest?: string; queue: QueuedRollout[] }>();
 
-  async releaseApp(_app: AppRef, rolloutId: string): Promise<boolean> {
-    if (this.holder !== rolloutId) return false;
-    this.holder = undefined;
+  /** The slot of app `name` (the default app: this object's own fields). */
+  of(name: string): { holder?: string; latest?: string; queue: QueuedRollout[] } {
+    if (name === app.name) return this as { holder?: string; latest?: string; queue: QueuedRollout[] };
+    let slot = this.others.get(name);
+    if (!slot) this.others.set(name, (slot = { queue: [] }));
+    return slot;
+  }
+
+  async releaseApp(a: AppRef, rolloutId: string): Promise<boolean> {
+    const s = this.of(a.name);
+    if (s.holder !== rolloutId) return false;
+    s.holder = undefined;
     return true;
   }
-  async claimNext(): Promise<QueuedRollout | undefined> {
-    if (this.holder) return undefined;
-    const next = this.queue.shift();
-    if (next) this.holder = next.rolloutId;
+  async claimNext(a: AppRef): Promise<QueuedRollout | undefined> {
+    const s = this.of(a.name);
+    if (s.holder) return undefined;
+    const next = s.queue.shift();
+    if (next) s.holder = next.rolloutId;
     return next;
   }
-  async latestRollout(): Promise<{ rolloutId: string } | undefined> {
-    return this.latest ? { rolloutId: this.latest } : undefined;
+  async latestRollout(a: AppRef): Promise<{ rolloutId: string } | undefined> {
+    const s = this.of(a.name);
+    return s.latest ? { rolloutId: s.latest } : undefined;
   }
-  async unclaimNext(_app: AppRef, item: QueuedRollout): Promise<void> {
-    if (this.holder === item.rolloutId) this.holder = undefined;
-    this.queue.unshift(item);
+  async unclaimNext(a: AppRef, item: QueuedRollout): Promise<void> {
+    const s = this.of(a.name);
+    if (s.holder === item.rolloutId) s.holder = undefined;
+    s.queue.unshift(item);
+  }
+  async claimApp(a: AppRef, holderId: string): Promise<boolean> {
+    const s = this.of(a.name);
+    if (s.holder && s.holder !== holderId) return false;
+    s.holder = holderId;
+    return true;
+  }
+  async activeRollout(a: AppRef): Promise<string | undefined> {
+    return this.of(a.name).holder;
+  }
+  async setLatestRollout(a: AppRef, latest: { rolloutId: string }): Promise<void> {
+    this.of(a.name).latest = latest.rolloutId;
   }
 }
 
@@ -163,6 +192,8 @@ export interface ScenarioOptions {
   images?: Record<string, RevisionBehaviour>;
   workers?: Record<string, WorkerBehaviour>;
   gates?: Record<string, Measurement[]>;
+  /** Further apps (by name, same subscription and group as `app`), each with blue `<name>--blue` at 100%. */
+  apps?: string[];
 }
 
 /**
@@ -180,7 +211,10 @@ export class Scenario {
   readonly audit = new InMemoryAuditLog({ now: () => this.clock.now() });
   readonly notify = new FakeNotify(() => this.clock.now());
   readonly activityCalls: { name: string; input: unknown }[] = [];
-  private readonly engine: DurableEngine;
+  private engine: DurableEngine;
+  private readonly engineOptions: EngineOptions;
+  /** Every app (the default app and `opts.apps`), for releases: `apps.of(name)`. */
+  readonly apps: FakeApps;
   private seq = 0;
 
   constructor(opts: ScenarioOptions = {}) {
@@ -192,6 +226,14 @@ export class Scenario {
     this.containerApps.now = () => this.clock.now();
     this.flags.now = () => this.clock.now();
     this.gates = new ScriptedGates(opts.gates);
+    this.apps = new FakeApps(this.containerApps);
+    for (const name of opts.apps ?? []) {
+      this.apps.add(
+        { ...app, name },
+        () => this.clock.now(),
+        (image) => opts.images?.[tagOf(image)] ?? {},
+      );
+    }
     const providers = {
       prometheus: this.gates,
       azureMonitorMetrics: this.gates,
@@ -199,7 +241,7 @@ export class Scenario {
       httpJson: this.gates,
     } as GateProviders;
     const ports: RolloutPorts = {
-      containerApps: this.containerApps,
+      containerApps: opts.apps?.length ? this.apps : this.containerApps,
       flags: () => ({ control: this.flags, mock: this.flags }),
       gateProviders: () => providers,
       smoke: this.smoke,
@@ -216,6 +258,8 @@ export class Scenario {
       startRollout: async (rolloutId, input) => {
         await this.engine.startNew(Orchestrators.rollout, rolloutId, input);
       },
+      raiseEvent: async (instanceId, event, data) =>
+        (await this.engine.raiseEvent(instanceId, event, data)) === 'ok',
     };
     const registry = new Map<string, CapturedFunction>(capturedFunctions().map((f) => [f.name, f]));
     for (const name of Object.values(Activities) as ActivityName[]) {
@@ -232,14 +276,69 @@ export class Scenario {
         },
       });
     }
-    this.engine = new DurableEngine({
+    this.engineOptions = {
       store: new MemoryInstanceStore(),
       clock: this.clock,
       functions: () => registry,
       clientData: () => undefined,
       log: () => undefined,
       maxConcurrentActivities: 4,
-    });
+    };
+    this.engine = new DurableEngine(this.engineOptions);
+  }
+
+  /**
+   * A crash: the engine stops where it is (timers, running activities and all) and a new one resumes every
+   * unfinished instance from the stored state, as a restarted host does.
+   */
+  async restart(): Promise<number> {
+    this.engine.stop();
+    this.engine = new DurableEngine(this.engineOptions);
+    return this.engine.resume();
+  }
+
+  /** Starts a release orchestration with `input` (see buildReleaseInput). */
+  async startRelease(input: ReleaseInput): Promise<string> {
+    const outcome = await this.engine.startNew(Orchestrators.release, input.releaseId, input);
+    if (outcome !== 'ok') throw new Error(`could not start release ${input.releaseId}: ${outcome}`);
+    return input.releaseId;
+  }
+
+  async releaseStatus(id: string): Promise<ReleaseStatus | undefined> {
+    return ((await this.instance(id))?.customStatus ?? undefined) as ReleaseStatus | undefined;
+  }
+
+  /** Like `runUntil`, for a release: until `until` holds or the release has an outcome. */
+  async runReleaseUntil(
+    id: string,
+    until: (s: ReleaseStatus) => boolean,
+    maxTimers = 500,
+  ): Promise<ReleaseStatus> {
+    for (let i = 0; i <= maxTimers; i++) {
+      let allowed = i === 0 ? 0 : 1;
+      this.engine.setTimeSkipping(() => allowed-- > 0);
+      await this.engine.whenIdle();
+      const s = await this.releaseStatus(id);
+      if (s && (until(s) || s.outcome)) return s;
+    }
+    throw new Error(
+      `release ${id} did not get there within ${maxTimers} timers: ${JSON.stringify(await this.releaseStatus(id))}`,
+    );
+  }
+
+  /** Runs the release (and its members) to the end: its result and last status. */
+  async finishRelease(id: string): Promise<{ status: ReleaseStatus; result: ReleaseResult }> {
+    for (let i = 0; i < 2000; i++) {
+      const state = await this.instance(id);
+      if (state?.runtimeStatus === 'Completed')
+        return { status: (await this.releaseStatus(id))!, result: state.output as ReleaseResult };
+      if (state?.runtimeStatus === 'Failed')
+        throw new Error(`release orchestration failed: ${JSON.stringify(state.output)}`);
+      let allowed = 1;
+      this.engine.setTimeSkipping(() => allowed-- > 0);
+      await this.engine.whenIdle();
+    }
+    throw new Error(`release ${id} did not complete: ${JSON.stringify(await this.releaseStatus(id))}`);
   }
 
   /** Starts a rollout of `tag` (image `registry.test/web:<tag>`, revision `web--<tag>`). */
