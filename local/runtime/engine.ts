@@ -825,7 +825,6 @@ export class DurableEngine {
   private async notifyParent(child: InstanceState): Promise<void> {
     const p = child.parent;
     if (!p) return;
-    this.childStarted.delete(childKey(p.instanceId, p.executionId, p.taskId));
     if (child.runtimeStatus === 'Completed') {
       await this.deliver(p.instanceId, p.executionId, p.taskId, { ok: true, value: child.output });
     } else {
@@ -837,6 +836,9 @@ export class DurableEngine {
             : String(child.output),
       });
     }
+    // Only once the parent's record of the child is gone: a parent replay in between (an event the child
+    // raised just before it ended) would otherwise find the child not started and start it afresh.
+    this.childStarted.delete(childKey(p.instanceId, p.executionId, p.taskId));
   }
 
   private async fail(s: InstanceState, events: HistoryEvent[], message: string): Promise<void> {
