@@ -1,0 +1,318 @@
+import { api, decideThroughPage, imagePushedEvent, pushEvents, sleep } from '../../local/client';
+import type { ReleaseView } from '../../src/services/releaseView';
+import {
+  digestOf,
+  registry,
+  seed,
+  serving,
+  startE2E,
+  startRollout,
+  trafficPolicy,
+  untilDone,
+  untilPhase,
+  type E2E,
+} from './support';
+
+const approval = { required: true, timeout: 'PT24H', onTimeout: 'rollback' };
+const policies = [
+  trafficPolicy('rapi', { strategy: { type: 'traffic', steps: [50, 100], stepPause: 'PT1M' } }),
+  trafficPolicy('rweb'),
+  trafficPolicy('fa'),
+  trafficPolicy('fb'),
+  trafficPolicy('qa', { approval }),
+  trafficPolicy('qb'),
+  { kind: 'Release', name: 'shop', members: ['rapi', 'rweb'], approval, concurrency: 'queue' },
+  { kind: 'Release', name: 'pair', members: ['fa', 'fb'], approval: { required: false } },
+  { kind: 'Release', name: 'queued', members: ['qa', 'qb'], approval: { required: false } },
+  {
+    kind: 'Release',
+    name: 'pushed',
+    members: ['gx', 'gy'],
+    approval: { required: false },
+    gather: { window: 'PT15M', tagKey: '^(v\\d+)\\.' },
+  },
+  trafficPolicy('gx'),
+  trafficPolicy('gy'),
+];
+
+let e: E2E;
+/** Skips readiness polls, step pauses and gathering windows, but stops at the (24 h) approval wait. */
+const withinAnHour = (next: number, now: number): boolean => next - now < 3_600_000;
+const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${tag}`;
+
+beforeAll(async () => {
+  e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' } });
+  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy']) await seed(e, app);
+}, 60_000);
+
+afterAll(async () => {
+  await e?.stop();
+});
+
+beforeEach(() => e.stack.runtime.setTimeSkipping(withinAnHour));
+
+async function getRelease(id: string): Promise<ReleaseView> {
+  const res = await api(e.gl, 'GET', `/api/releases/${encodeURIComponent(id)}`);
+  if (!res.ok) throw new Error(`GET release ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as ReleaseView;
+}
+
+async function listReleases(name?: string): Promise<ReleaseView[]> {
+  const res = await api(e.gl, 'GET', `/api/releases${name ? `?name=${encodeURIComponent(name)}` : ''}`);
+  if (!res.ok) throw new Error(`GET releases: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { releases: ReleaseView[] }).releases;
+}
+
+/** Polls the release until `ok` holds; the last view is in the error otherwise. */
+async function untilRelease(
+  id: string,
+  ok: (v: ReleaseView) => boolean,
+  timeoutMs = 60_000,
+): Promise<ReleaseView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ReleaseView | undefined;
+  while (Date.now() < deadline) {
+    last = await getRelease(id);
+    if (ok(last)) return last;
+    await sleep(50);
+  }
+  throw new Error(
+    `release ${id} did not get there in time; last: ${JSON.stringify(last, null, 1).slice(0, 3000)}`,
+  );
+}
+
+const ended = (v: ReleaseView): boolean =>
+  v.done || ['Succeeded', 'RolledBack', 'RollbackFailed', 'Undone'].includes(v.phase);
+
+async function startRelease(
+  release: string,
+  images: Record<string, string>,
+): Promise<{ status: number; body: StartReply }> {
+  const res = await api(e.gl, 'POST', '/api/releases', { release, images });
+  return { status: res.status, body: (await res.json()) as StartReply };
+}
+
+/** The green revision serving all traffic of an app (none: the app serves more than one). */
+function soleRevision(app: string): string | undefined {
+  const live = serving(e, app).filter((t) => t.weight > 0);
+  return live.length === 1 && live[0]!.weight === 100 ? live[0]!.revisionName : undefined;
+}
+
+interface StartReply {
+  id: string;
+  admission: { kind: string };
+}
+
+interface InstanceStatus {
+  runtimeStatus: string;
+  customStatus?: { state?: string; missing?: string[] };
+}
+
+/** The trigger ledger, as the app in this process wrote it. */
+function ledger() {
+  const { services } = require('../../src/composition') as typeof import('../../src/composition');
+  return services().store.triggers(1000);
+}
+
+async function auditKinds(query: string): Promise<{ kind: string; summary: string }[]> {
+  const res = await api(e.gl, 'GET', `/api/audit?${query}`);
+  if (!res.ok) throw new Error(`GET audit: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { entries: { kind: string; summary: string }[] }).entries;
+}
+
+async function gatherStatus(instanceId: string): Promise<InstanceStatus | undefined> {
+  const res = await fetch(
+    `${e.gl.baseUrl}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?code=${e.gl.systemKey}`,
+  );
+  return res.status === 404 ? undefined : ((await res.json()) as InstanceStatus);
+}
+
+describe('coordinated releases, end to end on the local runtime', () => {
+  it('refuses bad bodies with problem+json naming the field, and starts nothing', async () => {
+    const cases: [unknown, number, RegExp][] = [
+      [undefined, 400, /JSON body/],
+      [{ release: 'shop' }, 400, /images/],
+      [{ release: 'shop', images: { rapi: image('rapi', 'v2') } }, 400, /images\.rweb: missing/],
+      [
+        { release: 'shop', images: { rapi: 'rapi:v2', rweb: image('rweb', 'v2') } },
+        400,
+        /images\.rapi: image must name a registry/,
+      ],
+      [
+        {
+          release: 'shop',
+          images: { rapi: image('rapi', 'v2'), rweb: image('rweb', 'v2'), billing: image('x', 'v1') },
+        },
+        400,
+        /images\.billing: 'billing' is not a member of release shop/,
+      ],
+      [
+        { release: 'shoe', images: {} },
+        404,
+        /release: no release policy is named 'shoe'; known releases: .*shop/,
+      ],
+      [
+        { release: 'shop', images: { rapi: image('rapi', 'v2'), rweb: `${registry}/other/rweb:v2` } },
+        403,
+        /images\.rweb: image .* matches neither/,
+      ],
+      [{ release: 'shop', images: {}, extra: 1 }, 400, /extra|Unrecognized/i],
+    ];
+    for (const [body, status, detail] of cases) {
+      const res = await api(e.gl, 'POST', '/api/releases', body);
+      expect({ body, status: res.status }).toEqual({ body, status });
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const problem = (await res.json()) as { detail: string; type: string };
+      expect(problem.detail).toMatch(detail);
+    }
+    expect(await listReleases()).toEqual([]);
+    const rollouts = (await (await api(e.gl, 'GET', '/api/rollouts')).json()) as { count: number };
+    expect(rollouts.count).toBe(0);
+  });
+
+  it('start → one approval through the page → Succeeded with every member promoted', async () => {
+    const before = { rapi: soleRevision('rapi'), rweb: soleRevision('rweb') };
+    const images = { rapi: image('rapi', 'v2'), rweb: image('rweb', 'v2') };
+    const started = await startRelease('shop', images);
+    expect(started.status).toBe(202);
+    expect(started.body.admission.kind).toBe('started');
+    const id = started.body.id;
+
+    // The same images again while it runs: the same release, nothing new started.
+    const again = await startRelease('shop', images);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ id, admission: { kind: 'duplicate' } });
+
+    const waiting = await untilRelease(id, (v) => v.phase === 'WaitingApproval' || ended(v));
+    expect(waiting.phase).toBe('WaitingApproval');
+    expect(waiting.members.map((m) => m.app)).toEqual(['rapi', 'rweb']);
+    // Members validated and wait for the release: neither was promoted, each rollout is visible.
+    for (const m of waiting.members) {
+      expect(m.promoted).toBe(false);
+      expect(m.rollout?.id).toBe(m.rolloutId);
+    }
+    expect(waiting.approval?.pageUrl).toMatch(/\/api\/approvals\//);
+    const { page, result } = await decideThroughPage(
+      waiting.approval!.pageUrl!,
+      'approve',
+      'ship it',
+      'alice@contoso.com',
+    );
+    expect(page).toContain('Promote release shop?');
+    expect(page).toContain(images.rapi);
+    expect(page).toContain(images.rweb);
+    expect(result.status).toBe(200);
+
+    e.stack.runtime.setTimeSkipping(true);
+    const done = await untilRelease(id, ended);
+    expect(done.phase).toBe('Succeeded');
+    for (const m of done.members) expect(m.promoted).toBe(true);
+    // Every member serves its new revision, and only it.
+    for (const app of ['rapi', 'rweb']) {
+      const now = soleRevision(app);
+      expect(now).toBeDefined();
+      expect(now).not.toBe(before[app as 'rapi' | 'rweb']);
+    }
+    const list = await listReleases('shop');
+    expect(list.map((r) => r.id)).toContain(id);
+
+    // The audit trail has the request and the approval under the release.
+    const kinds = (await auditKinds(`rollout=${encodeURIComponent(id)}`)).map((x) => x.kind);
+    expect(kinds).toEqual(
+      expect.arrayContaining(['release.started', 'release.deduplicated', 'approval.approved']),
+    );
+  });
+
+  it('a member that fails its checks restores every member', async () => {
+    const before = { fa: serving(e, 'fa'), fb: serving(e, 'fb') };
+    e.stack.runtime.setTimeSkipping(true);
+    const started = await startRelease('pair', { fa: image('fa', 'v2'), fb: image('fb', 'v2-crash') });
+    expect(started.status).toBe(202);
+    const done = await untilRelease(started.body.id, ended);
+    expect(done.phase).toBe('RolledBack');
+    expect(done.members.find((m) => m.app === 'fb')?.outcome).toBe('RolledBack');
+    expect(serving(e, 'fa')).toEqual(before.fa);
+    expect(serving(e, 'fb')).toEqual(before.fb);
+  });
+
+  it('a push set that never completes is recorded when the window closes, and nothing starts', async () => {
+    await pushEvents(e.gl, [
+      imagePushedEvent({
+        id: 'evt-gx-3',
+        registry,
+        repository: 'e2e/gx',
+        tag: 'v3.0.1',
+        digest: digestOf(image('gx', 'v3.0.1')),
+      }),
+    ]);
+    const gathering = 'gather:pushed:v3';
+    let status: InstanceStatus | undefined;
+    for (let i = 0; i < 400; i++) {
+      status = await gatherStatus(gathering);
+      if (status?.runtimeStatus === 'Completed') break;
+      await sleep(50);
+    }
+    expect(status?.runtimeStatus).toBe('Completed');
+    expect(status?.customStatus).toMatchObject({ state: 'Incomplete', missing: ['gy'] });
+    expect(await listReleases('pushed')).toEqual([]);
+    // Gathered, so not rolled out alone either.
+    const rollouts = (await (await api(e.gl, 'GET', '/api/rollouts?app=gx')).json()) as { count: number };
+    expect(rollouts.count).toBe(0);
+    // Recorded: the push (gathered) and the window closing (incomplete), in the ledger and the audit.
+    const rows = (await ledger()).filter((t) => t.image.includes('e2e/gx:v3.0.1'));
+    expect(rows.map((t) => t.decision).sort()).toEqual(['release gathered', 'release incomplete']);
+    expect(rows.find((t) => t.decision === 'release incomplete')?.detail).toMatch(/no image for gy/);
+    const entries = await auditKinds('limit=500');
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'release.gathered' }),
+        expect.objectContaining({
+          kind: 'release.gatherIncomplete',
+          summary: expect.stringMatching(/no image for gy/),
+        }),
+      ]),
+    );
+  });
+
+  it('a push set that completes starts one release; a redelivered push starts nothing more', async () => {
+    const event = (app: string, tag: string, id: string) =>
+      imagePushedEvent({ id, registry, repository: `e2e/${app}`, tag, digest: digestOf(image(app, tag)) });
+    e.stack.runtime.setTimeSkipping(true);
+    await pushEvents(e.gl, [event('gx', 'v4.0.1', 'evt-gx-4')]);
+    await pushEvents(e.gl, [event('gx', 'v4.0.1', 'evt-gx-4')]);
+    await pushEvents(e.gl, [event('gy', 'v4.0.2', 'evt-gy-4')]);
+    let releases: ReleaseView[] = [];
+    for (let i = 0; i < 400 && releases.length === 0; i++) {
+      releases = await listReleases('pushed');
+      await sleep(50);
+    }
+    expect(releases).toHaveLength(1);
+    const done = await untilRelease(releases[0]!.id, ended);
+    expect(done.phase).toBe('Succeeded');
+    expect(done.members.map((m) => m.image)).toEqual([
+      expect.stringContaining('e2e/gx:v4.0.1'),
+      expect.stringContaining('e2e/gy:v4.0.2'),
+    ]);
+    expect(await listReleases('pushed')).toHaveLength(1);
+  });
+
+  it('a release waits behind a running rollout of a member app, then goes on', async () => {
+    const rollout = await startRollout(e, 'qa', 'v2');
+    await untilPhase(e, rollout, 'WaitingApproval');
+    const started = await startRelease('queued', { qa: image('qa', 'v3'), qb: image('qb', 'v3') });
+    expect(started.status).toBe(202);
+    const id = started.body.id;
+    const queued = await untilRelease(id, (v) => v.phase === 'Queued' && (v.queuedBehind?.length ?? 0) > 0);
+    expect(queued.queuedBehind).toEqual(
+      expect.arrayContaining([{ app: expect.any(String), holder: rollout }]),
+    );
+    // Nothing of the release touched qa while its rollout runs.
+    expect(queued.members.every((m) => !m.rollout)).toBe(true);
+
+    await api(e.gl, 'POST', `/api/rollouts/${rollout}/promote`, { reason: 'let the release through' });
+    e.stack.runtime.setTimeSkipping(true);
+    expect((await untilDone(e, rollout)).outcome).toBe('Succeeded');
+    const done = await untilRelease(id, ended, 90_000);
+    expect(done.phase).toBe('Succeeded');
+  });
+});
