@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   out(`  policies            ${policies.map((p) => `${p.name} (${p.strategy.type})`).join(', ')}`);
   const channels = policies.flatMap((p) => p.notifications.map((c) => `${p.name}: ${c.name}`));
   out(
-    `  notifications       ${inbox.url}/inbox  (${channels.length ? channels.join(', ') : 'no policy lists a channel'})`,
+    `  notifications       ${inbox.url}/inbox  (a page in a browser; ${channels.length ? channels.join(', ') : 'no policy lists a channel'})`,
   );
   out('\nTry:');
   out(

@@ -75,7 +75,14 @@ export async function startInbox(opts: InboxOptions = {}): Promise<Inbox> {
       if (req.method === 'GET') {
         const kind = kinds.find((k) => k === url.searchParams.get('kind'));
         const since = Number(url.searchParams.get('since') ?? 0) || 0;
-        return json(res, 200, { messages: list({ ...(kind ? { kind } : {}), since }) });
+        const messages = list({ ...(kind ? { kind } : {}), since });
+        // A browser gets a page (newest first, reloading itself); programs get JSON.
+        if (/\btext\/html\b/.test(req.headers.accept ?? '')) {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(inboxPage(messages));
+          return;
+        }
+        return json(res, 200, { messages });
       }
       if (req.method === 'DELETE') {
         stored.length = 0;
@@ -217,6 +224,24 @@ function summaryLine(m: InboxMessage): string {
   const decide = m.links.find((l) => l.title === approvalButton);
   const where = m.channel === m.kind ? m.kind : `${m.kind}/${m.channel}`;
   return `[inbox] ${where.padEnd(7)} #${m.seq} ${m.title || '(no title)'} [${state}, ${m.bytes} B${links}]${decide ? ` ${decide.url}` : ''}`;
+}
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The messages as a page: what each channel would show, newest first, with its buttons as links. */
+function inboxPage(messages: readonly InboxMessage[]): string {
+  const rows = [...messages]
+    .reverse()
+    .map((m) => {
+      const links = m.links
+        .filter((l) => /^https?:\/\//.test(l.url))
+        .map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.title)}</a>`)
+        .join(' ');
+      const state = m.accepted ? (m.verified ? 'signed ok' : 'ok') : `refused: ${m.problem ?? ''}`;
+      return `<tr><td>${m.seq}</td><td>${escapeHtml(m.receivedAt.slice(11, 23))}</td><td>${escapeHtml(m.kind)}/${escapeHtml(m.channel)}</td><td>${escapeHtml(m.title || '(no title)')}</td><td>${escapeHtml(state)}</td><td>${links}</td></tr>`;
+    })
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3"><title>Greenlight local inbox</title></head><body><h1>Local inbox</h1><p>${messages.length} message(s); JSON: <code>curl /inbox</code>.</p><table><thead><tr><th>#</th><th>received</th><th>channel</th><th>title</th><th>check</th><th>buttons</th></tr></thead><tbody>${rows}</tbody></table></body></html>`;
 }
 
 /** The title of the button that opens the approval page (see src/domain/notify/view.ts). */

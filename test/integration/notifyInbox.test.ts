@@ -73,6 +73,24 @@ describe('the local inbox refuses what the real channel would', () => {
     expect(lines.at(-1)).not.toContain('http');
   });
 
+  it('shows a browser a page of what arrived, newest first, buttons as links and text escaped', async () => {
+    const event = sampleEvent('waitingApproval', { app: '<b>web</b>' });
+    await post('/teams/releases', formatFor({ kind: 'teams' }, event).body);
+    await post('/teams', formatFor({ kind: 'teams' }, sampleEvent('promoted')).body);
+    const res = await fetch(`${inbox.url}/inbox`, { headers: { accept: 'text/html' } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await res.text();
+    expect(page.indexOf('Promoted')).toBeLessThan(page.indexOf('Approval needed'));
+    expect(page).toContain('teams/releases');
+    expect(page).toContain(`<a href="${event.links!.approvalPage!}">Review and decide</a>`);
+    expect(page).not.toContain('<b>web</b>');
+    expect(page).toContain('&#60;b&#62;web&#60;/b&#62;');
+    // Programs still get JSON.
+    expect(
+      ((await (await fetch(`${inbox.url}/inbox`)).json()) as { messages: unknown[] }).messages,
+    ).toHaveLength(2);
+  });
+
   it('answers unknown paths and methods with a hint, and clears on DELETE /inbox', async () => {
     expect((await post('/email', '{}')).status).toBe(404);
     expect((await fetch(`${inbox.url}/teams`)).status).toBe(405);
