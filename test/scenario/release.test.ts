@@ -1,0 +1,318 @@
+import type { ReleaseInput, ReleasePlan, ReleaseStatus } from '../../src/domain/release/types';
+import type { TrafficEntry } from '../../src/domain/ports';
+import type { RolloutPlan, RolloutStatus } from '../../src/domain/rollout/types';
+import { memberRolloutId } from '../../src/names';
+import { app, flagStrategy, gate, Scenario, trafficPlan, type ScenarioOptions } from './harness';
+
+const names = ['api', 'cart', 'pay'];
+const releaseId = 'shop-1';
+
+interface Member {
+  name: string;
+  tag?: string;
+  plan?: Partial<RolloutPlan>;
+}
+
+/** A member's plan: the harness's traffic plan for app `name`. */
+function memberPlan(name: string, overrides: Partial<RolloutPlan> = {}): RolloutPlan {
+  return trafficPlan({ policyName: name, app: { ...app, name }, ...overrides });
+}
+
+function releasePlan(overrides: Partial<ReleasePlan> = {}): ReleasePlan {
+  return {
+    name: 'shop',
+    order: 'sequence',
+    members: names,
+    approval: { required: true, timeoutMs: 3_600_000, onTimeout: 'rollback', approvers: [] },
+    bakeMs: 0,
+    watch: { durationMs: 0, intervalMs: 60_000 },
+    undoWindowMs: 0,
+    concurrency: 'supersede',
+    queue: { pollIntervalMs: 30_000, timeoutMs: 3_600_000 },
+    ...overrides,
+  };
+}
+
+function releaseInput(
+  s: Scenario,
+  members: Member[] = names.map((name) => ({ name })),
+  plan: Partial<ReleasePlan> = {},
+  id = releaseId,
+): ReleaseInput {
+  const at = new Date(s.clock.now()).toISOString();
+  return {
+    releaseId: id,
+    plan: releasePlan({ members: members.map((m) => m.name), ...plan }),
+    members: members.map((m) => {
+      const rolloutId = memberRolloutId(id, m.name);
+      const tag = m.tag ?? 'v2';
+      return {
+        app: m.name,
+        rolloutId,
+        input: {
+          rolloutId,
+          plan: memberPlan(m.name, m.plan),
+          image: `registry.test/${m.name}:${tag}`,
+          revisionSuffix: tag,
+          trigger: { kind: 'http', requestedBy: 'scenario' },
+          requestedAt: at,
+          release: { releaseId: id, parentInstanceId: id, app: m.name },
+        },
+      };
+    }),
+    trigger: { kind: 'http', requestedBy: 'scenario' },
+    requestedAt: at,
+  };
+}
+
+function scenario(opts: ScenarioOptions = {}): Scenario {
+  return new Scenario({ apps: names, ...opts });
+}
+
+const blueOf = (name: string): TrafficEntry[] => [{ revisionName: `${name}--blue`, weight: 100 }];
+
+/** Every member app's traffic is exactly its snapshot (blue at 100%, as the fakes start). */
+function expectAllRestored(s: Scenario, members = names): void {
+  for (const name of members) expect(s.apps.of(name).currentTraffic()).toEqual(blueOf(name));
+}
+
+/** The apps in the order their green first left 0%, and in the order their snapshot was written back. */
+function trafficOrder(s: Scenario): { promoted: string[]; restored: string[] } {
+  const promoted: string[] = [];
+  const restored: string[] = [];
+  for (const c of s.activityCalls) {
+    if (c.name !== 'setTraffic') continue;
+    const { app: a, traffic } = c.input as { app: { name: string }; traffic: TrafficEntry[] };
+    const green = traffic.find((t) => t.revisionName !== `${a.name}--blue` && t.weight > 0);
+    if (green && !promoted.includes(a.name)) promoted.push(a.name);
+    const back =
+      traffic.length === 1 && traffic[0]!.revisionName === `${a.name}--blue` && traffic[0]!.weight === 100;
+    if (back && promoted.includes(a.name) && !restored.includes(a.name)) restored.push(a.name);
+  }
+  return { promoted, restored };
+}
+
+async function memberStatus(s: Scenario, name: string, id = releaseId): Promise<RolloutStatus> {
+  return (await s.status(memberRolloutId(id, name)))!;
+}
+
+const phaseIs = (phase: ReleaseStatus['phase']) => (st: ReleaseStatus) => st.phase === phase;
+
+describe('coordinated release', () => {
+  let s: Scenario;
+  afterEach(() => s?.stop());
+
+  it('sequence: one approval, each member promoted fully before the next, all succeed', async () => {
+    s = scenario();
+    const id = await s.startRelease(releaseInput(s));
+    const waiting = await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    expect(waiting.members.every((m) => m.phase === 'Validated')).toBe(true);
+    expect(waiting.approval).toMatchObject({ state: 'pending', pageUrl: expect.stringContaining(id) });
+    // No member shifted any traffic before the approval.
+    expect(trafficOrder(s).promoted).toEqual([]);
+    // Members wait for the release: none has an approval of its own.
+    expect(s.calls('createApprovalLinks')).toEqual([expect.objectContaining({ rolloutId: id })]);
+    await s.approve(id);
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    expect(status.phase).toBe('Succeeded');
+    expect(status.approval).toMatchObject({ state: 'approved', by: 'alice@contoso.com' });
+    for (const name of names) {
+      expect(
+        s.apps
+          .of(name)
+          .currentTraffic()
+          .find((t) => t.weight === 100)?.revisionName,
+      ).toBe(`${name}--v2`);
+      expect((await memberStatus(s, name)).outcome).toBe('Succeeded');
+    }
+    expect(trafficOrder(s).promoted).toEqual(names);
+    // Sequence: api took all its steps before cart's first.
+    const writes = s.activityCalls
+      .filter((c) => c.name === 'setTraffic')
+      .map((c) => (c.input as { app: { name: string } }).app.name);
+    expect(writes.lastIndexOf('api')).toBeLessThan(writes.indexOf('cart', writes.indexOf('api')) + 1000);
+    for (const w of s.apps.of('api').writes) expect(w.accepted).toBe(true);
+  });
+
+  it('lockstep: step i of every member before step i + 1, a member with fewer steps done early', async () => {
+    s = scenario();
+    const members: Member[] = [
+      {
+        name: 'api',
+        plan: {
+          strategy: {
+            type: 'traffic',
+            steps: [10, 50, 100],
+            stepPauseMs: 60_000,
+            recheckSmokeEachStep: false,
+          },
+        },
+      },
+      {
+        name: 'cart',
+        plan: {
+          strategy: {
+            type: 'traffic',
+            steps: [10, 50, 100],
+            stepPauseMs: 30_000,
+            recheckSmokeEachStep: false,
+          },
+        },
+      },
+      {
+        name: 'pay',
+        plan: {
+          strategy: { type: 'traffic', steps: [50, 100], stepPauseMs: 60_000, recheckSmokeEachStep: false },
+        },
+      },
+    ];
+    const id = await s.startRelease(
+      releaseInput(s, members, {
+        order: 'lockstep',
+        approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+      }),
+    );
+    const { result, status } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    expect(status.approval?.state).toBe('notRequired');
+    const weights = s.activityCalls
+      .filter((c) => c.name === 'setTraffic')
+      .map((c) => {
+        const { app: a, traffic } = c.input as { app: { name: string }; traffic: TrafficEntry[] };
+        return `${a.name}:${traffic.find((t) => t.revisionName === `${a.name}--v2`)?.weight ?? 0}`;
+      })
+      .filter((w) => !w.endsWith(':0'));
+    const at = (w: string) => weights.indexOf(w);
+    // Step 1 of all before step 2 of any, step 2 of all before step 3 of any.
+    for (const first of ['api:10', 'cart:10', 'pay:50']) {
+      for (const next of ['api:50', 'cart:50', 'pay:100']) expect(at(first)).toBeLessThan(at(next));
+    }
+    for (const second of ['api:50', 'cart:50', 'pay:100']) {
+      for (const next of ['api:100', 'cart:100']) expect(at(second)).toBeLessThan(at(next));
+    }
+    for (const name of names) {
+      expect(
+        s.apps
+          .of(name)
+          .currentTraffic()
+          .find((t) => t.weight === 100)?.revisionName,
+      ).toBe(`${name}--v2`);
+    }
+  });
+
+  describe('a member failing restores every member to its snapshot, promoted ones in reverse promotion order', () => {
+    const flagPay: Member = { name: 'pay', tag: 'v2m', plan: { strategy: flagStrategy, smoke: [] } };
+
+    async function failing(
+      setup: (s: Scenario) => void,
+      members: Member[] = names.map((name) => ({ name })),
+      opts: ScenarioOptions = {},
+      plan: Partial<ReleasePlan> = {},
+    ) {
+      s = scenario(opts);
+      setup(s);
+      const id = await s.startRelease(releaseInput(s, members, plan));
+      // Approve whenever asked (a failure before validation ends the release first).
+      const st = await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      if (!st.outcome) await s.approve(id);
+      const { status, result } = await s.finishRelease(id);
+      return { status, result };
+    }
+
+    it.each([
+      ['deploy', (x: Scenario) => x.apps.of('cart').failNext(20, ['deployGreen']), /step failed/],
+      ['readiness', () => undefined, /cart--v2bad/],
+    ] as const)('at %s: the members not yet promoted restore themselves', async (_stage, setup, why) => {
+      const members = names.map((name) =>
+        name === 'cart' && _stage === 'readiness' ? { name, tag: 'v2bad' } : { name },
+      );
+      const { status, result } = await failing(setup, members, {
+        images: { v2bad: { fails: 'container crashed' } },
+      });
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member cart ended RolledBack/);
+      expect(status.reason).toMatch(why);
+      expectAllRestored(s);
+      expect(trafficOrder(s).promoted).toEqual([]);
+      for (const m of result.members) expect(m.outcome).toBe('RolledBack');
+    });
+
+    it('at smoke checks', async () => {
+      const { status, result } = await failing((x) => x.smoke.failing.add('pay--v2'));
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member pay ended RolledBack: smoke checks failed on pay--v2/);
+      expectAllRestored(s);
+    });
+
+    it('at the mock validation of a flag member', async () => {
+      const { status, result } = await failing(
+        () => undefined,
+        [{ name: 'api' }, { name: 'cart' }, flagPay],
+        {
+          workers: { v2m: { malformed: ['payload'] } },
+        },
+      );
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member pay ended RolledBack/);
+      expectAllRestored(s, ['api', 'cart']);
+      expect(status.members.map((m) => m.outcome)).toEqual(['RolledBack', 'RolledBack', 'RolledBack']);
+    });
+
+    it('at a pre-promotion gate', async () => {
+      const { status, result } = await failing(
+        () => undefined,
+        [{ name: 'api' }, { name: 'cart', plan: { gates: [gate('cart-errors')] } }, { name: 'pay' }],
+        { gates: { 'cart-errors': [{ value: 0.5, sampleSize: 100 }] } },
+      );
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member cart ended RolledBack: prePromotion gates failed: cart-errors/);
+      expectAllRestored(s);
+    });
+
+    it('at a traffic step of the second member: it and the first (already promoted) restore, newest first', async () => {
+      const { status, result } = await failing(
+        () => undefined,
+        [
+          { name: 'api' },
+          { name: 'cart', plan: { gates: [gate('cart-steps', { phases: ['eachStep'], count: 1 })] } },
+          { name: 'pay' },
+        ],
+        { gates: { 'cart-steps': [{ value: 0.5, sampleSize: 100 }] } },
+      );
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member cart ended RolledBack: eachStep gates failed: cart-steps/);
+      expectAllRestored(s);
+      expect(trafficOrder(s)).toEqual({ promoted: ['api', 'cart'], restored: ['cart', 'api'] });
+      expect(status.members.map((m) => [m.app, m.promoted, m.outcome])).toEqual([
+        ['api', true, 'RolledBack'],
+        ['cart', true, 'RolledBack'],
+        ['pay', false, 'RolledBack'],
+      ]);
+    });
+
+    it('in the watch: every promoted member restores, in reverse promotion order', async () => {
+      const watched = { watch: { durationMs: 600_000, intervalMs: 60_000 } };
+      const { status, result } = await failing(
+        () => undefined,
+        [
+          { name: 'api', plan: watched },
+          { name: 'cart', plan: watched },
+          { name: 'pay', plan: { ...watched, gates: [gate('pay-watch', { phases: ['watch'], count: 10 })] } },
+        ],
+        {
+          gates: {
+            'pay-watch': [
+              { value: 0, sampleSize: 100 },
+              { value: 0.5, sampleSize: 100 },
+            ],
+          },
+        },
+      );
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toMatch(/member pay ended RolledBack: post-promotion watch failed/);
+      expectAllRestored(s);
+      expect(trafficOrder(s)).toEqual({ promoted: names, restored: ['pay', 'cart', 'api'] });
+    });
+  });
+});
