@@ -38,8 +38,8 @@ export const releaseGatherOrchestrator: OrchestrationHandler = function* (
   context: OrchestrationContext,
 ): Generator<Task, GatherOutcome, unknown> {
   const input = context.df.getInput<GatherInput>();
-  const opened = new Date(input.openedAt).getTime();
-  const closesAt = new Date(opened + input.windowMs);
+  // The window runs on the orchestration's own clock, from its first step (the same on every replay).
+  const closesAt = new Date(context.df.currentUtcDateTime.getTime() + input.windowMs);
   const status: GatherStatus = {
     release: input.release,
     key: input.key,
