@@ -69,6 +69,8 @@ export interface ContainerAppsEmulatorOptions {
    * ingress), reached through `probeEndpoint` only; unset: each endpoint's local `127.0.0.1:<port>`.
    */
   environmentDomain?: string;
+  /** Port of the environment gateway (`probeEndpoint`); default any free one. */
+  gatewayPort?: number;
   seed?: SeedApp[];
   /**
    * Redis for TCP-worker apps (seed `workload: {kind: 'tcp'}`): their revisions get these URLs as
@@ -190,7 +192,13 @@ export async function startContainerAppsEmulator(
     resetRequestLog: () => void requestLog.splice(0),
   });
   for (const app of opts.seed ?? []) await store.seed(app);
-  const probeEndpoint = await store.startGateway();
+  let probeEndpoint: string;
+  try {
+    probeEndpoint = await store.startGateway(opts.gatewayPort);
+  } catch (e) {
+    await store.stop();
+    throw e;
+  }
   await server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock';
 import {
   affinityInEffect,
@@ -1116,11 +1117,26 @@ export class ContainerAppsStore {
    * under the environment domain (app, revision or label; `.internal.` for internal apps, as ACA names
    * them), or a local `127.0.0.1:<port>` an ARM answer gave.
    */
-  readonly gateway = new LocalHttpServer((req, res) => this.viaGateway(req, res));
+  private readonly gateway = createServer({ keepAliveTimeout: 2000 }, (req, res) =>
+    this.viaGateway(req, res),
+  );
 
-  /** The gateway's probe endpoint template: `{fqdn}` is the host to reach. */
-  async startGateway(): Promise<string> {
-    return `http://127.0.0.1:${await this.gateway.start()}/{fqdn}`;
+  /** Starts the gateway (on `port`, default any free one); returns its probe endpoint template (`{fqdn}`: the host). */
+  async startGateway(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.gateway.once('error', reject);
+      this.gateway.listen(port, '127.0.0.1', () => {
+        this.gateway.off('error', reject);
+        resolve();
+      });
+    });
+    return `http://127.0.0.1:${(this.gateway.address() as AddressInfo).port}/{fqdn}`;
+  }
+
+  private stopGateway(): Promise<void> {
+    if (!this.gateway.listening) return Promise.resolve();
+    this.gateway.closeAllConnections();
+    return new Promise((resolve) => this.gateway.close(() => resolve()));
   }
 
   private environmentDomain(): string {
@@ -1203,7 +1219,7 @@ export class ContainerAppsStore {
   async stop(): Promise<void> {
     const apps = [...this.apps.values()];
     await Promise.all([
-      this.gateway.stop(),
+      this.stopGateway(),
       ...apps.flatMap((a) => [a.router.stop(), ...a.revisions.map((r) => r.endpoint.stop())]),
     ]);
     await this.settings.tcp?.stop();
