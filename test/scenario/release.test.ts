@@ -315,4 +315,270 @@ describe('coordinated release', () => {
       expect(trafficOrder(s)).toEqual({ promoted: names, restored: ['pay', 'cart', 'api'] });
     });
   });
+
+  describe('approval', () => {
+    it('rejected: every member restores, none was promoted', async () => {
+      s = scenario();
+      const id = await s.startRelease(releaseInput(s));
+      await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      await s.reject(id, 'bob@contoso.com', 'not during the sale');
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toBe('rejected by bob@contoso.com: not during the sale');
+      expect(status.approval).toMatchObject({ state: 'rejected', by: 'bob@contoso.com' });
+      expectAllRestored(s);
+      expect(trafficOrder(s).promoted).toEqual([]);
+    });
+
+    it('timed out: rolls back under onTimeout rollback, promotes under onTimeout promote', async () => {
+      s = scenario();
+      const id = await s.startRelease(releaseInput(s));
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toBe('approval timed out after PT1H');
+      expect(status.approval?.state).toBe('timedOut');
+      expectAllRestored(s);
+      s.stop();
+
+      s = scenario();
+      const promoting = await s.startRelease(
+        releaseInput(s, undefined, {
+          approval: { required: true, timeoutMs: 3_600_000, onTimeout: 'promote', approvers: [] },
+        }),
+      );
+      expect((await s.finishRelease(promoting)).result.outcome).toBe('Succeeded');
+    });
+  });
+
+  describe('abort', () => {
+    const watched = {
+      watch: { durationMs: 600_000, intervalMs: 60_000 },
+      cleanup: { deactivateAfterMs: 0, keepRevisions: 2, undoWindowMs: 1_800_000 },
+    };
+    const all = (): Member[] => names.map((name) => ({ name, plan: watched }));
+
+    it('while queued: nothing starts and no app is held', async () => {
+      s = scenario();
+      s.slots.of('cart').holder = 'another-rollout';
+      const id = await s.startRelease(releaseInput(s));
+      const queued = await s.runReleaseUntil(id, (st) => st.queuedBehind !== undefined);
+      expect(queued.phase).toBe('Queued');
+      expect(queued.queuedBehind).toEqual([{ app: 'cart', holder: 'another-rollout' }]);
+      await s.abort(id);
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toBe('aborted by ops@contoso.com: stop');
+      for (const name of names) expect(await s.instance(memberRolloutId(id, name))).toBeUndefined();
+      expect([s.slots.of('api').holder, s.slots.of('cart').holder, s.slots.of('pay').holder]).toEqual([
+        undefined,
+        'another-rollout',
+        undefined,
+      ]);
+    });
+
+    it.each([
+      [
+        'Deploying',
+        (st: ReleaseStatus) => st.phase === 'Deploying',
+        { images: { v2: { readyAfterReads: 5 } } },
+      ],
+      ['WaitingApproval', phaseIs('WaitingApproval'), {}],
+      ['Promoting', (st: ReleaseStatus) => st.phase === 'Promoting' && st.members[1]!.promoted, {}],
+      ['Watching', phaseIs('Watching'), {}],
+    ] as const)('while %s: every member restores its snapshot', async (_phase, at, opts) => {
+      s = scenario(opts);
+      const id = await s.startRelease(releaseInput(s, all()));
+      let st = await s.runReleaseUntil(id, (x) => at(x) || x.phase === 'WaitingApproval');
+      if (!at(st)) {
+        await s.approve(id);
+        st = await s.runReleaseUntil(id, at);
+      }
+      expect(st.outcome).toBeUndefined();
+      const promotedBefore = st.members.filter((m) => m.promoted).map((m) => m.app);
+      await s.abort(id);
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(status.reason).toBe('aborted by ops@contoso.com: stop');
+      expectAllRestored(s);
+      // Promoted members restored newest first.
+      expect(trafficOrder(s).restored.slice(0, promotedBefore.length)).toEqual(
+        [...trafficOrder(s).promoted].reverse().slice(0, promotedBefore.length),
+      );
+    });
+
+    it('while baking', async () => {
+      s = scenario();
+      const id = await s.startRelease(
+        releaseInput(s, undefined, {
+          approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+          bakeMs: 600_000,
+        }),
+      );
+      await s.runReleaseUntil(id, phaseIs('Baking'));
+      await s.abort(id);
+      const { result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expectAllRestored(s);
+    });
+
+    it('after success (in the undo window): means undo, every member in reverse promotion order', async () => {
+      s = scenario();
+      const id = await s.startRelease(releaseInput(s, all(), { undoWindowMs: 1_800_000 }));
+      await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      await s.approve(id);
+      const ok = await s.runReleaseUntil(id, phaseIs('Succeeded'));
+      expect(ok.undo?.state).toBe('open');
+      await s.abort(id, 'customers report errors');
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('Undone');
+      expect(status.undo).toMatchObject({ state: 'undone', by: 'ops@contoso.com' });
+      expectAllRestored(s);
+      expect(trafficOrder(s)).toEqual({ promoted: names, restored: ['pay', 'cart', 'api'] });
+      for (const m of result.members) expect(m.outcome).toBe('Undone');
+    });
+  });
+
+  it('undo of a succeeded release restores every member, newest first, and ends Undone', async () => {
+    s = scenario();
+    const windowed = { cleanup: { deactivateAfterMs: 0, keepRevisions: 2, undoWindowMs: 1_800_000 } };
+    const id = await s.startRelease(
+      releaseInput(
+        s,
+        names.map((name) => ({ name, plan: windowed })),
+        { undoWindowMs: 1_800_000 },
+      ),
+    );
+    await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.approve(id);
+    await s.runReleaseUntil(id, phaseIs('Succeeded'));
+    // The apps are free once every member succeeded.
+    for (const name of names) expect(s.slots.of(name).holder).toBeUndefined();
+    await s.undo(id, 'checkout broken');
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Undone');
+    expect(status.reason).toBe('undone by ops@contoso.com: checkout broken');
+    expectAllRestored(s);
+    expect(trafficOrder(s).restored).toEqual(['pay', 'cart', 'api']);
+  });
+
+  it('queues behind a running rollout of a member app, then holds every app and goes on', async () => {
+    s = scenario();
+    const apiPlan = memberPlan('api', {
+      approval: { required: true, timeoutMs: 86_400_000, onTimeout: 'rollback', approvers: [] },
+    });
+    s.slots.of('api').holder = 'r-api';
+    const running = await s.start('v9', apiPlan, 'r-api');
+    await s.phase(running, 'WaitingApproval');
+    const id = await s.startRelease(
+      releaseInput(s, undefined, {
+        approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+      }),
+    );
+    const queued = await s.runReleaseUntil(id, (st) => st.queuedBehind !== undefined);
+    expect(queued.queuedBehind).toEqual([{ app: 'api', holder: 'r-api' }]);
+    // Nothing held while queued: the release takes all its apps or none.
+    expect([s.slots.of('cart').holder, s.slots.of('pay').holder]).toEqual([undefined, undefined]);
+    await s.approve(running);
+    const { result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    // The rollout went first; the release took api from there (its snapshot was the rollout's green).
+    expect((await s.status(running))?.outcome).toBe('Succeeded');
+    expect(
+      s.apps
+        .of('api')
+        .currentTraffic()
+        .find((t) => t.weight === 100)?.revisionName,
+    ).toBe('api--v2');
+  });
+
+  it('a member whose restore fails: RollbackFailed, with what is left to do per member', async () => {
+    s = scenario({ gates: { 'cart-steps': [{ value: 0.5, sampleSize: 100 }] } });
+    const minute = 60_000;
+    const id = await s.startRelease(
+      releaseInput(s, [
+        { name: 'api', plan: { rollback: { retryForMs: 60 * minute, maxIntervalMs: 5 * minute } } },
+        { name: 'cart', plan: { gates: [gate('cart-steps', { phases: ['eachStep'], count: 1 })] } },
+        { name: 'pay' },
+      ]),
+    );
+    await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.approve(id);
+    await s.runReleaseUntil(id, (st) => st.members[1]!.promoted);
+    // From here api's traffic cannot be written: its restore will fail.
+    s.apps.of('api').failFor(4 * 60 * minute, ['setTraffic']);
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('RollbackFailed');
+    expect(status.phase).toBe('RollbackFailed');
+    const api = result.members.find((m) => m.app === 'api')!;
+    expect(api.outcome).toBe('RollbackFailed');
+    const left = [
+      expect.stringMatching(/^restore traffic to api--blue=100: \[ArmUnavailable\]/),
+      expect.stringMatching(/^deactivate revision api--v2: .*still serves 100% of traffic/),
+    ];
+    expect(api.leftToDo).toEqual(left);
+    expect(status.leftToDo).toEqual(api.leftToDo!.map((l) => `api: ${l}`));
+    expect(status.members[0]!.leftToDo).toEqual(left);
+    expect(result.members.filter((m) => m.app !== 'api').map((m) => m.outcome)).toEqual([
+      'RolledBack',
+      'RolledBack',
+    ]);
+    expectAllRestored(s, ['cart', 'pay']);
+    expect(s.apps.of('api').currentTraffic()).not.toEqual(blueOf('api'));
+  });
+
+  it('ignores and records malformed events into the release and into a member', async () => {
+    s = scenario();
+    const id = await s.startRelease(releaseInput(s));
+    await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.raise(id, 'approval', { decision: 'maybe', approver: 'x', decidedAt: 'now' });
+    await s.raise(id, 'abort', {});
+    await s.raise(id, 'memberReport', { kind: 'validated' });
+    await s.raise(id, 'memberReport', {
+      kind: 'finished',
+      app: 'ghost',
+      rolloutId: 'ghost-1',
+      outcome: 'RolledBack',
+      promoted: false,
+    });
+    await s.raise(memberRolloutId(id, 'api'), 'releaseCommand', { action: 'jump' });
+    const still = await s.runReleaseUntil(id, (st) => (st.ignoredEvents?.length ?? 0) >= 4);
+    expect(still.phase).toBe('WaitingApproval');
+    expect(still.ignoredEvents?.map((e) => e.name)).toEqual([
+      'approval',
+      'abort',
+      'memberReport',
+      'memberReport',
+    ]);
+    expect(still.ignoredEvents?.[0]?.problem).toMatch(/decision: must be 'approve' or 'reject'/);
+    expect(still.ignoredEvents?.[3]?.problem).toMatch(/not a member of this release/);
+    await s.approve(id);
+    const { result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    const api = await memberStatus(s, 'api');
+    expect(api.ignoredEvents?.map((e) => e.name)).toEqual(['releaseCommand']);
+  });
+
+  it('converges after a crash mid-promotion: a new engine resumes from the stored state', async () => {
+    s = scenario();
+    const id = await s.startRelease(releaseInput(s));
+    await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.approve(id);
+    const mid = await s.runReleaseUntil(id, (st) => st.members[1]!.promoted && st.phase === 'Promoting');
+    expect(mid.outcome).toBeUndefined();
+    expect(await s.restart()).toBeGreaterThanOrEqual(3);
+    const { result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    for (const name of names) {
+      expect(
+        s.apps
+          .of(name)
+          .currentTraffic()
+          .find((t) => t.weight === 100)?.revisionName,
+      ).toBe(`${name}--v2`);
+      expect(s.apps.of(name).refusedWrites()).toEqual([]);
+      // Each member ran once: one start in its history.
+      const started = (await s.instance(memberRolloutId(id, name)))!.history.filter((h) => h.EventType === 0);
+      expect(started).toHaveLength(1);
+    }
+  });
 });
