@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
+import { releaseTerminalPhases } from '../domain/release/types';
 import { summarizeRelease, type ReleaseView } from '../services/releaseView';
 import type { CommandKit } from './changeControl';
 import { isApiError, UnreachableError, type GreenlightClient } from './client';
@@ -175,7 +176,8 @@ export function addReleaseCommands(
         const key = kit.json(cmd) ? line : summarizeRelease(v);
         if (key !== last) kit.print(line);
         last = key;
-        if (v.done) {
+        // Succeeded with its undo window open is an end for whoever follows it.
+        if (v.done || (releaseTerminalPhases as readonly string[]).includes(v.phase)) {
           if (!kit.json(cmd)) kit.print(renderRelease(v));
           kit.setExitCode(
             v.phase === 'Crashed' || v.phase === 'Terminated' ? ExitCode.crashed : exitCodeOfEnd(v.phase),
