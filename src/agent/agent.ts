@@ -102,6 +102,9 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
   private readonly counts = { prod: 0, temp: 0, rejected: 0, duplicates: 0, gaps: 0, errors: 0 };
   private lastProdWriteAt: string | undefined;
   private lastTempWriteAt: string | undefined;
+  /** What each receive buffer holds without a hole, and an id production waits at (see `SequencedAppender`). */
+  private readonly buffered = new Map<string, { from: number; to: number }>();
+  private waitingFor: { log: string; id: number } | undefined;
   /** Newest source id this replica received, and the newest it published (see `noteSourcePosition`). */
   private sourceSeen = -1;
   private sourcePublished = -1;
@@ -331,6 +334,42 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
     if (Number.isSafeInteger(id) && id > this.sourceSeen) this.sourceSeen = id;
   }
 
+  /** What a receive buffer for `log` holds without a hole (reported, so a writer missing ids knows who has them). */
+  noteBuffered(log: string, range: { from: number; to: number } | undefined): void {
+    if (range) this.buffered.set(log, range);
+    else this.buffered.delete(log);
+  }
+
+  /** Production waits at `id` of `log` (reported), or no longer waits (undefined). */
+  noteWaiting(waiting: { log: string; id: number } | undefined): void {
+    this.waitingFor = waiting;
+  }
+
+  /**
+   * Whether a live receiver of another revision (heartbeat within three intervals) holds `id` of `log`
+   * in its buffer: the revision Greenlight may hand production back to, which then writes it. While one
+   * does, the writer must not skip `id`: skipping would commit past a frame that could still be written.
+   * A live receiver whose buffer is whole from `id` on holds it even if its last report is older than
+   * the frame: it has been receiving since.
+   */
+  async otherRevisionHolds(log: string, id: number): Promise<boolean> {
+    const [seconds, micros] = await this.prod.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const members = await this.prod.zrangebyscore(
+      this.keys.reports,
+      nowMs - 3 * this.options.heartbeatIntervalMs,
+      '+inf',
+    );
+    const others = members.filter((m) => !m.startsWith(`${this.revision}|`));
+    if (others.length === 0) return false;
+    const values = await this.prod.mget(...others.map((m) => this.keys.report(m)));
+    return values.some((v) => {
+      if (!v) return false;
+      const range = (JSON.parse(v) as RevisionReport).buffered?.[log];
+      return range !== undefined && range.from <= id;
+    });
+  }
+
   /** Counts an error of the workload's own (e.g. a frame it could not parse) in the report. */
   countError(): void {
     this.counts.errors += 1;
@@ -348,6 +387,8 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
       writes: { prod: this.counts.prod, temp: this.counts.temp, rejected: this.counts.rejected },
       duplicates: this.counts.duplicates,
       gaps: this.counts.gaps,
+      ...(this.buffered.size > 0 ? { buffered: Object.fromEntries(this.buffered) } : {}),
+      ...(this.waitingFor ? { waitingFor: this.waitingFor } : {}),
       errors: this.counts.errors,
       ...(this.lastProdWriteAt ? { lastProdWriteAt: this.lastProdWriteAt } : {}),
       ...(this.lastTempWriteAt ? { lastTempWriteAt: this.lastTempWriteAt } : {}),

@@ -18,10 +18,19 @@ export interface SequencedAppenderOptions {
  * receives, in every mode; whichever one holds the lease writes them in order from the log's checkpoint
  * + 1. The write script refuses duplicates and holes, so after a flip the new writer continues exactly
  * where the fenced-out one stopped, out of its own buffer.
+ *
+ * Ids missing from the writer's buffer (lost on its connection, or let go by while it was stuck) are
+ * skipped only when no live receiver of another revision holds them. In production, while one does,
+ * the writer waits at the hole: production is delayed, its checkpoint stops, the watch sees the stall
+ * and flips production to that revision, which writes them. Skipping would move the checkpoint past
+ * frames that revision still holds, and the one that takes over continues after them: lost. In mock
+ * mode it skips at once, so the holes show in the output validation reads.
  */
 export class SequencedAppender {
   private readonly buffer = new Map<number, Record<string, string>>();
   private newest = -Infinity;
+  /** Oldest id from which the buffer holds every id up to `newest` (reported for takeovers). */
+  private contiguousFrom = -Infinity;
   /** Next id to write in the current mode, or undefined to ask the checkpoint. */
   private next: number | undefined;
   /** Bumped whenever mode or processing changes: a write begun before then decides nothing after. */
@@ -33,9 +42,12 @@ export class SequencedAppender {
   private readonly capacity: number;
   private readonly retryDelayMs: number;
   private readonly sourceIds: boolean;
+  /** How often a writer waiting at a hole looks again whether anyone else still holds it. */
+  private readonly holdPollMs: number;
   private readonly onChange = (): void => {
     this.generation += 1;
     this.next = undefined;
+    this.agent.noteWaiting(undefined);
     this.kick();
   };
 
@@ -47,6 +59,7 @@ export class SequencedAppender {
     this.capacity = options.capacity ?? 100_000;
     this.retryDelayMs = options.retryDelayMs ?? 200;
     this.sourceIds = options.sourceIds ?? true;
+    this.holdPollMs = Math.max(this.retryDelayMs, 250);
     agent.on('mode', this.onChange);
     agent.on('processing', this.onChange);
   }
@@ -55,12 +68,16 @@ export class SequencedAppender {
   push(id: number, fields: Record<string, string>): void {
     if (this.closed || id <= this.newest) return;
     this.buffer.set(id, fields);
+    if (id !== this.newest + 1) this.contiguousFrom = id;
     this.newest = id;
     if (this.sourceIds) this.agent.noteSourcePosition(id);
     if (this.buffer.size > this.capacity) {
       const oldest = this.buffer.keys().next();
       if (!oldest.done) this.buffer.delete(oldest.value);
     }
+    const first = this.oldest();
+    if (first !== undefined && first > this.contiguousFrom) this.contiguousFrom = first;
+    this.agent.noteBuffered(this.log, { from: this.contiguousFrom, to: this.newest });
     this.kick();
   }
 
@@ -71,6 +88,8 @@ export class SequencedAppender {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    this.agent.noteBuffered(this.log, undefined);
+    this.agent.noteWaiting(undefined);
     this.agent.off('mode', this.onChange);
     this.agent.off('processing', this.onChange);
   }
@@ -106,12 +125,20 @@ export class SequencedAppender {
         let id = next;
         let fields = this.buffer.get(id);
         if (!fields) {
-          // The ids from `next` never reached this replica (before its buffer, or lost on the way):
-          // continue with the first one it has, counted as a gap.
+          // The ids from `next` never reached this replica (before its buffer, or lost on the way).
           id = this.firstAfter(next);
           fields = this.buffer.get(id);
           if (!fields) return;
+          if (this.agent.mode === 'prod' && (await this.agent.otherRevisionHolds(this.log, next))) {
+            // Another revision can write them once production is handed to it: wait, never skip.
+            this.agent.noteWaiting({ log: this.log, id: next });
+            this.retryLater(this.holdPollMs);
+            return;
+          }
+          if (generation !== this.generation) continue;
+          // Nobody else holds them: continue with the first one it has, counted as a gap.
         }
+        this.agent.noteWaiting(undefined);
         const result = await this.agent.append(this.log, id, fields, { allowGap: id !== next });
         if (generation !== this.generation) continue;
         this.next = result.status === 'written' ? id + 1 : result.checkpoint + 1;
@@ -124,12 +151,12 @@ export class SequencedAppender {
     }
   }
 
-  private retryLater(): void {
+  private retryLater(ms = this.retryDelayMs): void {
     if (this.retryTimer || this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.kick();
-    }, this.retryDelayMs);
+    }, ms);
     this.retryTimer.unref();
   }
 

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { encodeRecord, flagKeys, mockKey, prodLogKey } from '../../src/protocol/flagKeys';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
-import { type AgentOptions, isStaleEpoch, LogProcessor, WorkloadAgent } from '../../src/agent';
+import {
+  type AgentOptions,
+  isStaleEpoch,
+  LogProcessor,
+  SequencedAppender,
+  WorkloadAgent,
+} from '../../src/agent';
 import type { ControlRecord } from '../../src/domain/flag/control';
 import { rejectionOf } from '../support/emulator';
 import { deleteKeysWithPrefix, newTestRedis, testRedisUrl, uniquePrefix } from '../support/redis';
@@ -193,6 +199,71 @@ describe('demotion', () => {
     expect(pending[0]).toBe(0);
     // Blue's stale read is refused now.
     expect(isStaleEpoch(await rejectionOf(b.read('stream', 'processor', 3)))).toBe(true);
+  });
+});
+
+describe("holes in the active writer's buffer", () => {
+  const frame = (id: number) => ({ frameId: String(id) });
+  const streamIds = async (): Promise<{ id: number; revision: string }[]> =>
+    (await redis.xrange(prodLogKey(prefix, app, 'stream'), '-', '+')).map(([, f]) => ({
+      id: Number(f[f.indexOf('frameId') + 1]),
+      revision: f[f.indexOf('revision') + 1]!,
+    }));
+
+  it('waits at frames another revision still holds (delayed, not skipped); that revision writes them after the flip back', async () => {
+    await control.ensure(app, blue, 'bootstrap');
+    await control.flip(app, green, 1, 'rollout-1');
+    const [b, g] = await Promise.all([startAgent(blue), startAgent(green)]);
+    const blueIn = new SequencedAppender(b, 'stream');
+    const greenIn = new SequencedAppender(g, 'stream');
+    try {
+      await until('green processes production', () => g.processing);
+      for (let id = 1; id <= 10; id++) [blueIn, greenIn].forEach((a) => a.push(id, frame(id)));
+      await until('green commits 10', async () => (await g.checkpoint('stream')) === 10);
+      // Green lets 11-140 go by (stuck on its connection), then receives again: blue received them all.
+      for (let id = 11; id <= 140; id++) blueIn.push(id, frame(id));
+      await until("blue's report says it holds them", async () =>
+        (await control.reports(app, 1_000)).some((r) => r.revision === blue),
+      );
+      await new Promise((r) => setTimeout(r, 250)); // a heartbeat with blue's buffer
+      for (const a of [blueIn, greenIn]) a.push(141, frame(141));
+
+      // Green holds production at 11 instead of writing 141 past the hole.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await g.checkpoint('stream')).toBe(10);
+      expect(g.report()).toMatchObject({ waitingFor: { log: 'stream', id: 11 }, gaps: 0 });
+      expect(g.processing).toBe(true);
+
+      // Flipped back, blue continues from the checkpoint green committed under the old epoch.
+      await control.flip(app, blue, 2, 'rollout-1:back');
+      await until('blue commits 141', async () => (await b.checkpoint('stream')) === 141, 5_000);
+      const rows = await streamIds();
+      expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 141 }, (_, i) => i + 1));
+      expect(rows.slice(0, 10).every((r) => r.revision === green)).toBe(true);
+      expect(rows.slice(10).every((r) => r.revision === blue)).toBe(true);
+      // Green, demoted, can no longer write at the old epoch.
+      const e = await rejectionOf(g.append('stream', 142, frame(142)));
+      expect(isStaleEpoch(e)).toBe(true);
+    } finally {
+      blueIn.close();
+      greenIn.close();
+    }
+  });
+
+  it('skips, counted as gaps, frames no live receiver of another revision holds', async () => {
+    await control.ensure(app, blue, 'bootstrap');
+    const b = await startAgent(blue);
+    const blueIn = new SequencedAppender(b, 'stream');
+    try {
+      await until('blue processes production', () => b.processing);
+      for (const id of [1, 2, 3, 7, 8]) blueIn.push(id, frame(id));
+      await until('blue commits 8', async () => (await b.checkpoint('stream')) === 8);
+      expect((await streamIds()).map((r) => r.id)).toEqual([1, 2, 3, 7, 8]);
+      expect(b.report()).toMatchObject({ gaps: 3 });
+      expect(b.report().waitingFor).toBeUndefined();
+    } finally {
+      blueIn.close();
+    }
   });
 });
 

@@ -42,6 +42,13 @@ export interface RevisionReport {
   duplicates?: number;
   /** Ids the agent had to skip because they never reached it (e.g. frames lost before its buffer). */
   gaps?: number;
+  /**
+   * Per log, the ids this replica's receive buffer holds without a hole (`from`..`to`): what it could
+   * write after a takeover. The active writer never skips an id another revision's live receiver holds.
+   */
+  buffered?: Record<string, { from: number; to: number }>;
+  /** Production waits at this id of a log: missing from the writer's buffer, held by another revision. */
+  waitingFor?: { log: string; id: number };
   /** Replicas of the revision that reported (their counts are summed, flags are the lease holder's). */
   replicas?: number;
   errors: number;
