@@ -59,6 +59,7 @@ beforeAll(async () => {
       flagPolicy('flag-drops', fp),
       flagPolicy('flag-nolease', fp, { deadline: 'PT8S' }),
       { ...flagPolicy('flag-crash', fp), watch: { duration: 'PT60S', interval: 'PT1S' } },
+      { ...flagPolicy('flag-stall', fp), watch: { duration: 'PT30S', interval: 'PT1S' } },
     ],
     { clock: 'real' },
   );
@@ -85,6 +86,15 @@ async function seedWorker(name: string): Promise<string> {
 
 const sinkCheckpoint = async (name: string): Promise<number> =>
   Number((await redis.get(checkpointKey(prodLogKey(e.flagPrefix, appKey(refOf(name)), 'sink')))) ?? 0);
+
+/** The production sink in order: frame id and writer. */
+async function sinkRows(name: string): Promise<{ id: number; revision: string }[]> {
+  const rows = await redis.xrange(prodLogKey(e.flagPrefix, appKey(refOf(name)), 'sink'), '-', '+');
+  return rows.map(([, flat]) => ({
+    id: Number(flat[flat.indexOf('frameId') + 1]),
+    revision: flat[flat.indexOf('revision') + 1] ?? '',
+  }));
+}
 
 /** Every frame in the production sink once, none missing from the first kept up to its checkpoint. */
 async function auditSink(
@@ -232,4 +242,44 @@ describe('blue-green by flag (TCP worker, real Redis)', () => {
     expect(await tempKeysOf('flag-crash', green)).toEqual([]);
     expect((await getRollout(e.gl, id)).flags).toMatchObject({ active: blue });
   }, 90_000);
+
+  it('flips back a green that stalls in the watch (alive, leased, not writing); blue resumes where it stopped: frames delayed, none lost or doubled', async () => {
+    const name = 'flag-stall';
+    const blue = await seedWorker(name);
+    await until('blue to process', async () => (await sinkCheckpoint(name)) >= 20);
+    const id = await startRollout(e, name, 'v2-stall');
+    const watching = await untilPhase(e, id, 'Watching', 60_000);
+    const green = watching.green!;
+    const worker = e.stack.emulator.tcpWorker(refOf(name), green)!;
+    // Two seconds after it first processes production, green lets every frame go by while its agent
+    // keeps the lease and heartbeat: the lease alone says all is well.
+    await until('green to stall', () => worker.framesIgnored > 0, 15_000);
+    expect(await control.leaseHolder(appKey(refOf(name)))).toMatchObject({ revision: green });
+
+    const done = await untilDone(e, id, 60_000);
+    expect(done.outcome).toBe('RolledBack');
+    expect(done.reason).toMatch(
+      new RegExp(`^post-promotion watch failed: ${green} is stalled: alive and holding the lease`),
+    );
+    expect(done.checks.flip).toMatchObject({ name: 'flip back', ok: true });
+    const record = await control.read(appKey(refOf(name)));
+    expect(record).toMatchObject({ active: blue });
+    expect(await control.leaseHolder(appKey(refOf(name)))).toEqual({ revision: blue, epoch: record!.epoch });
+
+    const at = await sinkCheckpoint(name);
+    await until('blue to process again', async () => (await sinkCheckpoint(name)) >= at + 20);
+    // Frame by frame: the sink holds every frame once; blue's first frame after the flip back is the one
+    // after green's last, so what the stall held back was written late by blue, not skipped.
+    const audit = await auditSink(name);
+    expect({ duplicates: audit.duplicates, gaps: audit.gaps }).toEqual({ duplicates: 0, gaps: 0 });
+    expect([...audit.writers].sort()).toEqual([blue, green].sort());
+    const rows = await sinkRows(name);
+    const lastGreen = rows.findLastIndex((r) => r.revision === green);
+    expect(lastGreen).toBeGreaterThan(0);
+    const resumed = rows[lastGreen + 1]!;
+    expect(resumed).toEqual({ id: rows[lastGreen]!.id + 1, revision: blue });
+    expect(rows.slice(lastGreen + 1).every((r) => r.revision === blue)).toBe(true);
+    // Blue wrote at least the frames green let go by, after the flip back.
+    expect(rows.length - lastGreen - 1).toBeGreaterThanOrEqual(worker.framesIgnored);
+  }, 120_000);
 });
