@@ -44,6 +44,7 @@ export const Activities = {
   signalMember: 'signalMember',
   holdReleaseApps: 'holdReleaseApps',
   freeReleaseApps: 'freeReleaseApps',
+  appendReleaseAudit: 'appendReleaseAudit',
 } as const satisfies { [N in ActivityName]: N };
 
 /** External events an operator (or the approval page) raises on a rollout. */

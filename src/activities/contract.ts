@@ -110,6 +110,11 @@ export interface ActivityContract {
   };
   /** Frees the apps the release holds and starts what was queued behind them. Idempotent. */
   freeReleaseApps: { input: { releaseId: string; apps: ReleaseApp[] }; output: { started: string[] } };
+  /** Records the release's end in the audit trail, once (the entry's id comes from the release id). */
+  appendReleaseAudit: {
+    input: { release: string; releaseId: string; at: string; outcome: string; reason?: string };
+    output: { id: string; appended: boolean };
+  };
 }
 
 export type ActivityName = keyof ActivityContract;

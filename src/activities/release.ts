@@ -1,10 +1,11 @@
+import { auditLogLine, releaseFinishedEntry } from '../domain/audit';
 import type { RolloutPorts } from '../domain/ports';
 import { Events } from '../names';
 import type { ActivityHandlers, ActivityInvocation } from './contract';
 
 type ReleaseActivities = Pick<
   ActivityHandlers,
-  'reportToRelease' | 'signalMember' | 'holdReleaseApps' | 'freeReleaseApps'
+  'reportToRelease' | 'signalMember' | 'holdReleaseApps' | 'freeReleaseApps' | 'appendReleaseAudit'
 >;
 
 function raiser(invocation: ActivityInvocation) {
@@ -13,7 +14,7 @@ function raiser(invocation: ActivityInvocation) {
   return invocation.raiseEvent;
 }
 
-export function releaseActivities({ slots }: RolloutPorts): ReleaseActivities {
+export function releaseActivities({ slots, audit }: RolloutPorts): ReleaseActivities {
   return {
     /** Raising the same report twice is harmless: the parent reads each member's stage, not a count. */
     reportToRelease: async ({ parentInstanceId, report }, invocation) => ({
@@ -70,6 +71,13 @@ export function releaseActivities({ slots }: RolloutPorts): ReleaseActivities {
         started.push(next.rolloutId);
       }
       return { started };
+    },
+
+    appendReleaseAudit: async ({ release, releaseId, at, outcome, reason }, invocation) => {
+      const entry = releaseFinishedEntry({ release, releaseId, at }, outcome, reason);
+      const appended = await audit.append(entry);
+      if (appended) invocation.log?.(auditLogLine(entry));
+      return { id: entry.id, appended };
     },
   };
 }

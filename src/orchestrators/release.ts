@@ -8,6 +8,7 @@ import {
   freeApps,
   holdApps,
   promote,
+  recordFinished,
   restore,
   startMembers,
   undoWindow,
@@ -44,6 +45,7 @@ export const releaseOrchestrator: OrchestrationHandler = function* (
     result = yield* restore(rel, stopReason(e));
   }
   if (!freed) yield* freeApps(rel);
+  yield* recordFinished(rel, result);
   // Members end when their own undo windows close; their results were reported by event already.
   if (members) {
     try {

@@ -250,6 +250,23 @@ export function* undoAll(
   return result;
 }
 
+/** The release's end in the audit trail; a trail that cannot be written is noted, never stops it. */
+export function* recordFinished(rel: ReleaseRun, result: ReleaseResult): Generator<Task, void, unknown> {
+  try {
+    yield* rel.call('appendReleaseAudit', {
+      release: rel.plan.name,
+      releaseId: rel.releaseId,
+      at: rel.context.df.currentUtcDateTime.toISOString(),
+      outcome: result.outcome,
+      ...(result.reason ? { reason: result.reason } : {}),
+    });
+  } catch (e) {
+    rel.recorder.note(
+      `audit entry release.finished not written: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
 /** How the release ended once every member has: restored, or what is left to do member by member. */
 function ending(
   rel: ReleaseRun,
