@@ -31,7 +31,7 @@ type Step =
   | { kind: 'open'; path: string; expect: string };
 
 /** The walkthrough's steps, in README order: sh blocks with the directives just before them, and page steps. */
-export function parseWalkthrough(readme: string): Step[] {
+function parseWalkthrough(readme: string): Step[] {
   const start = readme.indexOf('<!-- walkthrough:start -->');
   const end = readme.indexOf('<!-- walkthrough:end -->');
   if (start < 0 || end < start)
@@ -137,14 +137,21 @@ class Terminal {
 
   /** Ctrl-C reaches the foreground command, not the shell: SIGINT to the shell's children. */
   private ctrlC(): void {
-    const pid = this.bash.pid!;
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
-    for (const child of children.filter(Boolean)) process.kill(Number(child), 'SIGINT');
+    this.signalChildren('SIGINT');
   }
 
+  private signalChildren(signal: NodeJS.Signals): void {
+    const pid = this.bash.pid!;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+    for (const child of children.filter(Boolean)) process.kill(Number(child), signal);
+  }
+
+  /** Closes the terminal, ending a command still running (after a failed step). */
   async close(): Promise<void> {
+    if (this.bash.exitCode !== null || this.bash.signalCode !== null) return;
+    this.signalChildren('SIGKILL');
     this.bash.stdin!.end('exit\n');
-    if (this.bash.exitCode === null && this.bash.signalCode === null) await once(this.bash, 'exit');
+    await once(this.bash, 'exit');
   }
 }
 
