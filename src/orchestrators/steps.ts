@@ -228,13 +228,15 @@ export function* approvalAndBake(run: RolloutRun, approvalNeeded: string[]): Gen
     // Enter the phase only with the link in hand: a reader never sees a wait it cannot act on.
     recorder.enter('WaitingApproval');
     recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
-    yield* notify(run, 'waitingApproval', {
+    // What the request and its reminder say: the page, the expiry, who may decide, what a timeout does.
+    const asked = {
       expiresAt: new Date(expiresAt).toISOString(),
       approvers: plan.approval.approvers,
       onTimeout: plan.approval.onTimeout,
       ...(approvalNeeded.length ? { reason: approvalNeeded.join('; ') } : {}),
       links: { approvalPage: links.pageUrl },
-    });
+    };
+    yield* notify(run, 'waitingApproval', asked);
     // The expiry stays where the link says, however long the notification took.
     const waitUntil = (at: number) =>
       signals.wait(Math.max(0, at - run.now()), { promotable: true, approval: true });
@@ -244,13 +246,7 @@ export function* approvalAndBake(run: RolloutRun, approvalNeeded: string[]): Gen
     let outcome = yield* waitUntil(remindAt ?? expiresAt);
     if (remindAt !== undefined && outcome.kind === 'elapsed') {
       // Nobody decided yet: the reminder's timer won the race against the decision.
-      yield* notify(run, 'approvalReminder', {
-        expiresAt: new Date(expiresAt).toISOString(),
-        approvers: plan.approval.approvers,
-        onTimeout: plan.approval.onTimeout,
-        ...(approvalNeeded.length ? { reason: approvalNeeded.join('; ') } : {}),
-        links: { approvalPage: links.pageUrl },
-      });
+      yield* notify(run, 'approvalReminder', asked);
       outcome = yield* waitUntil(expiresAt);
     }
     if (outcome.kind === 'approval') {
