@@ -46,7 +46,12 @@ async function sink(redis: Redis, flagPrefix: string, name: string) {
   return rows.map(([id, flat]) => {
     const f: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
-    return { at: Number(id.split('-')[0]), frame: Number(f.frameId), revision: f.revision ?? '' };
+    return {
+      at: Number(id.split('-')[0]),
+      frame: Number(f.frameId),
+      revision: f.revision ?? '',
+      receivedAt: Date.parse(f.receivedAt ?? ''),
+    };
   });
 }
 
@@ -112,6 +117,7 @@ export async function undoBench(
   const flagMs: number[] = [];
   const stallMs: number[] = [];
   const delayed: number[] = [];
+  const delayMs: number[] = [];
   let lost = 0;
   const holes: string[] = [];
   let doubled = 0;
@@ -161,10 +167,10 @@ export async function undoBench(
       const resumed = lastGreen ? rows[lastGreen.i + 1] : undefined;
       if (!lastGreen || !resumed) throw new Error(`no stall found in ${name}'s sink`);
       stallMs.push(resumed.at - lastGreen.r.at);
-      // Frames the source sent while nobody processed, written by blue once it resumed.
-      delayed.push(
-        rows.filter((r, i) => i > lastGreen.i && r.at - resumed.at < 200 && r.revision === blue).length,
-      );
+      // Frames the source sent while nobody processed: received before blue resumed, written by blue after.
+      const late = rows.filter((r, i) => i > lastGreen.i && r.revision === blue && r.receivedAt < resumed.at);
+      delayed.push(late.length);
+      delayMs.push(Math.max(0, ...late.map((r) => r.at - r.receivedAt)));
       const seen = new Map<number, number>();
       for (const r of rows) seen.set(r.frame, (seen.get(r.frame) ?? 0) + 1);
       const ids = [...seen.keys()];
@@ -184,14 +190,19 @@ export async function undoBench(
     await disposeServices();
   }
   return {
-    trafficUndoToRestoredMs: {
-      median: median(trafficMs),
-      max: Math.max(...trafficMs),
-      runs: trafficMs.length,
-    },
-    flagUndoToBlueWritingMs: { median: median(flagMs), max: Math.max(...flagMs), runs: flagMs.length },
+    ...(opts.stallOnly
+      ? {}
+      : {
+          trafficUndoToRestoredMs: {
+            median: median(trafficMs),
+            max: Math.max(...trafficMs),
+            runs: trafficMs.length,
+          },
+          flagUndoToBlueWritingMs: { median: median(flagMs), max: Math.max(...flagMs), runs: flagMs.length },
+        }),
     stallToBlueProcessingMs: { median: median(stallMs), max: Math.max(...stallMs), runs: stallMs.length },
     stallFramesDelayedMedian: median(delayed),
+    stallFrameDelayMsMax: Math.max(...delayMs),
     stallFramesLost: lost,
     ...(holes.length ? { stallHoles: holes.slice(0, 10) } : {}),
     stallFramesDoubled: doubled,
