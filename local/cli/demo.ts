@@ -4,8 +4,9 @@
  * emulator and the local Functions runtime with the unchanged app, then rolls out v2 of an HTTP app through
  * an ACR push, approves it through the callback page as a person would, and pushes a broken v3 that is
  * rolled back; then rolls out an always-on TCP worker by flag (mock mode on a temporary Redis, one fenced
- * flip) and a worker whose mock output is malformed, which is rolled back. Exits 0 only if every outcome is
- * as expected.
+ * flip) and a worker whose mock output is malformed, which is rolled back; then releases both apps as one
+ * (gathered from two pushes, one approval, promoted in order) and a release whose worker stalls after the web
+ * app was promoted, so both are restored. Exits 0 only if every outcome is as expected.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -16,8 +17,10 @@ import { Command } from 'commander';
 import { approvalButton, startInbox, type Inbox } from '../inbox';
 import { startLocalStack, tcpWorkerFlagStrategy, tcpWorkerMockOutput } from '../stack';
 import {
+  api,
   decideThroughPage,
   follow,
+  sleep,
   getRollout,
   imagePushedEvent,
   pushEvents,
@@ -25,6 +28,7 @@ import {
   type GreenlightHttp,
 } from '../client';
 import type { RolloutView } from '../../src/services/rolloutView';
+import { summarizeRelease, type ReleaseView } from '../../src/services/releaseView';
 
 const subscriptionId = '00000000-0000-0000-0000-0000000000de';
 const resourceGroup = 'rg-demo';
@@ -75,7 +79,8 @@ const workerPolicy = {
   name: 'ingest',
   app: worker,
   trigger: { registry, repository: workerRepository, tags: ['v*'] },
-  strategy: tcpWorkerFlagStrategy(flagKeyPrefix, 'PT30S'),
+  // The watch sees production fall 100 frames (2 s) behind: a stalled worker is caught within its watch.
+  strategy: { ...tcpWorkerFlagStrategy(flagKeyPrefix, 'PT30S'), progress: { maxLagFrames: 100 } },
   validation: {
     readiness: { timeout: 'PT1M', pollInterval: 'PT1S' },
     mock: {
@@ -94,6 +99,22 @@ const workerPolicy = {
   notifications: [
     { kind: 'slack', urlSetting: 'GREENLIGHT_SLACK_URL', events: ['started', 'stepAdvanced', 'rolledBack'] },
   ],
+};
+
+/**
+ * The web app and the worker released as one: one approval, promoted in order (web, then the worker), and
+ * all-or-nothing. Pushes whose tags share `v<N>.` are gathered into one release; other tags roll out alone.
+ */
+const releasePolicy = {
+  kind: 'Release',
+  name: 'shop',
+  members: ['web', 'ingest'],
+  order: 'sequence',
+  approval: { required: true, timeout: 'PT10M', onTimeout: 'rollback' },
+  // Members watch at least this long: the worker's stall (2 s after it takes production) is seen in it.
+  watch: { duration: 'PT20S', interval: 'PT1S' },
+  gather: { window: 'PT2M', tagKey: '^(v\\d+)\\.' },
+  concurrency: 'queue',
 };
 
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
@@ -155,6 +176,56 @@ async function rollout(
 
 const nothing = async (): Promise<void> => undefined;
 
+async function getRelease(gl: GreenlightHttp, id: string): Promise<ReleaseView> {
+  const res = await api(gl, 'GET', `/api/releases/${encodeURIComponent(id)}`);
+  if (!res.ok) throw new Error(`GET release ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as ReleaseView;
+}
+
+/** Waits for the release of `name` not among `known` (a gathering starts it a moment after the last push). */
+async function newRelease(gl: GreenlightHttp, name: string, known: Set<string>): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await api(gl, 'GET', `/api/releases?name=${encodeURIComponent(name)}`);
+    const list = ((await res.json()) as { releases: ReleaseView[] }).releases;
+    const fresh = list.find((r) => !known.has(r.id));
+    if (fresh) return fresh.id;
+    if (Date.now() > deadline) throw new Error(`no new release of ${name} within 60 s`);
+    await sleep(200);
+  }
+}
+
+/** Follows a release to its end (Succeeded, RolledBack...), approving it through its page when it asks. */
+async function followRelease(gl: GreenlightHttp, id: string, comment: string): Promise<ReleaseView> {
+  const deadline = Date.now() + 240_000;
+  let last = '';
+  let approved = false;
+  for (;;) {
+    const v = await getRelease(gl, id);
+    const summary = summarizeRelease(v);
+    if (summary !== last) line(`${stamp()}   ${summary}`);
+    last = summary;
+    if (v.phase === 'WaitingApproval' && v.approval?.pageUrl && !approved) {
+      line(`${stamp()} release approval page: ${v.approval.pageUrl}`);
+      const { page, result } = await decideThroughPage(
+        v.approval.pageUrl,
+        'approve',
+        comment,
+        'alice@contoso.com',
+      );
+      const shown = v.members.filter((m) => m.image && page.includes(m.image)).length;
+      line(
+        `${stamp()} the page showed ${shown}/${v.members.length} members' images; it answered ${result.status}`,
+      );
+      if (result.status >= 400) throw new Error(`the approval page refused the decision: ${result.status}`);
+      approved = true;
+    }
+    if (v.done || ['Succeeded', 'RolledBack', 'RollbackFailed', 'Undone'].includes(v.phase)) return v;
+    if (Date.now() > deadline) throw new Error(`release ${id} did not end in time; last: ${summary}`);
+    await sleep(250);
+  }
+}
+
 async function main(): Promise<number> {
   const program = new Command()
     .name('greenlight-demo')
@@ -176,7 +247,7 @@ async function main(): Promise<number> {
     // The demo's approval call sends the signed-in name as App Service authentication would.
     env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() },
     keyPrefix,
-    policies: [policy, workerPolicy],
+    policies: [policy, workerPolicy, releasePolicy],
     seed: [
       { subscriptionId, resourceGroup, name: 'web', image: `${registry}/${repository}:v1` },
       { ...worker, image: `${registry}/${workerRepository}:v1`, ingress: false, workload: { kind: 'tcp' } },
@@ -240,6 +311,10 @@ async function main(): Promise<number> {
     let w3ok = false;
     let w2: RolloutView | undefined;
     let w3: RolloutView | undefined;
+    let r1: ReleaseView | undefined;
+    let r2: ReleaseView | undefined;
+    let r1ok = false;
+    let r2ok = false;
     try {
       line(`worker: ${await who()}`);
       w2 = await rollout(gl, 'v2', known, nothing, workerRepository, 'ingest');
@@ -255,6 +330,67 @@ async function main(): Promise<number> {
       line(`worker: ${await who()}`);
       w3ok = w3.outcome === 'RolledBack' && (await control.read(key))?.active === activeBefore;
       ok &&= w3ok;
+
+      // 5. Both apps as one release, gathered from two pushes of v5.0.x: one approval, web then the worker.
+      line(
+        `\nRelease 'shop': the web app and the worker as one (one approval, promoted in order, all-or-nothing)`,
+      );
+      const releases = new Set<string>();
+      for (const [repo, tag] of [
+        [repository, 'v5.0.0'],
+        [workerRepository, 'v5.0.1'],
+      ] as const) {
+        line(`${stamp()} push ${registry}/${repo}:${tag} (gathered into release shop, key v5)`);
+        await pushEvents(gl, [
+          imagePushedEvent({
+            id: `demo-${repo}-${tag}`,
+            registry,
+            repository: repo,
+            tag,
+            digest: digestOf(`${repo}${tag}`),
+          }),
+        ]);
+      }
+      const r1Id = await newRelease(gl, 'shop', releases);
+      releases.add(r1Id);
+      line(`${stamp()} release ${r1Id} started`);
+      r1 = await followRelease(gl, r1Id, 'both look good');
+      line(`app 'web' serves: ${traffic()}`);
+      line(`worker: ${await who()}`);
+      const workerGreen = r1.members.find((m) => m.app === 'ingest')?.rollout?.green;
+      r1ok =
+        r1.phase === 'Succeeded' &&
+        r1.members.every((m) => m.promoted) &&
+        /--gl-v5-0-0-/.test(traffic()) &&
+        traffic().endsWith('100%') &&
+        workerGreen !== undefined &&
+        (await control.read(key))?.active === workerGreen;
+      ok &&= r1ok;
+
+      // 6. A release whose worker stalls once it holds production, after web was promoted: both restored.
+      const webBefore = traffic();
+      const workerBefore = (await control.read(key))?.active;
+      const images = {
+        web: `${registry}/${repository}:v6.0.0`,
+        ingest: `${registry}/${workerRepository}:v6.0.0-stall`,
+      };
+      line(`\n${stamp()} POST /api/releases shop ${JSON.stringify(images)}`);
+      const started = await api(gl, 'POST', '/api/releases', {
+        release: 'shop',
+        images,
+        reason: 'demo: a worker that stalls',
+      });
+      const r2Id = ((await started.json()) as { id: string }).id;
+      line(`${stamp()} release ${r2Id}: HTTP ${started.status}`);
+      r2 = await followRelease(gl, r2Id, 'ship both');
+      line(`app 'web' serves: ${traffic()}`);
+      line(`worker: ${await who()}`);
+      r2ok =
+        r2.phase === 'RolledBack' &&
+        r2.members[0]?.promoted === true &&
+        traffic() === webBefore &&
+        (await control.read(key))?.active === workerBefore;
+      ok &&= r2ok;
     } finally {
       redis.disconnect();
     }
@@ -267,6 +403,10 @@ async function main(): Promise<number> {
     line(`  timeline of ${final.id}: ${final.timeline.map((t) => t.phase).join(' → ')}`);
     line(`  ingest v2           ${w2ok ? 'PASS' : 'FAIL'}  ${w2?.outcome ?? '-'}: ${w2?.reason ?? ''}`);
     line(`  ingest v3-malformed ${w3ok ? 'PASS' : 'FAIL'}  ${w3?.outcome ?? '-'}: ${w3?.reason ?? ''}`);
+    line(
+      `  release shop v5     ${r1ok ? 'PASS' : 'FAIL'}  ${r1?.phase ?? '-'}: ${r1?.members.map((m) => `${m.app} ${m.outcome ?? m.phase ?? '-'}`).join(', ') ?? ''}`,
+    );
+    line(`  release shop v6     ${r2ok ? 'PASS' : 'FAIL'}  ${r2?.phase ?? '-'}: ${r2?.reason ?? ''}`);
     // Every message the channels got passed the check its service would make (card, blocks, signature).
     const received = inbox.messages();
     const refused = received.filter((m) => !m.accepted);
