@@ -12,7 +12,9 @@ export const seedAppSchema = z.object({
       'must be 2-32 lowercase letters, digits or hyphens, start with a letter and end with a letter or digit',
     ),
   image: z.string().min(1),
-  revisionMode: z.enum(['Single', 'Multiple']).optional(),
+  revisionMode: z.enum(['Single', 'Multiple', 'Labels']).optional(),
+  /** Labels mode: the label ACA gives each new revision (default 'stage'). */
+  targetLabel: z.string().min(1).optional(),
   ingress: z
     .union([
       z.literal(false),

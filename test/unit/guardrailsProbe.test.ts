@@ -1,3 +1,4 @@
+import { parsePolicies } from '../../src/domain/policy';
 import {
   joinUrl,
   labelFqdn,
@@ -97,5 +98,37 @@ describe('Labels revision mode: traffic through labels', () => {
       { revisionName: 'web--v2', weight: 100, label: 'prod' },
       { revisionName: 'web--v0', weight: 0, label: 'stage' },
     ]);
+  });
+});
+
+describe('guardrails.probeEndpoint in a policy', () => {
+  const policy = (probe: string) =>
+    parsePolicies(
+      `
+app: { subscriptionId: 11111111-2222-3333-4444-555555555555, resourceGroup: rg-a, name: web }
+trigger: { repository: shop/web }
+strategy: { type: traffic }
+validation: { smoke: [{ path: /healthz }] }
+guardrails: { probeEndpoint: "${probe}" }
+`,
+      'p.yaml',
+    )[0];
+
+  it('a template naming green is taken as written', () => {
+    expect(policy('https://gw.corp.example/{fqdn}')?.guardrails.probeEndpoint).toBe(
+      'https://gw.corp.example/{fqdn}',
+    );
+    expect(policy('http://10.0.0.4/{app}/{revision}')?.guardrails.probeEndpoint).toBe(
+      'http://10.0.0.4/{app}/{revision}',
+    );
+  });
+
+  it('an unknown placeholder, or none naming green, is refused naming the field and the fix', () => {
+    expect(() => policy('https://gw.corp.example/{host}')).toThrow(
+      /guardrails\.probeEndpoint: knows only the placeholders \{fqdn\}, \{revisionFqdn\}, \{revision\} and \{app\}/,
+    );
+    expect(() => policy('https://gw.corp.example/{app}')).toThrow(
+      /guardrails\.probeEndpoint: must name green with \{fqdn\}, \{revisionFqdn\} or \{revision\}/,
+    );
   });
 });
