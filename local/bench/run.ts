@@ -15,6 +15,8 @@
  *    outcome, ledger entries (see flood.ts).
  *  - notify: a phase change (WaitingApproval, Succeeded) to its notification received on the local inbox,
  *    median and p95 over 20 rollouts (see notify.ts).
+ *  - release: a coordinated release of 5 apps (instant provisioning, zero waits): wall time and ARM requests,
+ *    and the time to restore all 5 after one fails its watch once every member was promoted (see release.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
@@ -33,6 +35,7 @@ import { oneRolloutInstant, oneRolloutProduction, rollbackAfterOutage, scaleRun 
 import { eventFlood } from './flood';
 import { gateFailFast } from './gates';
 import { notifyBench } from './notify';
+import { releaseBench } from './release';
 import { undoBench } from './undo';
 
 provideFunctionsCore();
@@ -337,6 +340,8 @@ async function main(): Promise<void> {
   const undo = await undoBench(redisUrl);
   progress('notifications: a phase change to its message on the local inbox, 20 rollouts…');
   const notifyFigures = await notifyBench(redisUrl);
+  progress('a coordinated release of 5 apps, and all 5 restored after one fails…');
+  const release = await releaseBench();
   const mem = process.memoryUsage();
   process.stdout.write(
     `${JSON.stringify(
@@ -351,6 +356,7 @@ async function main(): Promise<void> {
         gateFailFast: gateFailure,
         undo,
         notify: notifyFigures,
+        release,
         memoryMiB: { rss: round(mem.rss / 2 ** 20, 1), heapUsed: round(mem.heapUsed / 2 ** 20, 1) },
       },
       null,
