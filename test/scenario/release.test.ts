@@ -1,4 +1,5 @@
 import type { ReleaseInput, ReleasePlan, ReleaseStatus } from '../../src/domain/release/types';
+import type { NotificationChannel } from '../../src/domain/notify/channels';
 import type { TrafficEntry } from '../../src/domain/ports';
 import type { RolloutPlan, RolloutStatus } from '../../src/domain/rollout/types';
 import { memberRolloutId } from '../../src/names';
@@ -589,5 +590,62 @@ describe('coordinated release', () => {
       const started = (await s.instance(memberRolloutId(id, name)))!.history.filter((h) => h.EventType === 0);
       expect(started).toHaveLength(1);
     }
+  });
+
+  it("tells the members' channels about the release once each: its approval and how it ended", async () => {
+    const hook: NotificationChannel = {
+      kind: 'webhook',
+      name: 'ops-hook',
+      urlSetting: 'OPS_HOOK_URL',
+      secretSetting: 'OPS_HOOK_SECRET',
+      events: ['waitingApproval', 'approved', 'rejected', 'succeeded', 'rolledBack'],
+      ratePerSecond: 10,
+    } as NotificationChannel;
+    s = scenario();
+    s.notify.settings.set('OPS_HOOK_URL', 'https://hooks.test/ops');
+    s.notify.settings.set(
+      'OPS_HOOK_SECRET',
+      `whsec_${Buffer.from('release-signing-key-0123456789abcdef').toString('base64')}`,
+    );
+    const id = await s.startRelease(
+      releaseInput(
+        s,
+        names.map((name) => ({ name, plan: { notifications: [hook] } })),
+        {
+          approval: {
+            required: true,
+            timeoutMs: 3_600_000,
+            onTimeout: 'rollback',
+            approvers: ['alice@contoso.com'],
+          },
+        },
+      ),
+    );
+    const waiting = await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.approve(id);
+    await s.finishRelease(id);
+    const bodies = s.notify.bodiesTo('https://hooks.test/ops') as {
+      type: string;
+      data: Record<string, unknown>;
+    }[];
+    const ofRelease = bodies.filter((b) => b.data.rolloutId === id);
+    expect(ofRelease.map((b) => b.type.split('.').pop())).toEqual([
+      'waitingApproval',
+      'approved',
+      'succeeded',
+    ]);
+    expect(ofRelease[0]!.data).toEqual(
+      expect.objectContaining({
+        policy: 'shop',
+        approvers: ['alice@contoso.com'],
+        expiresAt: waiting.approval?.expiresAt,
+        links: { approvalPage: waiting.approval?.pageUrl },
+        image: { to: 'api=registry.test/api:v2, cart=registry.test/cart:v2, pay=registry.test/pay:v2' },
+      }),
+    );
+    // Members tell their own success; none asked for an approval of its own.
+    const ofMembers = bodies.filter((b) => b.data.rolloutId !== id).map((b) => b.type.split('.').pop());
+    expect(ofMembers.filter((k) => k === 'waitingApproval')).toEqual([]);
+    expect(ofMembers.filter((k) => k === 'succeeded')).toHaveLength(3);
   });
 });

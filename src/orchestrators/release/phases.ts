@@ -6,6 +6,7 @@ import { formatDuration } from '../../domain/duration';
 import { Activities } from '../../names';
 import { compensationRetry, stepRetry } from '../retry';
 import { StopRollout } from '../stop';
+import { notifyRelease } from './notify';
 import type { MemberState, ReleaseRun } from './run';
 
 /** The queue's poll backs off to this, so a long wait adds little history. */
@@ -94,16 +95,27 @@ export function* approveAndBake(rel: ReleaseRun): Generator<Task, void, unknown>
     const links = yield* rel.call('createApprovalLinks', { rolloutId: rel.releaseId, expiresAt });
     recorder.enter('WaitingApproval');
     recorder.approvalPending(links.pageUrl, new Date(expiresAt).toISOString());
+    yield* notifyRelease(rel, 'waitingApproval', {
+      expiresAt: new Date(expiresAt).toISOString(),
+      approvers: plan.approval.approvers,
+      onTimeout: plan.approval.onTimeout,
+      links: { approvalPage: links.pageUrl },
+    });
     const end = yield* rel.wait(() => false, { deadline: expiresAt, approval: true, promote: true });
     if (end.kind === 'approval') {
       recorder.approvalDecided(end.decision);
       const { approver, comment, decision } = end.decision;
+      yield* notifyRelease(rel, decision === 'approve' ? 'approved' : 'rejected', {
+        by: approver,
+        ...(comment ? { comment } : {}),
+      });
       if (decision === 'reject')
         throw new StopRollout(`rejected by ${approver}${comment ? `: ${comment}` : ''}`);
     } else if (end.kind === 'promoted') {
       recorder.approvalEnded('skipped', end.by);
     } else {
       recorder.approvalEnded('timedOut');
+      yield* notifyRelease(rel, 'timedOut', { onTimeout: plan.approval.onTimeout });
       if (plan.approval.onTimeout === 'rollback') {
         throw new StopRollout(`approval timed out after ${formatDuration(plan.approval.timeoutMs)}`);
       }
@@ -211,7 +223,21 @@ export function* restore(rel: ReleaseRun, reason: string): Generator<Task, Relea
     abortStops: false,
     memberEndStops: false,
   });
-  return ending(rel, reason, lost, 'RolledBack');
+  const result = ending(rel, reason, lost, 'RolledBack');
+  yield* told(rel, result);
+  return result;
+}
+
+/** The channels hear how a restore ended: restored, or what a person must still do. */
+function* told(rel: ReleaseRun, result: ReleaseResult, undo?: { by: string; reason?: string }) {
+  const reason = result.reason ?? '';
+  if (result.outcome === 'RollbackFailed') {
+    yield* notifyRelease(rel, 'rollbackFailed', { reason, leftToDo: result.leftToDo ?? [] });
+  } else if (undo) {
+    yield* notifyRelease(rel, 'undone', { by: undo.by, ...(undo.reason ? { reason: undo.reason } : {}) });
+  } else {
+    yield* notifyRelease(rel, 'rolledBack', { reason });
+  }
 }
 
 /** 7. Undo after success: every member undoes, one by one in reverse promotion order. */
@@ -247,6 +273,7 @@ export function* undoAll(
     by: who.by,
     ...(who.reason ? { reason: who.reason } : {}),
   });
+  yield* told(rel, result, who);
   return result;
 }
 
@@ -317,6 +344,9 @@ export function* undoWindow(rel: ReleaseRun): Generator<Task, ReleaseResult, unk
     until: new Date(until).toISOString(),
   });
   rel.recorder.finish('Succeeded', undefined);
+  yield* notifyRelease(rel, 'succeeded', {
+    durationMs: rel.now() - Date.parse(rel.input.requestedAt),
+  });
   const brokeAway = () => rel.members.find((m) => m.finished && m.finished.outcome !== 'Succeeded');
   const end =
     until > rel.now()
