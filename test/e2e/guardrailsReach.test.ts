@@ -78,14 +78,14 @@ describe('Labels revision mode on the local runtime', () => {
   it('the dry run plans what the rollout writes; green is validated at its label URL, the production label moves, the target label comes back', async () => {
     const gatewayPort = await freePort();
     e = await startE2E(
-      [
-        trafficPolicy('lab', {
+      ['lab', 'labx'].map((name) =>
+        trafficPolicy(name, {
           strategy: { type: 'traffic', steps: [50, 100], stepPause: 'PT1M' },
           cleanup: { deactivateAfter: 'PT1M', keepRevisions: 2 },
           // The emulator's names resolve only through its gateway, as a private DNS zone would.
           guardrails: { labelsMode: 'useLabels', probeEndpoint: `http://127.0.0.1:${gatewayPort}/{fqdn}` },
         }),
-      ],
+      ),
       { emulator: { gatewayPort, environmentDomain: domain } },
     );
     await e.stack.emulator.seedApp({
@@ -135,5 +135,28 @@ describe('Labels revision mode on the local runtime', () => {
     for (const w of writes) {
       for (const t of w.traffic) if (t.weight > 0) expect(w.ready).toContain(t.revisionName);
     }
+
+    // A green that fails its dependency check: the snapshot's labels, weights and target label come back.
+    await e.stack.emulator.seedApp({
+      ...refOf('labx'),
+      image: `${registry}/e2e/labx:v1`,
+      revisionMode: 'Labels',
+      targetLabel: 'prod',
+      labels: ['prod', 'stage'],
+    });
+    const before = e.stack.emulator.appView(refOf('labx'))!.traffic;
+    const failed = await untilDone(e, await startRollout(e, 'labx', 'v2-depfail'));
+    expect(failed.outcome).toBe('RolledBack');
+    expect(failed.reason).toMatch(/dependencies/);
+    const after = e.stack.emulator.appView(refOf('labx'))!;
+    expect(after.traffic).toEqual(before);
+    const rawx = e.stack.emulator.getApp(refOf('labx')) as {
+      properties: { configuration: { targetLabel?: string } };
+    };
+    expect(rawx.properties.configuration.targetLabel).toBe('prod');
+    expect(after.revisions.map((r) => [r.name, r.active])).toEqual([
+      ['labx--v1', true],
+      [failed.green!, false],
+    ]);
   });
 });

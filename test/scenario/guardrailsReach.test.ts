@@ -94,11 +94,11 @@ describe('Labels revision mode: rolled out through the labels, never switched', 
     expect(new Set(s.smoke.runs)).toEqual(new Set(['https://web---green.test/']));
     const traffic = writes.filter((w) => w.op === 'setTraffic').map((w) => w.detail);
     expect(traffic).toEqual([
-      'web--blue=100(prod), web--blue=0(stage), web--blue=0(blue), web--v2=0(green)',
+      'web--blue=100(prod), web--blue=0(stage), web--blue=0(blue), web--v2=0(green) targetLabel=prod',
       'web--blue=90(prod), web--blue=0(stage), web--v2=10(green), web--blue=0(blue)',
       'web--blue=50(prod), web--blue=0(stage), web--v2=50(green), web--blue=0(blue)',
       'web--v2=100(prod), web--blue=0(stage), web--v2=0(green), web--blue=0(blue)',
-      'web--v2=100(prod), web--blue=0(stage) targetLabel=prod',
+      'web--v2=100(prod), web--blue=0(stage)',
     ]);
     expect(s.containerApps.currentTraffic()).toEqual([
       { revisionName: 'web--v2', weight: 100, label: 'prod' },

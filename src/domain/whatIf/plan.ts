@@ -237,7 +237,8 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
       setTraffic(
         'Deploying',
         labelsStepTraffic(baseline, blue, green, 0, own),
-        `labels: ${own.blue} on ${blue}, ${own.green} on ${green}`,
+        `labels: ${own.blue} on ${blue}, ${own.green} on ${green}${snapshot.targetLabel ? `; target label '${snapshot.targetLabel}' back` : ''}`,
+        snapshot.targetLabel,
       );
     } else if (traffic && blue) {
       setTraffic(
@@ -326,8 +327,7 @@ export function whatIf(input: WhatIfInput): WhatIfPlan {
       setTraffic(
         'Finalising',
         labelsFinal(baseline, blue, green, own),
-        `the app's own labels only; ${own.blue} and ${own.green} dropped${snapshot.targetLabel ? `, target label '${snapshot.targetLabel}' back` : ''}`,
-        snapshot.targetLabel,
+        `the app's own labels only; ${own.blue} and ${own.green} dropped`,
       );
     } else if (traffic && blue) {
       steps.push({ kind: 'changeControl', phase: 'Finalising', gate: gateAt() });

@@ -56,7 +56,11 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
     *deploy(blue) {
       run.saga.add(deactivate(run, nameGreen(run)), strategy.restore());
       const green = yield* deployGreen(run);
-      yield* setTraffic(labelRollout(run) ? step(0, blue, green) : labelled(baseline, blue, green));
+      const labels = labelRollout(run);
+      // Labels mode: green took the green label as the deploy's target label; the app's own goes back at
+      // once, so no later revision (or a newer rollout's snapshot) ever sees the rollout's.
+      if (labels) yield* setTraffic(step(0, blue, green), stepRetry, labels.targetLabel);
+      else yield* setTraffic(labelled(baseline, blue, green));
       return green;
     },
 
@@ -91,9 +95,9 @@ export function trafficStrategy(run: RolloutRun, plan: TrafficStrategyPlan): Str
       yield* beforeProductionChange(run, 'finalise');
       const labels = labelRollout(run);
       if (labels) {
-        // The app's own labels only, production's on green; its target label back as it was.
+        // The app's own labels only, production's on green.
         const blue = heaviestRevision(baseline) ?? '';
-        yield* setTraffic(labelsFinal(baseline, blue, green, labels.labels), stepRetry, labels.targetLabel);
+        yield* setTraffic(labelsFinal(baseline, blue, green, labels.labels));
         return;
       }
       // Green, now production, carries the blue label; entries left with neither weight nor another label go.
