@@ -648,4 +648,38 @@ describe('coordinated release', () => {
     expect(ofMembers.filter((k) => k === 'waitingApproval')).toEqual([]);
     expect(ofMembers.filter((k) => k === 'succeeded')).toHaveLength(3);
   });
+
+  it('a member aborted on its own while it waits at a lockstep step: it and every other member restore', async () => {
+    s = scenario();
+    const steps = (stepPauseMs: number): Member['plan'] => ({
+      strategy: { type: 'traffic', steps: [10, 50, 100], stepPauseMs, recheckSmokeEachStep: false },
+    });
+    const id = await s.startRelease(
+      releaseInput(
+        s,
+        [
+          { name: 'api', plan: steps(600_000) },
+          { name: 'cart', plan: steps(30_000) },
+          { name: 'pay', plan: steps(600_000) },
+        ],
+        {
+          order: 'lockstep',
+          approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+        },
+      ),
+    );
+    // cart finished its first step's pause and waits for step 2; api and pay still pause.
+    const st = await s.runReleaseUntil(
+      id,
+      (x) => x.members[1]!.step === 0 && x.members[0]!.step === undefined,
+    );
+    expect(st.step).toEqual({ index: 0, of: 3 });
+    await s.abort(memberRolloutId(id, 'cart'), 'cart looks wrong');
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('RolledBack');
+    expect(status.reason).toBe('member cart ended RolledBack: aborted by ops@contoso.com: cart looks wrong');
+    expectAllRestored(s);
+    // cart restored itself first; then the others, newest promoted first.
+    expect(trafficOrder(s)).toEqual({ promoted: names, restored: ['cart', 'pay', 'api'] });
+  });
 });
