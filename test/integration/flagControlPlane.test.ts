@@ -1,5 +1,13 @@
 import type { Redis } from 'ioredis';
-import { checkpointKey, flagKeys, mockKey, prodLogKey, reportMember } from '../../src/protocol/flagKeys';
+import {
+  checkpointKey,
+  flagKeys,
+  mockKey,
+  prodLogKey,
+  reportMember,
+  sourceKey,
+} from '../../src/protocol/flagKeys';
+import { advanceSourcePosition } from '../../src/protocol/sourcePosition';
 import { RedisControlPlane } from '../../src/adapters/flags/redisControlPlane';
 import { RedisMockOutputs } from '../../src/adapters/flags/redisMockOutputs';
 import { acquireLease, fencedAppend, type Guard, writeHeartbeat } from '../../src/agent/scripts';
@@ -300,6 +308,21 @@ describe('agent reports', () => {
     );
     await redis.zincrby(keys.reports, -60_000, member);
     expect(await control.reports(app, 5_000)).toEqual([]);
+  });
+});
+
+describe('the source position', () => {
+  it('is unknown until published, then moves only forward', async () => {
+    expect(await control.sourcePosition(app)).toBeUndefined();
+    expect(await advanceSourcePosition(redis, sourceKey(prefix, app), 120)).toBe(true);
+    // A receiver that saw less (or saw it later) does not move it back.
+    expect(await advanceSourcePosition(redis, sourceKey(prefix, app), 90)).toBe(false);
+    expect(await advanceSourcePosition(redis, sourceKey(prefix, app), 120)).toBe(false);
+    expect(await control.sourcePosition(app)).toBe(120);
+    expect(await advanceSourcePosition(redis, sourceKey(prefix, app), 121)).toBe(true);
+    expect(await control.sourcePosition(app)).toBe(121);
+    await redis.set(sourceKey(prefix, app), 'not a number');
+    expect(await control.sourcePosition(app)).toBeUndefined();
   });
 });
 
