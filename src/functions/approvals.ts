@@ -260,6 +260,7 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
       decision: check.decision,
       approver,
       ...(comment ? { comment } : {}),
+      ...(release ? { release: true } : {}),
     });
     return htmlPage(200, page.title, page.body);
   }

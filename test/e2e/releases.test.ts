@@ -215,6 +215,15 @@ describe('coordinated releases, end to end on the local runtime', () => {
     }
     const list = await listReleases('shop');
     expect(list.map((r) => r.id)).toContain(id);
+    // The dashboard lists it with each member's phase.
+    const dashboard = await fetch(`${e.gl.baseUrl}/api/dashboard`, {
+      headers: { 'x-ms-client-principal-name': 'alice@contoso.com' },
+    });
+    const html = await dashboard.text();
+    expect(dashboard.status).toBe(200);
+    expect(html).toContain('<h2>Releases</h2>');
+    expect(html).toContain(id);
+    expect(html).toMatch(/rapi<\/a> <span class="v v-\w+">Succeeded<\/span> promoted/);
 
     // The audit trail has the request and the approval under the release.
     const kinds = (await auditKinds(`rollout=${encodeURIComponent(id)}`)).map((x) => x.kind);

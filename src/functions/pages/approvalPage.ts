@@ -123,17 +123,22 @@ export function renderResultBody(args: {
   decision: 'approve' | 'reject';
   approver: string;
   comment?: string;
+  /** A release's decision: every member goes on, or every member rolls back. */
+  release?: boolean;
 }): { title: string; body: string } {
   const approved = args.decision === 'approve';
   const title = approved ? 'Approved' : 'Rejected';
+  const what = args.release ? 'Release' : 'Rollout';
   const next = approved
-    ? `Rollout <code>${esc(args.rolloutId)}</code> goes on to promotion.`
-    : `Rollout <code>${esc(args.rolloutId)}</code> rolls back to what served before.`;
+    ? `${what} <code>${esc(args.rolloutId)}</code> goes on to promotion${args.release ? ', member by member' : ''}.`
+    : `${what} <code>${esc(args.rolloutId)}</code> rolls back to what served before${args.release ? ', every member' : ''}.`;
   return {
     title,
     body:
       `<h1>${title}</h1><div class="notice ok" role="status"><p>${next}</p>` +
       `<p>Recorded ${approved ? 'approver' : 'by'}: <strong>${esc(args.approver)}</strong>${args.comment ? `, comment “${esc(args.comment)}”` : ''}.</p></div>` +
-      `<p><a href="/api/dashboard/rollouts/${encodeURIComponent(args.rolloutId)}">Follow the rollout on the dashboard</a></p>`,
+      (args.release
+        ? '<p><a href="/api/dashboard">Follow the release on the dashboard</a></p>'
+        : `<p><a href="/api/dashboard/rollouts/${encodeURIComponent(args.rolloutId)}">Follow the rollout on the dashboard</a></p>`),
   };
 }
