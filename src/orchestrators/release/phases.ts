@@ -316,8 +316,7 @@ function ending(
       left.push(`its rollback did not finish: see rollout ${m.member.rolloutId}`);
     }
     leftToDo.push(...left.map((l) => `${app}: ${l}`));
-    const status = rel.recorder.member(app);
-    if (left.length) status.leftToDo = left;
+    if (left.length) rel.recorder.memberLeftToDo(app, left);
     return {
       app,
       rolloutId: m.member.rolloutId,

@@ -11,7 +11,16 @@ import type {
 
 const maxTimeline = 50;
 const maxIgnoredEvents = 10;
+/** What is left to do, per member and in all: enough to act on, bounded so the status stays small. */
+const maxLeftToDo = 10;
 const clip = (s: string, max = 500): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+function bounded(items: string[], max = maxLeftToDo): string[] {
+  const kept = items.slice(0, max).map((l) => clip(l, 300));
+  return items.length > max
+    ? [...kept, `… and ${items.length - max} more (see each member's rollout)`]
+    : kept;
+}
 
 /** The release's custom status, kept small and published on every change. */
 export class ReleaseRecorder {
@@ -69,7 +78,7 @@ export class ReleaseRecorder {
         m.phase = 'Finished';
         m.outcome = r.outcome;
         if (r.reason) m.reason = clip(r.reason);
-        if (r.leftToDo?.length) m.leftToDo = r.leftToDo.map((l) => clip(l));
+        if (r.leftToDo?.length) m.leftToDo = bounded(r.leftToDo);
         break;
     }
     this.publish();
@@ -77,6 +86,11 @@ export class ReleaseRecorder {
 
   memberPhase(app: string, phase: ReleaseMemberStatus['phase']): void {
     this.member(app).phase = phase;
+    this.publish();
+  }
+
+  memberLeftToDo(app: string, leftToDo: string[]): void {
+    this.member(app).leftToDo = bounded(leftToDo);
     this.publish();
   }
 
@@ -130,7 +144,7 @@ export class ReleaseRecorder {
   finish(outcome: ReleaseOutcome, reason: string | undefined, leftToDo: string[] = []): void {
     this.status.outcome = outcome;
     if (reason) this.status.reason = clip(reason);
-    if (leftToDo.length) this.status.leftToDo = leftToDo.map((l) => clip(l));
+    if (leftToDo.length) this.status.leftToDo = bounded(leftToDo, 3 * maxLeftToDo);
     else delete this.status.leftToDo;
     delete this.status.queuedBehind;
     this.enter(outcome);
