@@ -682,4 +682,25 @@ describe('coordinated release', () => {
     // cart restored itself first; then the others, newest promoted first.
     expect(trafficOrder(s)).toEqual({ promoted: names, restored: ['cart', 'pay', 'api'] });
   });
+
+  it('a member undone on its own in the undo window: the release undoes the others too (all or nothing)', async () => {
+    s = scenario();
+    const windowed = { cleanup: { deactivateAfterMs: 0, keepRevisions: 2, undoWindowMs: 1_800_000 } };
+    const id = await s.startRelease(
+      releaseInput(
+        s,
+        names.map((name) => ({ name, plan: windowed })),
+        { undoWindowMs: 1_800_000 },
+      ),
+    );
+    await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+    await s.approve(id);
+    await s.runReleaseUntil(id, phaseIs('Succeeded'));
+    await s.undo(memberRolloutId(id, 'cart'), 'cart alone');
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Undone');
+    expect(status.reason).toMatch(/^undone by greenlight: member cart ended Undone/);
+    expectAllRestored(s);
+    expect(trafficOrder(s).restored).toEqual(['cart', 'pay', 'api']);
+  });
 });
