@@ -120,6 +120,7 @@ const flagStrategy = z.strictObject({
   progress: z
     .strictObject({
       log: z.string().min(1).default('sink'),
+      /** How far the log may stay behind the source position the agents publish for a whole check interval. */
       maxLagFrames: z.number().int().min(0).default(1000),
     })
     .prefault({}),
