@@ -263,6 +263,9 @@ describe('coordinated release', () => {
       expect(status.reason).toMatch(/member pay ended RolledBack/);
       expectAllRestored(s, ['api', 'cart']);
       expect(status.members.map((m) => m.outcome)).toEqual(['RolledBack', 'RolledBack', 'RolledBack']);
+      // The flag member's control record is its snapshot again, green's mock output gone.
+      expect(s.flags.current()?.revisions['pay--v2m']).toBeUndefined();
+      expect(s.flags.mockKeysDropped('pay--v2m')).toBe(true);
     });
 
     it('at a pre-promotion gate', async () => {
