@@ -1,6 +1,9 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { services } from '../composition';
+import { rolloutPorts, services } from '../composition';
+import { channelWants, type NotificationChannel } from '../domain/notify/channels';
+import { deliverNotification } from '../domain/notify/deliver';
+import type { NotificationEvent } from '../domain/notify/events';
 import { auditId, releaseAdmissionEntry, releaseGatherEntry } from '../domain/audit';
 import {
   GatherActivities,
@@ -96,6 +99,35 @@ async function recordIncomplete(
     ),
   );
   context.warn(detail);
+  // The members' channels that asked for it hear it once each; a delivery never fails the gathering.
+  const release = (await s.releases()).find((r) => r.name === input.release);
+  const members = (release?.members ?? Object.keys(input.images)).map((m) =>
+    policies.find((p) => p.name === m),
+  );
+  const channels = new Map<string, NotificationChannel>();
+  for (const p of members) {
+    for (const c of p?.notifications ?? []) {
+      if (channelWants(c, 'releaseIncomplete') && !channels.has(c.name)) channels.set(c.name, c);
+    }
+  }
+  const event: NotificationEvent = {
+    id: `incomplete:${input.openedAt}`,
+    rolloutId: input.gathering,
+    policy: input.release,
+    app: members.map((p, i) => p?.app.name ?? release?.members[i] ?? '?').join(', '),
+    at: input.closedAt,
+    image: { to: Object.values(imageText(input.images)).join(', ') || 'none' },
+    kind: 'releaseIncomplete',
+    key: input.key,
+    missing: input.missing,
+    closedAt: input.closedAt,
+  };
+  const notify = rolloutPorts().notify;
+  await Promise.all(
+    [...channels.values()].map((channel) =>
+      deliverNotification(notify, { event, channel, budgetMs: 10_000 }),
+    ),
+  );
   return { recorded: true };
 }
 

@@ -1,4 +1,5 @@
 import { api, decideThroughPage, imagePushedEvent, pushEvents, sleep } from '../../local/client';
+import { startInbox, type Inbox } from '../../local/inbox';
 import type { ReleaseView } from '../../src/services/releaseView';
 import {
   digestOf,
@@ -31,22 +32,37 @@ const policies = [
     approval: { required: false },
     gather: { window: 'PT15M', tagKey: '^(v\\d+)\\.' },
   },
-  trafficPolicy('gx'),
+  // The gathering's channels: told when a window closes incomplete.
+  trafficPolicy('gx', {
+    notifications: [
+      { kind: 'teams', urlSetting: 'GREENLIGHT_TEAMS_URL', events: ['releaseIncomplete'] },
+      {
+        kind: 'webhook',
+        name: 'hook',
+        urlSetting: 'GREENLIGHT_WEBHOOK_URL',
+        secretSetting: 'GREENLIGHT_WEBHOOK_SECRET',
+        events: ['releaseIncomplete'],
+      },
+    ],
+  }),
   trafficPolicy('gy'),
 ];
 
 let e: E2E;
+let inbox: Inbox;
 /** Skips readiness polls, step pauses and gathering windows, but stops at the (24 h) approval wait. */
 const withinAnHour = (next: number, now: number): boolean => next - now < 3_600_000;
 const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${tag}`;
 
 beforeAll(async () => {
-  e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true' } });
+  inbox = await startInbox({ log: () => undefined });
+  e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() } });
   for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy']) await seed(e, app);
 }, 60_000);
 
 afterAll(async () => {
   await e?.stop();
+  await inbox?.close();
 });
 
 beforeEach(() => e.stack.runtime.setTimeSkipping(withinAnHour));
@@ -271,6 +287,17 @@ describe('coordinated releases, end to end on the local runtime', () => {
     const rows = (await ledger()).filter((t) => t.image.includes('e2e/gx:v3.0.1'));
     expect(rows.map((t) => t.decision).sort()).toEqual(['release gathered', 'release incomplete']);
     expect(rows.find((t) => t.decision === 'release incomplete')?.detail).toMatch(/no image for gy/);
+    // And the members' channels were told, once each, in a message their service accepts.
+    const card = await inbox.waitFor(
+      (m) => m.kind === 'teams' && m.title.includes('Release not started: pushed'),
+      10_000,
+    );
+    expect(card.accepted).toBe(true);
+    const hook = await inbox.waitFor(
+      (m) => m.kind === 'webhook' && (m.event ?? '').endsWith('releaseIncomplete'),
+      10_000,
+    );
+    expect(hook).toMatchObject({ accepted: true, verified: true });
     const entries = await auditKinds('limit=500');
     expect(entries).toEqual(
       expect.arrayContaining([

@@ -70,6 +70,8 @@ export function sampleEvent(
         return { ...base, kind, closesAt: '2026-12-03T15:00:00.000Z' };
       case 'undone':
         return { ...base, kind, by: 'bob@contoso.com', reason: 'customer reports' };
+      case 'releaseIncomplete':
+        return { ...base, kind, key: 'v1.5', missing: ['worker'], closedAt: '2026-12-03T14:30:00.000Z' };
     }
   })();
   return { ...specific, ...overrides } as NotificationEvent;

@@ -33,6 +33,8 @@ export const notificationKinds = [
   'undoWindowClosing',
   /** A person undid a finished rollout. */
   'undone',
+  /** A release's gathering window closed before every member's image was pushed: nothing started. */
+  'releaseIncomplete',
 ] as const;
 
 export type NotificationKind = (typeof notificationKinds)[number];
@@ -123,6 +125,13 @@ export type NotificationEvent = EventBase &
         command?: string;
       }
     | { kind: 'undone'; by: string; reason?: string }
+    | {
+        kind: 'releaseIncomplete';
+        /** The tag key the pushes were gathered under, and the members no image arrived for. */
+        key: string;
+        missing: string[];
+        closedAt: string;
+      }
   );
 
 /** The event of one kind, for code that builds a particular event. */
@@ -141,6 +150,7 @@ export function severityOf(event: NotificationEvent): Severity {
     case 'gateInconclusive':
     case 'rolledBack':
     case 'undone':
+    case 'releaseIncomplete':
       return 'warning';
     case 'gateFailed':
       return 'danger';

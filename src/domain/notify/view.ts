@@ -191,6 +191,16 @@ function specifics(event: NotificationEvent): Specifics {
           ...(event.command ? [{ name: 'Afterwards, roll back with', value: event.command }] : []),
         ],
       };
+    case 'releaseIncomplete':
+      return {
+        title: `Release not started: ${event.policy} (${event.app})`,
+        summary: `The pushes gathered under ${event.key} lack an image for ${event.missing.join(', ')} when the window closed at ${event.closedAt}; nothing was deployed. Push the missing images (a new window opens) or start the release with POST /api/releases.`,
+        facts: [
+          { name: 'Key', value: event.key },
+          { name: 'Missing', value: event.missing.join(', ') },
+          { name: 'Closed', value: event.closedAt },
+        ],
+      };
     case 'undone':
       return {
         title: `Undone by ${event.by}: ${event.app}`,
