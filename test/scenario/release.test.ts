@@ -141,6 +141,27 @@ describe('coordinated release', () => {
     ]);
   });
 
+  it('every member watches at least the release watch, whatever its own', async () => {
+    s = scenario();
+    const id = await s.startRelease(
+      releaseInput(s, undefined, {
+        approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+        watch: { durationMs: 600_000, intervalMs: 60_000 },
+      }),
+    );
+    const watching = await s.runReleaseUntil(id, phaseIs('Watching'));
+    expect(watching.members.some((m) => m.phase !== 'Watched')).toBe(true);
+    const { result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    for (const name of names) {
+      const member = await memberStatus(s, name);
+      expect(member.timeline.map((t) => t.phase)).toContain('Watching');
+      expect(await s.instance(`${memberRolloutId(id, name)}:watch`)).toMatchObject({
+        runtimeStatus: 'Completed',
+      });
+    }
+  });
+
   it('lockstep: step i of every member before step i + 1, a member with fewer steps done early', async () => {
     s = scenario();
     const members: Member[] = [

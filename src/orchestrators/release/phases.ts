@@ -3,6 +3,7 @@ import { startChild } from '../../activities/contract';
 import type { MemberSignal, ReleaseApp, ReleaseCommand, ReleaseResult } from '../../domain/release/types';
 import type { RolloutPlan } from '../../domain/rollout/types';
 import { formatDuration } from '../../domain/duration';
+import { memberPlan } from '../../domain/release/plan';
 import { Activities } from '../../names';
 import { compensationRetry, stepRetry } from '../retry';
 import { StopRollout } from '../stop';
@@ -69,7 +70,10 @@ export function* startMembers(rel: ReleaseRun): Generator<Task, Task, unknown> {
   const children = rel.members.map((m) => {
     m.started = true;
     rel.recorder.memberPhase(m.member.app, 'Starting');
-    return startChild(rel.context, 'rollout', m.member.input, m.member.rolloutId);
+    // However the input was built: every member watches at least the release's watch, and stays undoable
+    // at least as long as the release.
+    const input = { ...m.member.input, plan: memberPlan(m.member.input.plan, rel.plan) };
+    return startChild(rel.context, 'rollout', input, m.member.rolloutId);
   });
   const all = rel.context.df.Task.all(children.map((c) => c.task));
   yield rel.context.df.Task.any([all, rel.context.df.createTimer(new Date(rel.now()))]);
