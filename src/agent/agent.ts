@@ -346,11 +346,12 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Whether a live receiver of another revision (heartbeat within three intervals) holds `id` of `log`
-   * in its buffer: the revision Greenlight may hand production back to, which then writes it. While one
-   * does, the writer must not skip `id`: skipping would commit past a frame that could still be written.
-   * A live receiver whose buffer is whole from `id` on holds it even if its last report is older than
-   * the frame: it has been receiving since.
+   * Whether a live receiver (heartbeat within three intervals) of another revision in standby holds `id`
+   * of `log` in its buffer: a revision Greenlight may hand production back to, which then writes it.
+   * While one does, the writer must not skip `id`: skipping would commit past a frame that could still
+   * be written. A candidate in mock mode does not count (production must not wait on an unvalidated
+   * revision). A live receiver whose buffer is whole from `id` on holds it even if its last report is
+   * older than the frame: it has been receiving since.
    */
   async otherRevisionHolds(log: string, id: number): Promise<boolean> {
     const [seconds, micros] = await this.prod.time();
@@ -365,8 +366,9 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
     const values = await this.prod.mget(...others.map((m) => this.keys.report(m)));
     return values.some((v) => {
       if (!v) return false;
-      const range = (JSON.parse(v) as RevisionReport).buffered?.[log];
-      return range !== undefined && range.from <= id;
+      const report = JSON.parse(v) as RevisionReport;
+      const range = report.buffered?.[log];
+      return report.mode === 'standby' && range !== undefined && range.from <= id;
     });
   }
 

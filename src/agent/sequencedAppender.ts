@@ -20,7 +20,7 @@ export interface SequencedAppenderOptions {
  * where the fenced-out one stopped, out of its own buffer.
  *
  * Ids missing from the writer's buffer (lost on its connection, or let go by while it was stuck) are
- * skipped only when no live receiver of another revision holds them. In production, while one does,
+ * skipped only when no live receiver of a standby revision holds them. In production, while one does,
  * the writer waits at the hole: production is delayed, its checkpoint stops, the watch sees the stall
  * and flips production to that revision, which writes them. Skipping would move the checkpoint past
  * frames that revision still holds, and the one that takes over continues after them: lost. In mock

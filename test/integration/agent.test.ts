@@ -250,12 +250,19 @@ describe("holes in the active writer's buffer", () => {
     }
   });
 
-  it('skips, counted as gaps, frames no live receiver of another revision holds', async () => {
-    await control.ensure(app, blue, 'bootstrap');
-    const b = await startAgent(blue);
+  it('skips, counted as gaps, frames no live standby receiver holds (a candidate in mock mode does not count)', async () => {
+    const r = await control.ensure(app, blue, 'bootstrap');
+    await control.setRevision(app, green, { mode: 'mock', binding: 'temp' }, r.epoch, 'rollout-1');
+    const [b, g] = await Promise.all([startAgent(blue), startAgent(green)]);
     const blueIn = new SequencedAppender(b, 'stream');
+    const greenIn = new SequencedAppender(g, 'stream');
     try {
       await until('blue processes production', () => b.processing);
+      for (let id = 1; id <= 8; id++) greenIn.push(id, frame(id));
+      await until("green's report says it holds them", async () =>
+        (await control.reports(app, 1_000)).some((x) => x.revision === green && x.mode === 'mock'),
+      );
+      await new Promise((res) => setTimeout(res, 250));
       for (const id of [1, 2, 3, 7, 8]) blueIn.push(id, frame(id));
       await until('blue commits 8', async () => (await b.checkpoint('stream')) === 8);
       expect((await streamIds()).map((r) => r.id)).toEqual([1, 2, 3, 7, 8]);
@@ -263,6 +270,7 @@ describe("holes in the active writer's buffer", () => {
       expect(b.report().waitingFor).toBeUndefined();
     } finally {
       blueIn.close();
+      greenIn.close();
     }
   });
 });

@@ -44,7 +44,7 @@ export interface RevisionReport {
   gaps?: number;
   /**
    * Per log, the ids this replica's receive buffer holds without a hole (`from`..`to`): what it could
-   * write after a takeover. The active writer never skips an id another revision's live receiver holds.
+   * write after a takeover. The active writer never skips an id a standby revision's live receiver holds.
    */
   buffered?: Record<string, { from: number; to: number }>;
   /** Production waits at this id of a log: missing from the writer's buffer, held by another revision. */
