@@ -175,13 +175,17 @@ function imagesOf(input: ReleaseInput | undefined): Map<string, ImageRef> {
   return out;
 }
 
+export interface RunningRelease {
+  id: string;
+  input: ReleaseInput | undefined;
+  createdAt: number;
+  phase?: ReleaseStatus['phase'];
+}
+
 /** Every release instance of `name` that has not ended, oldest first, with its input. */
-export async function runningReleases(
-  client: DurableClient,
-  name: string,
-): Promise<{ id: string; input: ReleaseInput | undefined; createdAt: number }[]> {
+export async function runningReleases(client: DurableClient, name: string): Promise<RunningRelease[]> {
   const running = await client.getStatusBy({ runtimeStatus: ['Running', 'Pending'] as never });
-  const out: { id: string; input: ReleaseInput | undefined; createdAt: number }[] = [];
+  const out: RunningRelease[] = [];
   for (const s of running.filter((r) => r.name === Orchestrators.release)) {
     const custom = s.customStatus as Partial<ReleaseStatus> | null | undefined;
     if (custom?.name !== undefined && custom.name !== name) continue;
@@ -189,14 +193,20 @@ export async function runningReleases(
     if (!full || finished.has(String(full.runtimeStatus))) continue;
     const input = full.input as ReleaseInput | undefined;
     if ((custom?.name ?? input?.plan.name) !== name) continue;
-    out.push({ id: s.instanceId, input, createdAt: new Date(full.createdTime).getTime() });
+    const phase = (full.customStatus as Partial<ReleaseStatus> | null | undefined)?.phase;
+    out.push({
+      id: s.instanceId,
+      input,
+      createdAt: new Date(full.createdTime).getTime(),
+      ...(phase ? { phase } : {}),
+    });
   }
   return out.sort((a, b) => a.createdAt - b.createdAt);
 }
 
 /**
  * Request a release, for HTTP and for a completed gathering alike: a repeat of a running release's image
- * set is that release; otherwise the release policy's concurrency decides against a running release of
+ * set (or of one in its undo window) is that release; otherwise the release policy's concurrency decides against a running release of
  * the same name (supersede: it is aborted and the new one waits for its apps; queue: the new one waits;
  * reject: refused). The release itself waits (`Queued`) until no rollout or release holds a member app.
  * Every outcome goes to the trigger ledger, one row per member.
@@ -262,7 +272,9 @@ export async function requestRelease(
       ...(req.reason !== undefined ? { reason: req.reason } : {}),
     });
   }
-  const holder = running[running.length - 1];
+  // A release in its undo window (Succeeded) has let its apps go: it neither holds nor is superseded.
+  const active = running.filter((r) => r.phase !== 'Succeeded');
+  const holder = active[active.length - 1];
   if (holder && policy.concurrency === 'reject') {
     return done({
       kind: 'rejected',
@@ -272,7 +284,7 @@ export async function requestRelease(
     });
   }
   if (holder && policy.concurrency === 'supersede') {
-    for (const r of running) {
+    for (const r of active) {
       await raiseQuietly(client, r.id, Events.abort, {
         by: 'greenlight',
         reason: `superseded by ${input.releaseId}`,

@@ -32,6 +32,9 @@ const policies = [
     approval: { required: false },
     gather: { window: 'PT15M', tagKey: '^(v\\d+)\\.' },
   },
+  trafficPolicy('ca'),
+  trafficPolicy('cb'),
+  { kind: 'Release', name: 'strict', members: ['ca', 'cb'], approval, concurrency: 'reject' },
   // The gathering's channels: told when a window closes incomplete.
   trafficPolicy('gx', {
     notifications: [
@@ -57,7 +60,7 @@ const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${ta
 beforeAll(async () => {
   inbox = await startInbox({ log: () => undefined });
   e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() } });
-  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy']) await seed(e, app);
+  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb']) await seed(e, app);
 }, 60_000);
 
 afterAll(async () => {
@@ -246,6 +249,46 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(kinds).toEqual(
       expect.arrayContaining(['release.started', 'release.deduplicated', 'approval.approved']),
     );
+  });
+
+  it('one release of a name at a time: queue waits behind the running one, reject refuses with 409', async () => {
+    const first = await startRelease('shop', { rapi: image('rapi', 'v3'), rweb: image('rweb', 'v3') });
+    expect(first.body.admission.kind).toBe('started');
+    await untilRelease(first.body.id, (v) => v.phase === 'WaitingApproval');
+    const second = await startRelease('shop', { rapi: image('rapi', 'v4'), rweb: image('rweb', 'v4') });
+    expect(second.status).toBe(202);
+    expect(second.body.admission).toMatchObject({ kind: 'queued', behind: first.body.id });
+    // It waits for the member apps the first one holds.
+    expect((await untilRelease(second.body.id, (v) => (v.queuedBehind?.length ?? 0) > 0)).phase).toBe(
+      'Queued',
+    );
+
+    const strict = await startRelease('strict', { ca: image('ca', 'v2'), cb: image('cb', 'v2') });
+    await untilRelease(strict.body.id, (v) => v.phase === 'WaitingApproval');
+    const refused = await api(e.gl, 'POST', '/api/releases', {
+      release: 'strict',
+      images: { ca: image('ca', 'v3'), cb: image('cb', 'v3') },
+    });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({
+      type: 'https://greenlight.dev/problems/release-in-progress',
+      running: strict.body.id,
+    });
+
+    // Aborting the first lets the queued one through to its own approval; then both are aborted.
+    for (const id of [first.body.id, strict.body.id]) {
+      const res = await api(e.gl, 'POST', `/api/releases/${id}/abort`, { reason: 'test' });
+      expect(res.status).toBe(202);
+    }
+    expect((await untilRelease(first.body.id, ended)).phase).toBe('RolledBack');
+    expect((await untilRelease(strict.body.id, ended)).phase).toBe('RolledBack');
+    await untilRelease(second.body.id, (v) => v.phase === 'WaitingApproval');
+    const aborted = await api(e.gl, 'POST', `/api/releases/${second.body.id}/abort`, {});
+    expect(aborted.status).toBe(202);
+    expect((await untilRelease(second.body.id, ended)).phase).toBe('RolledBack');
+    // A finished release cannot be promoted.
+    const late = await api(e.gl, 'POST', `/api/releases/${second.body.id}/promote`, {});
+    expect(late.status).toBe(409);
   });
 
   it('a member that fails its checks restores every member', async () => {
