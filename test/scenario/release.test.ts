@@ -347,6 +347,30 @@ describe('coordinated release', () => {
   });
 
   describe('approval', () => {
+    it('a member gate that could not decide asks for the release approval, and a timeout never promotes', async () => {
+      s = scenario({ gates: { latency: [{ value: 0.01, sampleSize: 2 }] } });
+      const paused = gate('latency', {
+        minSampleSize: 50,
+        inconclusiveLimit: 5,
+        count: 2,
+        onInconclusive: 'pause',
+      });
+      const id = await s.startRelease(
+        releaseInput(s, [{ name: 'api' }, { name: 'cart', plan: { gates: [paused] } }, { name: 'pay' }], {
+          approval: { required: false, timeoutMs: 3_600_000, onTimeout: 'promote', approvers: [] },
+        }),
+      );
+      const waiting = await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      expect(waiting.approval?.state).toBe('pending');
+      expect(waiting.timeline.map((t) => t.note ?? '').join(' ')).toMatch(
+        /approval needed: cart: gate latency inconclusive/,
+      );
+      const { result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(result.reason).toBe('approval timed out after PT1H');
+      expectAllRestored(s);
+    });
+
     it('rejected: every member restores, none was promoted', async () => {
       s = scenario();
       const id = await s.startRelease(releaseInput(s));

@@ -31,7 +31,12 @@ const outcome = z.enum(['Succeeded', 'RolledBack', 'RollbackFailed', 'Undone'], 
 export const memberReportSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('validated'), ...member, green: name.optional() }),
+    z.strictObject({
+      kind: z.literal('validated'),
+      ...member,
+      green: name.optional(),
+      approvalNeeded: z.array(z.string().max(2000)).max(20).optional(),
+    }),
     z.strictObject({ kind: z.literal('promoted'), ...member }),
     z.strictObject({ kind: z.literal('stepDone'), ...member, step }),
     z.strictObject({ kind: z.literal('watched'), ...member }),

@@ -209,7 +209,14 @@ export type ReleaseCommand = { action: 'promote' } | { action: 'step'; step: num
 
 /** Member → parent (`memberReport`). */
 export type MemberReport =
-  | { kind: 'validated'; app: string; rolloutId: string; green?: string }
+  | {
+      kind: 'validated';
+      app: string;
+      rolloutId: string;
+      green?: string;
+      /** Why a person must approve (an inconclusive gate that pauses): the release then asks, whatever its policy. */
+      approvalNeeded?: string[];
+    }
   /** Sequence: the member took all production; lockstep: after its last step. */
   | { kind: 'promoted'; app: string; rolloutId: string }
   | { kind: 'stepDone'; app: string; rolloutId: string; step: number }

@@ -88,7 +88,8 @@ export function* awaitRelease(
       `approval needed: ${approvalNeeded.join('; ')}; release ${releaseId}'s approval decides`,
     );
   }
-  yield* report(run, { kind: 'validated', green });
+  const needed = approvalNeeded.slice(0, 20).map((a) => a.slice(0, 2000));
+  yield* report(run, { kind: 'validated', green, ...(needed.length ? { approvalNeeded: needed } : {}) });
   run.recorder.note(`validated; waiting for release ${releaseId} to promote`);
   const command = yield* nextCommand(
     run,

@@ -94,7 +94,10 @@ export function* awaitValidated(rel: ReleaseRun): Generator<Task, void, unknown>
 /** 3. One approval for the whole release, then the bake; a `promote` skips either. */
 export function* approveAndBake(rel: ReleaseRun): Generator<Task, void, unknown> {
   const { plan, recorder } = rel;
-  if (plan.approval.required) {
+  // A member's gate that could not decide asks for a person, whatever the release's policy says.
+  const needed = rel.members.flatMap((m) => (m.approvalNeeded ?? []).map((n) => `${m.member.app}: ${n}`));
+  if (needed.length) recorder.note(`approval needed: ${needed.join('; ')}`);
+  if (plan.approval.required || needed.length > 0) {
     const expiresAt = rel.now() + plan.approval.timeoutMs;
     const links = yield* rel.call('createApprovalLinks', { rolloutId: rel.releaseId, expiresAt });
     recorder.enter('WaitingApproval');
@@ -103,6 +106,7 @@ export function* approveAndBake(rel: ReleaseRun): Generator<Task, void, unknown>
       expiresAt: new Date(expiresAt).toISOString(),
       approvers: plan.approval.approvers,
       onTimeout: plan.approval.onTimeout,
+      ...(needed.length ? { reason: needed.join('; ') } : {}),
       links: { approvalPage: links.pageUrl },
     });
     const end = yield* rel.wait(() => false, { deadline: expiresAt, approval: true, promote: true });
@@ -120,7 +124,8 @@ export function* approveAndBake(rel: ReleaseRun): Generator<Task, void, unknown>
     } else {
       recorder.approvalEnded('timedOut');
       yield* notifyRelease(rel, 'timedOut', { onTimeout: plan.approval.onTimeout });
-      if (plan.approval.onTimeout === 'rollback') {
+      // A wait a gate demanded is never ended by a timeout: nobody judged what the gate could not.
+      if (plan.approval.onTimeout === 'rollback' || needed.length > 0) {
         throw new StopRollout(`approval timed out after ${formatDuration(plan.approval.timeoutMs)}`);
       }
       recorder.note('approval timed out; promoting, as the release says');

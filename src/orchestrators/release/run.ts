@@ -16,6 +16,8 @@ export interface MemberState {
   /** The release started its rollout (only started members are aborted or undone). */
   started: boolean;
   validated: boolean;
+  /** Why this member wants a person to approve (an inconclusive gate that pauses), if it does. */
+  approvalNeeded?: string[];
   /** Lockstep: the last step it reported done (0-based), -1 before any. */
   stepDone: number;
   promotedReported: boolean;
@@ -195,6 +197,7 @@ export class ReleaseRun {
       switch (r.kind) {
         case 'validated':
           m.validated = true;
+          if (r.approvalNeeded?.length) m.approvalNeeded = r.approvalNeeded;
           break;
         case 'stepDone':
           m.stepDone = Math.max(m.stepDone, r.step);
