@@ -190,14 +190,15 @@ async function controlRelease(request: HttpRequest, client: DurableClient, conte
   // An undo before the release succeeded is an abort: every member restores its snapshot either way.
   const effective =
     action === 'undo' && !undoOpen && !view.done && view.phase !== 'Succeeded' ? 'abort' : action;
-  const refusal =
-    view.done || view.phase === 'RollingBack'
-      ? `release ${id} is ${view.phase}${view.outcome ? ` (${view.outcome})` : ''}`
-      : effective === 'undo' && !undoOpen
-        ? `release ${id} is ${view.phase} and its undo window is ${view.undo?.state ?? 'not open'}`
-        : effective !== 'undo' && view.phase === 'Succeeded'
-          ? `release ${id} already succeeded; use POST /api/releases/${id}/undo while its undo window is open`
-          : undefined;
+  // Ended (or ending) in all but name: a rolled-back release may still be finishing its bookkeeping.
+  const over = view.done || ['RollingBack', 'RolledBack', 'RollbackFailed', 'Undone'].includes(view.phase);
+  const refusal = over
+    ? `release ${id} is ${view.phase}${view.outcome ? ` (${view.outcome})` : ''}`
+    : effective === 'undo' && !undoOpen
+      ? `release ${id} is ${view.phase} and its undo window is ${view.undo?.state ?? 'not open'}`
+      : effective !== 'undo' && view.phase === 'Succeeded'
+        ? `release ${id} already succeeded; use POST /api/releases/${id}/undo while its undo window is open`
+        : undefined;
   if (refusal) {
     return problem({
       status: 409,

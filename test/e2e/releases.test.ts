@@ -303,6 +303,28 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(serving(e, 'fb')).toEqual(before.fb);
   });
 
+  it('undo within the window restores every member; the release ends Undone', async () => {
+    // The undo window (10 min) stays open: only shorter waits are skipped.
+    e.stack.runtime.setTimeSkipping((next, now) => next - now < 5 * 60_000);
+    const before = { fa: serving(e, 'fa'), fb: serving(e, 'fb') };
+    const started = await startRelease('pair', { fa: image('fa', 'v3'), fb: image('fb', 'v3') });
+    const id = started.body.id;
+    const succeeded = await untilRelease(id, ended);
+    expect(succeeded.phase).toBe('Succeeded');
+    expect(succeeded.undo?.state).toBe('open');
+    expect(serving(e, 'fa')).not.toEqual(before.fa);
+    const res = await api(e.gl, 'POST', `/api/releases/${id}/undo`, { reason: 'customers complain' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ id, action: 'undo', accepted: true });
+    e.stack.runtime.setTimeSkipping(true);
+    const undone = await untilRelease(id, (v) => v.phase === 'Undone' || v.done);
+    expect(undone.phase).toBe('Undone');
+    expect(serving(e, 'fa')).toEqual(before.fa);
+    expect(serving(e, 'fb')).toEqual(before.fb);
+    const kinds = (await auditKinds(`rollout=${encodeURIComponent(id)}`)).map((x) => x.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['release.started', 'release.undone']));
+  });
+
   it('a push set that never completes is recorded when the window closes, and nothing starts', async () => {
     await pushEvents(e.gl, [
       imagePushedEvent({
