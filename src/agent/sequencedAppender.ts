@@ -44,9 +44,12 @@ export class SequencedAppender {
   private readonly sourceIds: boolean;
   /** How often a writer waiting at a hole looks again whether anyone else still holds it. */
   private readonly holdPollMs: number;
+  /** The hole it waits at, and until when before looking again. */
+  private holding: { id: number; until: number } | undefined;
   private readonly onChange = (): void => {
     this.generation += 1;
     this.next = undefined;
+    this.holding = undefined;
     this.agent.noteWaiting(undefined);
     this.kick();
   };
@@ -129,8 +132,11 @@ export class SequencedAppender {
           id = this.firstAfter(next);
           fields = this.buffer.get(id);
           if (!fields) return;
+          // Looked at most once per holdPollMs, not at every frame pushed meanwhile.
+          if (this.holding?.id === next && Date.now() < this.holding.until) return;
           if (this.agent.mode === 'prod' && (await this.agent.otherRevisionHolds(this.log, next))) {
-            // Another revision can write them once production is handed to it: wait, never skip.
+            // A standby revision can write them once production is handed to it: wait, never skip.
+            this.holding = { id: next, until: Date.now() + this.holdPollMs };
             this.agent.noteWaiting({ log: this.log, id: next });
             this.retryLater(this.holdPollMs);
             return;
@@ -138,6 +144,7 @@ export class SequencedAppender {
           if (generation !== this.generation) continue;
           // Nobody else holds them: continue with the first one it has, counted as a gap.
         }
+        this.holding = undefined;
         this.agent.noteWaiting(undefined);
         const result = await this.agent.append(this.log, id, fields, { allowGap: id !== next });
         if (generation !== this.generation) continue;
