@@ -102,6 +102,23 @@ describe('flag strategy: the watch measures progress, the guard protects the und
       expectEpochsForward();
     });
 
+    it('the guard flips back a green that falls behind inside the undo window', async () => {
+      const workers: Record<string, WorkerBehaviour> = { v2: {} };
+      s = new Scenario({ workers });
+      s.flags.publishesSource = true;
+      const id = await s.start('v2', guardedPlan(true, 20));
+      await s.phase(id, 'Succeeded');
+      workers.v2!.commitsPerLook = 2;
+      const { status, result } = await s.finish(id);
+      expect(result.outcome).toBe('RolledBack');
+      expect(result.reason).toMatch(
+        /^post-promotion guard: web--v2 is \d+ frames behind the source at \d+ \(at most 20\), and was \d+ behind 5\.0s before: it is not keeping up/,
+      );
+      expect(status.undo).toEqual(expect.objectContaining({ state: 'closed', by: 'guard' }));
+      expect(s.flags.current()).toEqual(expect.objectContaining({ active: blue, epoch: 3 }));
+      expectEpochsForward();
+    });
+
     it('without the source position the same green passes: the lag cannot be measured', async () => {
       s = new Scenario({ workers: { v2: { commitsPerLook: 2 } } });
       const id = await s.start('v2', guardedPlan(false, 20, 60_000));
