@@ -291,7 +291,14 @@ export async function requestRelease(
       });
     }
   }
-  await client.startNew(Orchestrators.release, { instanceId: input.releaseId, input });
+  try {
+    await client.startNew(Orchestrators.release, { instanceId: input.releaseId, input });
+  } catch (e) {
+    // The same request at the same moment: the other one started it, so this one is its duplicate.
+    const now = await tryGetStatus(client, input.releaseId);
+    if (!now || finished.has(String(now.runtimeStatus))) throw e;
+    return done({ kind: 'duplicate', releaseId: input.releaseId });
+  }
   if (!holder) return done({ kind: 'started', releaseId: input.releaseId });
   return done(
     policy.concurrency === 'supersede'

@@ -192,10 +192,13 @@ describe('coordinated releases, end to end on the local runtime', () => {
   it('start → one approval through the page → Succeeded with every member promoted', async () => {
     const before = { rapi: soleRevision('rapi'), rweb: soleRevision('rweb') };
     const images = { rapi: image('rapi', 'v2'), rweb: image('rweb', 'v2') };
-    const started = await startRelease('shop', images);
-    expect(started.status).toBe(202);
+    // Two identical requests at once: one starts it, the other is told it is the same release.
+    const both = await Promise.all([startRelease('shop', images), startRelease('shop', images)]);
+    const started = both.find((r) => r.status === 202)!;
+    expect(both.map((r) => r.status).sort()).toEqual([200, 202]);
     expect(started.body.admission.kind).toBe('started');
     const id = started.body.id;
+    expect(both.map((r) => r.body.id)).toEqual([id, id]);
 
     // The same images again while it runs: the same release, nothing new started.
     const again = await startRelease('shop', images);
