@@ -140,12 +140,40 @@ export function* approveAndBake(rel: ReleaseRun): Generator<Task, void, unknown>
   }
 }
 
+/**
+ * Raises each signal on its member, in parallel; false for a member that has ended or could not be
+ * reached. Raising one twice is harmless (a member acts on the first well-formed abort, undo or command
+ * it waits for), so after a failure each is tried again on its own.
+ */
 function* signal(rel: ReleaseRun, signals: MemberSignal[]): Generator<Task, boolean[], unknown> {
   if (signals.length === 0) return [];
-  const out = (yield rel.context.df.Task.all(
-    signals.map((s) => rel.context.df.callActivityWithRetry(Activities.signalMember, stepRetry, s)),
-  )) as { raised: boolean }[];
-  return out.map((o) => o.raised);
+  const { context } = rel;
+  try {
+    const out = (yield context.df.Task.all(
+      signals.map((s) => context.df.callActivityWithRetry(Activities.signalMember, stepRetry, s)),
+    )) as { raised: boolean }[];
+    return out.map((o) => o.raised);
+  } catch {
+    const raised: boolean[] = [];
+    for (const s of signals) {
+      try {
+        raised.push((yield* rel.call('signalMember', s, compensationRetry)).raised);
+      } catch (e) {
+        rel.recorder.note(
+          `${s.event} not raised on ${s.rolloutId}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        raised.push(false);
+      }
+    }
+    return raised;
+  }
+}
+
+/** Forward commands: a member that cannot be told stops the release (it would wait for the command forever). */
+function* commandAll(rel: ReleaseRun, signals: MemberSignal[]): Generator<Task, void, unknown> {
+  const raised = yield* signal(rel, signals);
+  const missed = signals.filter((_, i) => !raised[i]).map((s) => s.rolloutId);
+  if (missed.length) throw new StopRollout(`could not command member rollout(s) ${missed.join(', ')}`);
 }
 
 const command = (m: MemberState, payload: ReleaseCommand): MemberSignal => ({
@@ -170,7 +198,7 @@ export function* promote(rel: ReleaseRun): Generator<Task, void, unknown> {
   if (rel.plan.order === 'sequence') {
     for (const m of rel.members) {
       promoting(rel, m);
-      yield* signal(rel, [command(m, { action: 'promote' })]);
+      yield* commandAll(rel, [command(m, { action: 'promote' })]);
       yield* rel.wait(() => m.promotedReported);
     }
     return;
@@ -181,7 +209,7 @@ export function* promote(rel: ReleaseRun): Generator<Task, void, unknown> {
     const taking = rel.members.filter((_, k) => steps[k]! > i);
     rel.recorder.step(i, most);
     if (i === 0) taking.forEach((m) => promoting(rel, m));
-    yield* signal(
+    yield* commandAll(
       rel,
       taking.map((m) => command(m, { action: 'step', step: i })),
     );
@@ -194,7 +222,7 @@ export function* promote(rel: ReleaseRun): Generator<Task, void, unknown> {
 export function* watchAndFinish(rel: ReleaseRun): Generator<Task, void, unknown> {
   rel.recorder.enter('Watching');
   yield* rel.wait(() => rel.members.every((m) => m.watched));
-  yield* signal(
+  yield* commandAll(
     rel,
     rel.members.map((m) => command(m, { action: 'finish' })),
   );
