@@ -347,6 +347,17 @@ describe('coordinated release', () => {
   });
 
   describe('approval', () => {
+    it('a promote skips the approval (and the bake)', async () => {
+      s = scenario();
+      const id = await s.startRelease(releaseInput(s, undefined, { bakeMs: 3_600_000 }));
+      await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      await s.promote(id);
+      const { status, result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('Succeeded');
+      expect(status.approval).toMatchObject({ state: 'skipped', by: 'ops@contoso.com' });
+      expect(status.timeline.map((t) => t.note ?? '')).toContain('bake skipped by ops@contoso.com');
+    });
+
     it('a member gate that could not decide asks for the release approval, and a timeout never promotes', async () => {
       s = scenario({ gates: { latency: [{ value: 0.01, sampleSize: 2 }] } });
       const paused = gate('latency', {
@@ -773,5 +784,32 @@ describe('coordinated release', () => {
     expect(result.outcome).toBe('RolledBack');
     expectAllRestored(s);
     expect(trafficOrder(s).restored).toEqual(['cart', 'api']);
+  });
+
+  it("keeps the release's history bounded: ten apps watched for an hour add nothing per interval", async () => {
+    const many = Array.from({ length: 10 }, (_, i) => `app${i}`);
+    const historyFor = async (watchMs: number): Promise<number> => {
+      s = new Scenario({ apps: many });
+      const id = await s.startRelease(
+        releaseInput(
+          s,
+          many.map((name) => ({ name })),
+          {
+            approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+            watch: { durationMs: watchMs, intervalMs: 60_000 },
+          },
+        ),
+      );
+      const { result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('Succeeded');
+      const events = (await s.instance(id))!.history.length;
+      s.stop();
+      return events;
+    };
+    const tenMinutes = await historyFor(600_000);
+    const anHour = await historyFor(3_600_000);
+    expect(anHour).toBe(tenMinutes);
+    // Per member: its start, its reports and the commands to it; a few hundred events for ten apps.
+    expect(anHour).toBeLessThan(500);
   });
 });

@@ -62,6 +62,8 @@ export class ReleaseRun {
   readonly promotionOrder: string[] = [];
   /** Epoch ms of the first member's `succeeded`: the release's undo window starts there. */
   firstSucceededAt?: number;
+  /** Who promoted, once a well-formed `promote` came. */
+  private promotedBy?: string;
   private readonly reports: EventInbox<MemberReport>;
   private readonly signals: { [N in Signal]: EventInbox<EventPayloads[N]> };
 
@@ -163,8 +165,9 @@ export class ReleaseRun {
         }
       }
       if (opts.promote) {
-        const p = this.signals.promote.take();
-        if (p) return { kind: 'promoted', by: p.by };
+        // Kept once received: one promote skips the approval and the bake after it, as for a rollout.
+        this.promotedBy ??= this.signals.promote.take()?.by;
+        if (this.promotedBy) return { kind: 'promoted', by: this.promotedBy };
       }
       if (opts.deadline !== undefined && this.now() >= opts.deadline) return { kind: 'elapsed' };
       let timer: TimerTask | undefined;
