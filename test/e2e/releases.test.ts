@@ -35,6 +35,9 @@ const policies = [
   trafficPolicy('ca'),
   trafficPolicy('cb'),
   { kind: 'Release', name: 'strict', members: ['ca', 'cb'], approval, concurrency: 'reject' },
+  trafficPolicy('sa'),
+  trafficPolicy('sb'),
+  { kind: 'Release', name: 'swap', members: ['sa', 'sb'], approval, concurrency: 'supersede' },
   // The gathering's channels: told when a window closes incomplete.
   trafficPolicy('gx', {
     notifications: [
@@ -60,7 +63,8 @@ const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${ta
 beforeAll(async () => {
   inbox = await startInbox({ log: () => undefined });
   e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() } });
-  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb']) await seed(e, app);
+  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb', 'sa', 'sb'])
+    await seed(e, app);
 }, 60_000);
 
 afterAll(async () => {
@@ -292,6 +296,24 @@ describe('coordinated releases, end to end on the local runtime', () => {
     // A finished release cannot be promoted.
     const late = await api(e.gl, 'POST', `/api/releases/${second.body.id}/promote`, {});
     expect(late.status).toBe(409);
+  });
+
+  it('supersede: a newer release of the name aborts the running one, which rolls back, and takes its place', async () => {
+    const before = { sa: serving(e, 'sa'), sb: serving(e, 'sb') };
+    const first = await startRelease('swap', { sa: image('sa', 'v2'), sb: image('sb', 'v2') });
+    await untilRelease(first.body.id, (v) => v.phase === 'WaitingApproval');
+    const second = await startRelease('swap', { sa: image('sa', 'v3'), sb: image('sb', 'v3') });
+    expect(second.status).toBe(202);
+    expect(second.body.admission).toMatchObject({ kind: 'superseding', superseded: first.body.id });
+    const old = await untilRelease(first.body.id, ended);
+    expect(old.phase).toBe('RolledBack');
+    expect(old.reason).toContain(`superseded by ${second.body.id}`);
+    const next = await untilRelease(second.body.id, (v) => v.phase === 'WaitingApproval');
+    expect(next.phase).toBe('WaitingApproval');
+    await api(e.gl, 'POST', `/api/releases/${second.body.id}/abort`, { reason: 'test over' });
+    expect((await untilRelease(second.body.id, ended)).phase).toBe('RolledBack');
+    expect(serving(e, 'sa')).toEqual(before.sa);
+    expect(serving(e, 'sb')).toEqual(before.sb);
   });
 
   it('a member that fails its checks restores every member', async () => {
