@@ -76,6 +76,8 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     result = yield* rollBack(run, stopReason(e));
   }
 
+  // A release member tells its release first: whatever happens below, the release is not left waiting.
+  yield* reportFinished(run, result);
   yield* run.call(
     'finishRollout',
     { rolloutId: run.input.rolloutId, app: run.app, outcome: result.outcome },
@@ -87,7 +89,6 @@ export const rolloutOrchestrator: OrchestrationHandler = function* (
     outcome: result.outcome,
     ...(result.reason ? { reason: result.reason } : {}),
   });
-  yield* reportFinished(run, result);
   return result;
 };
 
