@@ -3,6 +3,7 @@ import { startInbox, type Inbox } from '../../local/inbox';
 import type { ReleaseView } from '../../src/services/releaseView';
 import {
   digestOf,
+  refOf,
   registry,
   seed,
   serving,
@@ -35,6 +36,9 @@ const policies = [
   trafficPolicy('ca'),
   trafficPolicy('cb'),
   { kind: 'Release', name: 'strict', members: ['ca', 'cb'], approval, concurrency: 'reject' },
+  trafficPolicy('wa'),
+  trafficPolicy('wb'),
+  { kind: 'Release', name: 'watched', members: ['wa', 'wb'], approval: { required: false } },
   trafficPolicy('sa'),
   trafficPolicy('sb'),
   { kind: 'Release', name: 'swap', members: ['sa', 'sb'], approval, concurrency: 'supersede' },
@@ -63,7 +67,7 @@ const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${ta
 beforeAll(async () => {
   inbox = await startInbox({ log: () => undefined });
   e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() } });
-  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb', 'sa', 'sb'])
+  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb', 'sa', 'sb', 'wa', 'wb'])
     await seed(e, app);
 }, 60_000);
 
@@ -326,6 +330,25 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(done.members.find((m) => m.app === 'fb')?.outcome).toBe('RolledBack');
     expect(serving(e, 'fa')).toEqual(before.fa);
     expect(serving(e, 'fb')).toEqual(before.fb);
+  });
+
+  it('a member that fails its watch after both were promoted: the promoted first member is restored too', async () => {
+    const before = { wa: serving(e, 'wa'), wb: serving(e, 'wb') };
+    // Everything up to the watch runs; the watch's one-minute checks wait until the failure is in place.
+    e.stack.runtime.setTimeSkipping((next, now) => next - now < 60_000);
+    const started = await startRelease('watched', { wa: image('wa', 'v2'), wb: image('wb', 'v2') });
+    const id = started.body.id;
+    const watching = await untilRelease(id, (v) => v.members.every((m) => m.promoted));
+    expect(watching.members.map((m) => m.promoted)).toEqual([true, true]);
+    const green = watching.members[1]!.rollout?.green;
+    expect(green).toBeDefined();
+    e.stack.emulator.setRevisionHealth(refOf('wb'), green!, 'Unhealthy');
+    e.stack.runtime.setTimeSkipping(true);
+    const done = await untilRelease(id, ended);
+    expect(done.phase).toBe('RolledBack');
+    expect(done.members.find((m) => m.app === 'wb')?.reason ?? done.reason).toMatch(/watch/i);
+    expect(serving(e, 'wa')).toEqual(before.wa);
+    expect(serving(e, 'wb')).toEqual(before.wb);
   });
 
   it('undo within the window restores every member; the release ends Undone', async () => {
