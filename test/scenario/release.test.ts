@@ -812,4 +812,19 @@ describe('coordinated release', () => {
     // Per member: its start, its reports and the commands to it; a few hundred events for ten apps.
     expect(anHour).toBeLessThan(500);
   });
+
+  it('gives up when a member app stays busy past the queue bound, having changed nothing', async () => {
+    s = scenario();
+    s.slots.of('pay').holder = 'a-long-rollout';
+    const id = await s.startRelease(
+      releaseInput(s, undefined, { queue: { pollIntervalMs: 30_000, timeoutMs: 1_800_000 } }),
+    );
+    const { status, result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('RolledBack');
+    expect(status.reason).toBe('member apps still busy after PT30M: pay (held by a-long-rollout)');
+    for (const name of names) expect(await s.instance(memberRolloutId(id, name))).toBeUndefined();
+    expectAllRestored(s);
+    // Polls back off: a handful of looks, not one every 30 seconds.
+    expect(s.calls('holdReleaseApps').length).toBeLessThan(12);
+  });
 });
