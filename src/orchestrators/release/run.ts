@@ -50,7 +50,7 @@ export interface WaitOptions {
   memberEndStops?: boolean;
 }
 
-type Signal = Exclude<EventName, never>;
+type Signal = EventName;
 
 /** One release: its input, status, the events it reads and what each member has reported. */
 export class ReleaseRun {
