@@ -129,6 +129,8 @@ export type ActivityInvocation = RolloutStarter & {
   log?: (line: string) => void;
   /** Raises an event on an instance; false when it does not exist or has ended (releases use it). */
   raiseEvent?: (instanceId: string, event: string, data: unknown) => Promise<boolean>;
+  /** Whether an instance exists and has not ended (a release asks before it waits behind an app's holder). */
+  instanceRunning?: (instanceId: string) => Promise<boolean>;
 };
 
 export type ActivityHandler<N extends ActivityName> = (

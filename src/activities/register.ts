@@ -9,7 +9,9 @@ import type {
   ActivityInvocation,
   ActivityName,
 } from './contract';
-import { raiseQuietly } from '../services/admission';
+import { raiseQuietly, tryGetStatus } from '../services/admission';
+
+const ended = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 import { createActivities } from './index';
 
 /** Activities that start orchestrations get the durable client as an extra input. */
@@ -18,6 +20,7 @@ const needsClient: ReadonlySet<ActivityName> = new Set([
   Activities.reportToRelease,
   Activities.signalMember,
   Activities.freeReleaseApps,
+  Activities.holdReleaseApps,
 ]);
 
 /**
@@ -51,6 +54,10 @@ function invocationOf(context: InvocationContext): ActivityInvocation {
       await df.getClient(context).startNew(Orchestrators.rollout, { instanceId: rolloutId, input });
     },
     raiseEvent: (instanceId, event, data) => raiseQuietly(df.getClient(context), instanceId, event, data),
+    instanceRunning: async (instanceId) => {
+      const status = await tryGetStatus(df.getClient(context), instanceId);
+      return status !== undefined && !ended.has(String(status.runtimeStatus));
+    },
     log: (line) => context.log(line),
   };
 }

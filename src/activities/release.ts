@@ -29,17 +29,26 @@ export function releaseActivities({ slots, audit }: RolloutPorts): ReleaseActivi
      * All or none: a release never holds some of its apps while waiting for the rest, so two releases
      * sharing an app cannot hold each other up. A retry finds the apps already held by this release.
      */
-    holdReleaseApps: async ({ releaseId, apps }) => {
+    holdReleaseApps: async ({ releaseId, apps }, invocation) => {
       if (!slots.claimApp || !slots.activeRollout)
         throw new Error('the rollout store cannot hold apps for a release');
       const taken: typeof apps = [];
       const busy: { app: string; holder: string }[] = [];
       for (const a of apps) {
-        if (await slots.claimApp(a.ref, releaseId)) taken.push(a);
-        else {
-          const holder = await slots.activeRollout(a.ref);
-          if (holder !== releaseId) busy.push({ app: a.app, holder: holder ?? 'unknown' });
+        if (await slots.claimApp(a.ref, releaseId)) {
+          taken.push(a);
+          continue;
         }
+        const holder = await slots.activeRollout(a.ref);
+        if (holder === releaseId) continue;
+        // A holder that has ended (e.g. terminated by hand) holds nothing: take the app over from it.
+        const stale =
+          holder !== undefined &&
+          invocation.instanceRunning !== undefined &&
+          slots.takeOverApp !== undefined &&
+          !(await invocation.instanceRunning(holder));
+        if (stale && (await slots.takeOverApp!(a.ref, holder, releaseId))) taken.push(a);
+        else busy.push({ app: a.app, holder: holder ?? 'unknown' });
       }
       if (busy.length === 0) {
         for (const a of apps) {

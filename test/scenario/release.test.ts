@@ -97,6 +97,15 @@ async function memberStatus(s: Scenario, name: string, id = releaseId): Promise<
   return (await s.status(memberRolloutId(id, name)))!;
 }
 
+/** A rollout of `name` that waits for its approval, holding the app as admission would. */
+async function holdWithRunningRollout(s: Scenario, name: string, rolloutId: string): Promise<void> {
+  s.slots.of(name).holder = rolloutId;
+  const plan = memberPlan(name, {
+    approval: { required: true, timeoutMs: 86_400_000, onTimeout: 'rollback', approvers: [] },
+  });
+  await s.phase(await s.start('v9', plan, rolloutId), 'WaitingApproval');
+}
+
 const phaseIs = (phase: ReleaseStatus['phase']) => (st: ReleaseStatus) => st.phase === phase;
 
 describe('coordinated release', () => {
@@ -428,7 +437,7 @@ describe('coordinated release', () => {
 
     it('while queued: nothing starts and no app is held', async () => {
       s = scenario();
-      s.slots.of('cart').holder = 'another-rollout';
+      await holdWithRunningRollout(s, 'cart', 'another-rollout');
       const id = await s.startRelease(releaseInput(s));
       const queued = await s.runReleaseUntil(id, (st) => st.queuedBehind !== undefined);
       expect(queued.phase).toBe('Queued');
@@ -438,6 +447,7 @@ describe('coordinated release', () => {
       expect(result.outcome).toBe('RolledBack');
       expect(status.reason).toBe('aborted by ops@contoso.com: stop');
       for (const name of names) expect(await s.instance(memberRolloutId(id, name))).toBeUndefined();
+      expect((await s.status('another-rollout'))?.phase).toBe('WaitingApproval');
       expect([s.slots.of('api').holder, s.slots.of('cart').holder, s.slots.of('pay').holder]).toEqual([
         undefined,
         'another-rollout',
@@ -815,7 +825,7 @@ describe('coordinated release', () => {
 
   it('gives up when a member app stays busy past the queue bound, having changed nothing', async () => {
     s = scenario();
-    s.slots.of('pay').holder = 'a-long-rollout';
+    await holdWithRunningRollout(s, 'pay', 'a-long-rollout');
     const id = await s.startRelease(
       releaseInput(s, undefined, { queue: { pollIntervalMs: 30_000, timeoutMs: 1_800_000 } }),
     );
@@ -823,8 +833,26 @@ describe('coordinated release', () => {
     expect(result.outcome).toBe('RolledBack');
     expect(status.reason).toBe('member apps still busy after PT30M: pay (held by a-long-rollout)');
     for (const name of names) expect(await s.instance(memberRolloutId(id, name))).toBeUndefined();
-    expectAllRestored(s);
+    expectAllRestored(s, ['api', 'cart']);
     // Polls back off: a handful of looks, not one every 30 seconds.
     expect(s.calls('holdReleaseApps').length).toBeLessThan(12);
+  });
+
+  it('takes a member app over from a holder that has ended (an instance terminated by hand)', async () => {
+    s = scenario();
+    s.slots.of('cart').holder = 'gone-rollout';
+    const id = await s.startRelease(
+      releaseInput(s, undefined, {
+        approval: { required: false, timeoutMs: 1, onTimeout: 'rollback', approvers: [] },
+      }),
+    );
+    const { result } = await s.finishRelease(id);
+    expect(result.outcome).toBe('Succeeded');
+    expect(
+      s.apps
+        .of('cart')
+        .currentTraffic()
+        .find((t) => t.weight === 100)?.revisionName,
+    ).toBe('cart--v2');
   });
 });

@@ -24,6 +24,8 @@ export interface RolloutSlots {
   claimApp?(app: AppRef, holderId: string): Promise<boolean>;
   /** Who holds the app now, if anyone. */
   activeRollout?(app: AppRef): Promise<string | undefined>;
+  /** Replaces a holder known to have ended (compare-and-set); true when it did. */
+  takeOverApp?(app: AppRef, staleHolderId: string, holderId: string): Promise<boolean>;
   /** Records the app's newest rollout (a release records its members' when it holds their apps). */
   setLatestRollout?(
     app: AppRef,
