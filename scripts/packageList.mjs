@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import ignore from 'ignore';
+import ts from 'typescript';
 
 const root = process.cwd();
 const quiet = process.argv.includes('--quiet');
@@ -60,14 +61,17 @@ function productionTree() {
   };
 }
 
-/** Bare package names src/ imports or requires (node: built-ins and relative paths excluded). */
+/**
+ * Bare package names src/ imports or requires (node: built-ins and relative paths excluded), read by the
+ * TypeScript compiler's own import scanner, so text that only looks like an import (a message quoting
+ * `from '...'`) is not taken for one.
+ */
 function packagesImportedBySrc(files) {
   const names = new Set();
-  const spec = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"]([^'".][^'"]*)['"]/g;
   for (const f of files.filter((f) => f.startsWith('src/') && f.endsWith('.ts'))) {
-    for (const m of readFileSync(join(root, f), 'utf8').matchAll(spec)) {
-      const s = m[1];
-      if (s.startsWith('node:') || builtinModules.includes(s)) continue;
+    const { importedFiles } = ts.preProcessFile(readFileSync(join(root, f), 'utf8'), true, true);
+    for (const { fileName: s } of importedFiles) {
+      if (s.startsWith('.') || s.startsWith('node:') || builtinModules.includes(s)) continue;
       names.add(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]);
     }
   }
