@@ -495,8 +495,11 @@ export class DurableEngine {
       return;
     }
     s.customStatus = result.customStatus ?? null;
-    const actions = flatten(result.actions);
-    const violation = determinismViolation(s.actionLog, actions);
+    const { actions, repeated } = flatten(result.actions);
+    const violation =
+      repeated.length > 0
+        ? `Orchestrator function '${s.name}' sent ${repeated.map(describeAction).join(', ')} again: a task already scheduled was yielded inside a new Task.any or Task.all, which the Durable Task extension would schedule a second time`
+        : determinismViolation(s.actionLog, actions);
     if (violation) {
       await this.fail(s, [started, ...fresh], violation);
       return;
@@ -956,17 +959,27 @@ function fromActionInput(input: unknown): unknown {
   }
 }
 
-function flatten(actions: ActionObj[][] | undefined): ActionObj[] {
+/**
+ * The actions in the order the extension reads them. The extension schedules every action it is sent, so
+ * one sent twice (a running task yielded again inside a new `Task.any`, Azure/azure-functions-durable-js#574)
+ * would be scheduled twice in Azure: it is reported, not quietly merged.
+ */
+function flatten(actions: ActionObj[][] | undefined): { actions: ActionObj[]; repeated: ActionObj[] } {
   const out: ActionObj[] = [];
+  const repeated: ActionObj[] = [];
   const seen = new Set<ActionObj>();
   const visit = (a: ActionObj): void => {
-    if (seen.has(a)) return;
+    if (seen.has(a)) {
+      // An event waiter sent twice schedules nothing: the extension only buffers events.
+      if (!a.compoundActions && a.actionType !== Action.WaitForExternalEvent) repeated.push(a);
+      return;
+    }
     seen.add(a);
     if (a.compoundActions) a.compoundActions.forEach(visit);
     else out.push(a);
   };
   for (const group of actions ?? []) for (const a of group) visit(a);
-  return out;
+  return { actions: out, repeated };
 }
 
 function describeAction(a: ActionObj): string {

@@ -5,6 +5,7 @@ import type { AppSnapshot } from '../domain/ports';
 import type { RolloutResult, UndoStatus } from '../domain/rollout/types';
 import { Events, guardInstanceId } from '../names';
 import { reminderAt } from '../domain/notify/reminders';
+import { anyOf } from './anyOf';
 import { anyoneWants, notify } from './notify';
 import { reportSucceeded } from './release/member';
 import { compensationRetry } from './retry';
@@ -138,7 +139,8 @@ function* undoWindow(
       ? guard.task
       : (timer = context.df.createTimer(new Date(Math.max(until, run.now()))));
     const warn = warnAt !== undefined ? context.df.createTimer(new Date(warnAt)) : undefined;
-    const winner = yield context.df.Task.any([waiters.undo, waiters.abort, closes, ...(warn ? [warn] : [])]);
+    // The guard (a running child) is waited for again each time round: `anyOf` sends it once.
+    const winner = yield anyOf(context, [waiters.undo, waiters.abort, closes, ...(warn ? [warn] : [])]);
     if (warn && !warn.isCompleted) warn.cancel();
     for (const name of ['undo', 'abort'] as const) {
       if (!waiters[name].isCompleted) continue;

@@ -13,6 +13,7 @@ import {
 } from '../domain/releaseGather';
 import { Orchestrators } from '../names';
 import { stepRetry } from './retry';
+import { anyOf } from './anyOf';
 
 /** Pushes kept in the status: the newest per member and a short tail, so history and status stay small. */
 const maxPushes = 20;
@@ -69,7 +70,8 @@ export const releaseGatherOrchestrator: OrchestrationHandler = function* (
   while (status.missing.length > 0) {
     timer ??= context.df.createTimer(closesAt);
     const pushed = context.df.waitForExternalEvent(gatherPushEvent);
-    const winner: unknown = yield context.df.Task.any([timer, pushed]);
+    // One timer for the whole window, waited for again after each push: `anyOf` sends it once.
+    const winner: unknown = yield anyOf(context, [timer, pushed]);
     if (winner === timer) break;
     const parsed = pushSchema.safeParse(pushed.result);
     if (!parsed.success) {

@@ -3,6 +3,7 @@ import { parseEvent, type EventName, type EventPayloads } from '../domain/events
 import type { ApprovalDecision } from '../domain/rollout/types';
 import { Events } from '../names';
 import { StopRollout } from './stop';
+import { anyOf } from './anyOf';
 
 /** Called with each malformed event: it is recorded, never acted on. */
 export type OnIgnoredEvent = (name: EventName, problem: string) => void;
@@ -80,7 +81,8 @@ export class Signals {
     for (;;) {
       this.throwIfAborted();
       if (task.isCompleted || task.isFaulted) return;
-      yield this.context.df.Task.any([task, ...this.listening()]);
+      // After an event the same running task is waited for again: `anyOf` does not schedule it twice.
+      yield anyOf(this.context, [task, ...this.listening()]);
     }
   }
 

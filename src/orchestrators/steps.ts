@@ -15,6 +15,7 @@ import { gateEventFacts } from '../domain/notify/gate';
 import { reminderAt } from '../domain/notify/reminders';
 import { anyoneWants, notify } from './notify';
 import { firstLine, StopRollout } from './stop';
+import { anyOf } from './anyOf';
 import { pollUntil } from './poll';
 import type { Strategy } from './strategies/strategy';
 
@@ -137,7 +138,8 @@ export function* gates(
   let decision = decide();
   while (decision.action === 'wait') {
     const going = children.filter((_, i) => finished[i] === undefined).map((c) => c.task);
-    yield context.df.Task.any([...going, signals.abort]);
+    // The gate runs still going were scheduled by an earlier wait: `anyOf` does not send them again.
+    yield anyOf(context, [...going, signals.abort]);
     signals.throwIfAborted();
     children.forEach((c, i) => {
       if (finished[i] !== undefined || !c.task.isCompleted) return;

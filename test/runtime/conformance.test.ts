@@ -88,6 +88,29 @@ describe('local runtime conformance (real DurableClient)', () => {
     expect(status.output).toEqual({ early: true });
   });
 
+  it('reports a running task sent again in a new Task.any (the extension would schedule it twice), and anyOf sends it once', async () => {
+    for (const name of ['rewaitTwice', 'rewaitOnce']) {
+      runtime.setTimeSkipping(false);
+      const id = await client.startNew(name);
+      await runtime.whenIdle();
+      await client.raiseEvent(id, 'ping', 1);
+      await runtime.whenIdle();
+      await client.raiseEvent(id, 'ping', 2);
+      runtime.setTimeSkipping(true);
+      await runtime.whenIdle();
+      const status = await client.getStatus(id, { showHistory: true });
+      if (name === 'rewaitTwice') {
+        expect(status.runtimeStatus).toBe('Failed');
+        expect(String(status.output)).toMatch(/sent CreateTimer again/);
+      } else {
+        expect(status.runtimeStatus).toBe('Completed');
+        expect(status.output).toEqual({ events: [1, 2] });
+        const history = (status.history ?? []) as { EventType: string }[];
+        expect(history.filter((e) => e.EventType === 'TimerCreated')).toHaveLength(1);
+      }
+    }
+  });
+
   it('retries an activity until it succeeds', async () => {
     const status = await run('retryThenSucceed', 'k1');
     expect(status.runtimeStatus).toBe('Completed');

@@ -3,6 +3,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { Redis } from 'ioredis';
+import { anyOf } from '../../src/orchestrators/anyOf';
 
 const counters = new Map<string, number>();
 const bump = (key: string): number => {
@@ -178,4 +179,28 @@ app.eventGrid('recordEvent', {
     if ((event as { subject?: string }).subject === 'explode') throw new Error('[Boom] cannot handle this');
     deliveredEvents.push(event);
   },
+});
+
+/**
+ * A running timer waited for again after an event, inside a new `Task.any`: as durable-js sends it, the
+ * extension would schedule the timer twice (`rewaitTwice`); through `anyOf` it is sent once (`rewaitOnce`).
+ */
+function* rewait(
+  context: OrchestrationContext,
+  any: (tasks: df.Task[]) => df.Task,
+): Generator<df.Task, { events: unknown[] }, unknown> {
+  const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
+  const events: unknown[] = [];
+  for (;;) {
+    const ping = context.df.waitForExternalEvent('ping');
+    const winner = yield any([timer, ping]);
+    if (winner === timer) return { events };
+    events.push(ping.result);
+  }
+}
+df.app.orchestration('rewaitTwice', function* (context) {
+  return yield* rewait(context, (tasks) => context.df.Task.any(tasks));
+});
+df.app.orchestration('rewaitOnce', function* (context) {
+  return yield* rewait(context, (tasks) => anyOf(context, tasks));
 });
