@@ -68,7 +68,11 @@ export async function admitRollout(
     return { kind: 'started', rolloutId: id };
   }
   const running = holder ?? 'unknown';
-  switch (concurrency) {
+  // A coordinated release is one decision over several apps: one app's newer image never tears it down
+  // (that would roll its other members back too); it waits behind the release instead.
+  const effective =
+    concurrency === 'supersede' && (await heldByRelease(client, running)) ? 'queue' : concurrency;
+  switch (effective) {
     case 'reject':
       return { kind: 'rejected', rolloutId: id, running };
     case 'queue':
@@ -134,4 +138,12 @@ export async function raiseQuietly(
     if (e instanceof Error && /\b(404|410)\b|not found|no instance with id/i.test(e.message)) return false;
     throw e;
   }
+}
+
+/** Whether the app's holder is a release, or a rollout started as one of a release's members. */
+async function heldByRelease(client: DurableClient, holder: string): Promise<boolean> {
+  const status = await tryGetStatus(client, holder, { showInput: true });
+  if (!status) return false;
+  if (status.name === Orchestrators.release) return true;
+  return (status.input as Partial<RolloutInput> | null | undefined)?.release !== undefined;
 }

@@ -39,6 +39,9 @@ const policies = [
   trafficPolicy('wa'),
   trafficPolicy('wb'),
   { kind: 'Release', name: 'watched', members: ['wa', 'wb'], approval: { required: false } },
+  trafficPolicy('ka'),
+  trafficPolicy('kb'),
+  { kind: 'Release', name: 'keep', members: ['ka', 'kb'], approval },
   trafficPolicy('sa'),
   trafficPolicy('sb'),
   { kind: 'Release', name: 'swap', members: ['sa', 'sb'], approval, concurrency: 'supersede' },
@@ -67,7 +70,24 @@ const image = (app: string, tag: string): string => `${registry}/e2e/${app}:${ta
 beforeAll(async () => {
   inbox = await startInbox({ log: () => undefined });
   e = await startE2E(policies, { env: { GREENLIGHT_TRUST_CLIENT_PRINCIPAL: 'true', ...inbox.settings() } });
-  for (const app of ['rapi', 'rweb', 'fa', 'fb', 'qa', 'qb', 'gx', 'gy', 'ca', 'cb', 'sa', 'sb', 'wa', 'wb'])
+  for (const app of [
+    'rapi',
+    'rweb',
+    'fa',
+    'fb',
+    'qa',
+    'qb',
+    'gx',
+    'gy',
+    'ca',
+    'cb',
+    'sa',
+    'sb',
+    'wa',
+    'wb',
+    'ka',
+    'kb',
+  ])
     await seed(e, app);
 }, 60_000);
 
@@ -449,6 +469,31 @@ describe('coordinated releases, end to end on the local runtime', () => {
       expect.stringContaining('e2e/gy:v4.0.2'),
     ]);
     expect(await listReleases('pushed')).toHaveLength(1);
+  });
+
+  it('a rollout of a member app whose policy says supersede waits behind a running release, never tears it down', async () => {
+    const started = await startRelease('keep', { ka: image('ka', 'v2'), kb: image('kb', 'v2') });
+    expect(started.status).toBe(202);
+    const id = started.body.id;
+    const first = await untilRelease(id, (v) => v.phase === 'WaitingApproval' || ended(v));
+    expect(first.reason ?? first.phase).toBe('WaitingApproval');
+    const newer = image('ka', 'v3');
+    const res = await api(e.gl, 'POST', '/api/rollouts', {
+      app: 'ka',
+      image: newer,
+      digest: digestOf(newer),
+    });
+    const body = (await res.json()) as { id: string; admission: { kind: string } };
+    expect(body.admission.kind).toBe('queued');
+    // The release is untouched: still waiting for its one approval, no member aborted.
+    const still = await getRelease(id);
+    expect(still.phase).toBe('WaitingApproval');
+    expect(still.members.every((m) => m.rollout?.runtimeStatus !== 'Completed')).toBe(true);
+
+    await api(e.gl, 'POST', `/api/releases/${id}/promote`, { reason: 'ship the pair' });
+    expect((await untilRelease(id, ended, 90_000)).phase).toBe('Succeeded');
+    // Then the queued rollout of ka goes, from the release's ka.
+    expect((await untilDone(e, body.id)).outcome).toBe('Succeeded');
   });
 
   it('a release waits behind a running rollout of a member app, then goes on', async () => {
