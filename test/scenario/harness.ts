@@ -454,6 +454,10 @@ export class Scenario {
   async promote(id: string): Promise<void> {
     await this.raise(id, Events.promote, { by: 'ops@contoso.com' } satisfies ControlRequest);
   }
+  /** Ends an instance by hand, as an operator's terminate does (its parent is told it failed). */
+  async terminate(id: string, reason: string): Promise<void> {
+    await this.engine.terminate(id, reason);
+  }
   async raise(id: string, event: string, data: unknown): Promise<void> {
     const outcome = await this.engine.raiseEvent(id, event, data);
     if (outcome !== 'ok') throw new Error(`could not raise ${event} on ${id}: ${outcome}`);

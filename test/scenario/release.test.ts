@@ -391,6 +391,23 @@ describe('coordinated release', () => {
       expectAllRestored(s);
     });
 
+    it('a member ended by hand (no report of its end) stops the release; the others restore and it is named as left to check', async () => {
+      s = scenario();
+      const id = await s.startRelease(releaseInput(s));
+      const waiting = await s.runReleaseUntil(id, phaseIs('WaitingApproval'));
+      const cart = waiting.members.find((m) => m.app === 'cart')!;
+      await s.terminate(cart.rolloutId, 'ended by hand');
+      const { result } = await s.finishRelease(id);
+      expect(result.outcome).toBe('RollbackFailed');
+      expect(result.reason).toMatch(/member cart ended RollbackFailed: its rollout failed outright/);
+      expect(JSON.stringify(result.leftToDo)).toMatch(/check cart against its snapshot/);
+      // The members that were still running put their apps back.
+      expectAllRestored(
+        s,
+        names.filter((n) => n !== 'cart'),
+      );
+    });
+
     it('rejected: every member restores, none was promoted', async () => {
       s = scenario();
       const id = await s.startRelease(releaseInput(s));

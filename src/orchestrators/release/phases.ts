@@ -77,6 +77,7 @@ export function* startMembers(rel: ReleaseRun): Generator<Task, Task, unknown> {
   });
   const all = rel.context.df.Task.all(children.map((c) => c.task));
   yield rel.context.df.Task.any([all, rel.context.df.createTimer(new Date(rel.now()))]);
+  rel.memberRuns = { all, each: children.map((c) => c.task) };
   return all;
 }
 

@@ -5,6 +5,7 @@ import { parseMemberReport } from '../../domain/release/events';
 import type { MemberReport, ReleaseInput, ReleaseMemberInput, ReleasePlan } from '../../domain/release/types';
 import type { ApprovalDecision } from '../../domain/rollout/types';
 import { Events } from '../../names';
+import { anyOf } from '../anyOf';
 import { stepRetry } from '../retry';
 import { StopRollout } from '../stop';
 import { EventInbox } from './inbox';
@@ -58,6 +59,11 @@ export class ReleaseRun {
   readonly plan: ReleasePlan;
   readonly recorder: ReleaseRecorder;
   readonly members: MemberState[];
+  /**
+   * The member orchestrations, once started: `all` ends early when one fails outright (throws without
+   * reporting how it ended), which every wait also listens for, so such a member cannot hold the release.
+   */
+  memberRuns?: { all: Task; each: Task[] };
   /** Members in the order they took production: restored in reverse. */
   readonly promotionOrder: string[] = [];
   /** Epoch ms of the first member's `succeeded`: the release's undo window starts there. */
@@ -136,6 +142,7 @@ export class ReleaseRun {
     const memberEndStops = opts.memberEndStops ?? true;
     for (;;) {
       this.readReports();
+      this.readOutrightFailures();
       if (abortStops && !opts.undo) {
         const abort = this.signals.abort.take();
         if (abort) throw new StopRollout(`aborted by ${abort.by}${abort.reason ? `: ${abort.reason}` : ''}`);
@@ -179,9 +186,39 @@ export class ReleaseRun {
         this.signals.approval.listen(),
         this.signals.undo.listen(),
       ];
-      const winner = yield context.df.Task.any(timer ? [...listening, timer] : listening);
+      const runs = this.memberRuns;
+      if (runs && !runs.all.isCompleted) listening.push(runs.all);
+      // `all` was scheduled when the members started: `anyOf` does not send it again.
+      const winner = yield anyOf(context, timer ? [...listening, timer] : listening);
       if (timer && winner !== timer) timer.cancel();
     }
+  }
+
+  /**
+   * A member whose orchestration failed outright never reports its end: it is taken as ended, and as
+   * RollbackFailed, since nothing says its app was put back.
+   */
+  private readOutrightFailures(): void {
+    const runs = this.memberRuns;
+    if (!runs) return;
+    runs.each.forEach((task, i) => {
+      const m = this.members[i];
+      if (!m || m.finished || !task.isFaulted) return;
+      const why = task.result instanceof Error ? task.result.message : String(task.result);
+      const report: Extract<MemberReport, { kind: 'finished' }> = {
+        kind: 'finished',
+        app: m.member.app,
+        rolloutId: m.member.rolloutId,
+        outcome: 'RollbackFailed',
+        reason: `its rollout failed outright: ${why.split('\n')[0]!.slice(0, 300)}`,
+        leftToDo: [
+          `check ${m.member.app} against its snapshot (rollout ${m.member.rolloutId} ended without restoring it)`,
+        ],
+        promoted: m.promotedReported,
+      };
+      m.finished = report;
+      this.recorder.reported(report);
+    });
   }
 
   /** Applies every report received so far to the members' states and the status. */
