@@ -12,7 +12,8 @@ import { notificationsSchema } from '../notify/channels';
  * The rollout policy an operator writes per app. Objects are strict so a misspelt field is an error
  * at load, not a silently ignored setting; durations are ISO 8601 and become milliseconds here.
  */
-const duration = (example: string) =>
+/** An ISO 8601 duration, read into milliseconds (release policies use it too). */
+export const duration = (example: string) =>
   z.string({ message: `must be an ISO 8601 duration such as ${example}` }).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
@@ -26,7 +27,7 @@ const duration = (example: string) =>
   });
 
 /** A duration that must be longer than zero: a zero poll interval would poll back to back. */
-const positiveDuration = (example: string) =>
+export const positiveDuration = (example: string) =>
   duration(example).refine((ms) => ms > 0, { message: `must be longer than zero, e.g. ${example}` });
 
 const glob = z

@@ -1,27 +1,12 @@
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../duration';
+import { formatDuration } from '../duration';
+import { duration, positiveDuration } from '../policy/schema';
 
 /**
  * The `kind: Release` policy document: several app policies rolled out as one. Strict like the app
  * policy, so a misspelt field is an error at load; durations are ISO 8601 and become milliseconds here.
  * Checks that need the app policies (members, steps, other releases) are in ./validate.ts.
  */
-const duration = (example: string) =>
-  z.string({ message: `must be an ISO 8601 duration such as ${example}` }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `'${text}' is not an ISO 8601 duration; write weeks, days, hours, minutes or seconds, e.g. ${example}`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-const positiveDuration = (example: string) =>
-  duration(example).refine((ms) => ms > 0, { message: `must be longer than zero, e.g. ${example}` });
-
 const memberName = z
   .string({ message: 'must be the name of an app policy' })
   .min(1, 'must be the name of an app policy');
