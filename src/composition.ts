@@ -157,14 +157,27 @@ export function rolloutPorts(): RolloutPorts {
     emergencyStops: s.emergencyStops,
     audit: s.audit,
     // Delivery log lines name the channel and event only, never a URL or secret.
-    notify: createNotifyPorts({
-      redis: s.redis,
-      keyPrefix: s.config.redis.keyPrefix,
-      log: (line) => console.info(line),
-    }),
+    notify: {
+      ...createNotifyPorts({
+        redis: s.redis,
+        keyPrefix: s.config.redis.keyPrefix,
+        log: (line) => console.info(line),
+      }),
+      dashboardLink: (event) => dashboardLink(approval.publicBaseUrl, event),
+    },
     now: () => new Date(),
   };
   return ports;
+}
+
+/** A rollout's dashboard page; a release (its events' ids say so) has the list, which shows its members. */
+export function dashboardLink(
+  base: string | undefined,
+  event: { id: string; rolloutId: string },
+): string | undefined {
+  if (!base) return undefined;
+  if (event.id.startsWith('release:')) return `${base}/api/dashboard`;
+  return `${base}/api/dashboard/rollouts/${encodeURIComponent(event.rolloutId)}`;
 }
 
 /** Closes connections (local runtime shutdown and tests). */

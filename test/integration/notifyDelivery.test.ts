@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { startInbox, type Inbox } from '../../local/inbox';
 import { createNotifyPorts } from '../../src/adapters/notify';
+import { dashboardLink } from '../../src/composition';
 import {
   deliverNotification,
   deliverToChannels,
@@ -13,6 +14,7 @@ import {
   type TeamsMessage,
 } from '../../src/domain/notify';
 import type { NotifyPorts } from '../../src/domain/ports/notify';
+import type { NotificationEvent } from '../../src/domain/notify/events';
 import { deleteKeysWithPrefix, newTestRedis, uniquePrefix } from '../support/redis';
 import { sampleEvent } from '../unit/notifyEvents';
 
@@ -98,6 +100,28 @@ describe('notifications received by the local inbox', () => {
     expect(card.validateProperties().validationEvents).toEqual([]);
     expect(card.getActionCount()).toBe(2);
     expect(card.getActionAt(0)).toBeInstanceOf(AC.OpenUrlAction);
+  });
+
+  it("adds the dashboard link from this app's public address when the event has none (a release gets the list)", async () => {
+    const withBase: NotifyPorts = {
+      ...ports(),
+      dashboardLink: (e) => dashboardLink('https://greenlight.example', e),
+    };
+    const { links: _links, ...bare } = sampleEvent('waitingApproval');
+    void _links;
+    await deliverNotification(withBase, { event: bare as NotificationEvent, channel: channel('teams') });
+    await deliverNotification(withBase, {
+      event: { ...(bare as NotificationEvent), id: 'release:1:started', rolloutId: 'shop-1' },
+      channel: channel('slack'),
+    });
+    const [card] = inbox.messages({ kind: 'teams' });
+    expect(card!.links).toEqual([
+      { title: 'Open dashboard', url: `https://greenlight.example/api/dashboard/rollouts/${bare.rolloutId}` },
+    ]);
+    const [slack] = inbox.messages({ kind: 'slack' });
+    expect(slack!.links).toEqual([
+      { title: 'Open dashboard', url: 'https://greenlight.example/api/dashboard' },
+    ]);
   });
 
   it('delivers Block Kit to Slack within its limits', async () => {

@@ -43,7 +43,11 @@ export async function deliverNotification(
   ports: NotifyPorts,
   input: DeliveryInput,
 ): Promise<DeliveryOutcome> {
-  const { event, channel } = input;
+  const { channel } = input;
+  const dashboard = input.event.links?.dashboard ?? ports.dashboardLink?.(input.event);
+  const event: NotificationEvent = dashboard
+    ? { ...input.event, links: { ...input.event.links, dashboard } }
+    : input.event;
   const { clock } = ports;
   const started = clock.now();
   const budgetMs = input.budgetMs ?? deliveryDefaults.budgetMs;

@@ -85,4 +85,9 @@ export interface NotifyPorts {
   clock: NotifyClock;
   /** One line per delivery; never given a URL, secret or link. */
   log?: (line: string) => void;
+  /**
+   * The dashboard page of what an event is about, when this app knows its public address: the orchestration
+   * cannot (it reads no settings), so the delivery adds the link.
+   */
+  dashboardLink?: (event: { id: string; rolloutId: string }) => string | undefined;
 }
