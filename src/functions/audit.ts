@@ -2,7 +2,7 @@ import type { HttpRequest } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { services } from '../composition';
-import { decodeAuditCursor, unknownApp } from '../domain/audit';
+import { decodeAuditCursor, releaseAuditApp, unknownApp } from '../domain/audit';
 import { appKey } from '../domain/flag/control';
 import { findPolicyByApp } from '../domain/policy';
 import { guarded } from './http/guard';
@@ -81,6 +81,8 @@ async function listAudit(request: HttpRequest) {
   if (q.data.app !== undefined) {
     const text = q.data.app.trim();
     if (text === unknownApp.key) app = unknownApp.key;
+    // A release's trail sits under `release:<name>`, whether or not its policy is still loaded.
+    else if (/^release:[^\s]{1,200}$/.test(text)) app = releaseAuditApp(text.slice('release:'.length)).key;
     else {
       const policy = findPolicyByApp(await s.policies(), text);
       if (policy) app = appKey(policy.app);
@@ -91,7 +93,7 @@ async function listAudit(request: HttpRequest) {
         return badQuery([
           {
             field: 'app',
-            message: `no policy names '${text.slice(0, 100)}'; give a policy name (${names}), an app name, subscriptionId/resourceGroup/name, or '-' for triggers that named no known app`,
+            message: `no policy names '${text.slice(0, 100)}'; give a policy name (${names}), an app name, subscriptionId/resourceGroup/name, release:<release name>, or '-' for triggers that named no known app`,
           },
         ]);
       }

@@ -280,6 +280,9 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(kinds).toEqual(
       expect.arrayContaining(['release.started', 'release.deduplicated', 'approval.approved']),
     );
+    // The same trail by the release's name.
+    const byName = (await auditKinds('app=release%3Ashop')).map((x) => x.kind);
+    expect(byName).toEqual(expect.arrayContaining(['release.started', 'release.deduplicated']));
   });
 
   it('one release of a name at a time: queue waits behind the running one, reject refuses with 409', async () => {
