@@ -12,6 +12,7 @@ import { gateReport, type GateRunView } from '../domain/gates/report';
 import type { GateSpec } from '../domain/rollout/types';
 import { assessReadiness } from '../domain/rollout/readiness';
 import { call, type WatchInput, type WatchResult } from '../activities/contract';
+import { parseEvent } from '../domain/events';
 import { Events, Orchestrators } from '../names';
 import { checkProduction, type ProductionLook } from './flagWatch';
 import { stepRetry } from './retry';
@@ -31,7 +32,7 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   context: OrchestrationContext,
 ): Generator<Task, WatchResult | undefined, unknown> {
   const input = context.df.getInput<WatchInput>();
-  const abort = context.df.waitForExternalEvent(Events.abort);
+  let abort = context.df.waitForExternalEvent(Events.abort);
   const now = () => context.df.currentUtcDateTime.getTime();
   let checks = input.iteration;
   const runs: Record<string, GateRunProgress> = { ...input.gateRuns };
@@ -44,9 +45,16 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   for (let i = 0; i < checksPerGeneration; i++) {
     if (now() >= input.until) return closeWatch(input.gates, runs, checks);
     const wake = Math.min(nextCheckAt, input.until, ...Object.values(retryAt));
-    const winner = yield context.df.Task.any([context.df.createTimer(new Date(wake)), abort]);
+    const timer = context.df.createTimer(new Date(wake));
+    const winner = yield context.df.Task.any([timer, abort]);
     if (winner === abort) {
-      return { ok: false, reason: 'aborted by an operator', checks, ...report() };
+      if (parseEvent('abort', abort.result).ok) {
+        return { ok: false, reason: 'aborted by an operator', checks, ...report() };
+      }
+      // The watch's instance id can be guessed: a malformed abort raised into it changes nothing.
+      timer.cancel();
+      abort = context.df.waitForExternalEvent(Events.abort);
+      continue;
     }
     const at = now();
     const fullCheck = at >= nextCheckAt || at >= input.until;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parseEvent, type EventName } from '../../src/domain/events';
 import type { RolloutPhase } from '../../src/domain/rollout/phase';
 import type { RolloutStatus } from '../../src/domain/rollout/types';
+import { watchInstanceId } from '../../src/names';
 import { Scenario, blue, gate, trafficPlan } from './harness';
 
 /** Bounded and seeded: the same inputs on every run, and the suite stays fast. */
@@ -149,6 +150,24 @@ describe('malformed operator events are recorded and ignored (property-based, vi
       );
     },
   );
+
+  it('junk raised into the watch instance itself changes nothing; the rollout still succeeds', async () => {
+    const s = newScenario();
+    try {
+      const id = await reach(s, 'Watching');
+      for (const payload of ['x', {}, null, { by: 1 }, { reason: 'no one named' }])
+        await s.raise(watchInstanceId(id), 'abort', payload);
+      const after = await s.runUntil(id, () => true);
+      expect(after.phase).toBe('Watching');
+      const { status } = await s.finish(id);
+      expect(status.outcome).toBe('Succeeded');
+      expect(s.containerApps.currentTraffic().filter((t) => t.weight > 0)).toEqual([
+        expect.objectContaining({ revisionName: 'web--v2', weight: 100 }),
+      ]);
+    } finally {
+      s.stop();
+    }
+  });
 
   it('keeps only the latest 10 ignored events', async () => {
     const s = newScenario();
