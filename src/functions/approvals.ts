@@ -3,21 +3,18 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
-import { approvalEntry, auditApp, auditId, releaseAuditApp, unknownApp } from '../domain/audit';
-import type { ReleaseInput } from '../domain/release/types';
-import type { ApprovalDecision, RolloutInput } from '../domain/rollout/types';
+import { approvalEntry, auditApp, auditId, unknownApp } from '../domain/audit';
+import type { ApprovalDecision } from '../domain/rollout/types';
 import { approvalEventSchema } from '../domain/events';
-import { Events, Orchestrators } from '../names';
-import { tryGetStatus } from '../services/admission';
+import { Events } from '../names';
 import { approvalPath, checkApprovalToken, mintApprovalTokens } from '../services/approvals';
-import { toReleaseView } from '../services/releaseView';
-import { toRolloutView } from '../services/rolloutView';
 import { recordAudit } from './http/audit';
 import { problem, unknownRollout } from './http/problem';
 import { renderApprovalBody, renderResultBody, signInUrl, viewerStanding } from './pages/approvalPage';
 import { errorPage, htmlPage, wantsHtml } from './pages/html';
-import { renderReleaseApprovalBody, type ReleaseMemberFacts } from './pages/releasePage';
+import { renderReleaseApprovalBody } from './pages/releasePage';
 import { guarded } from './http/guard';
+import { blueImageOf, loadRelease, loadRollout } from './http/instances';
 import { approverOf, badId, readJson, type Parsed } from './http/request';
 
 /** Replies as a page to a browser and as problem+json to a program. */
@@ -31,54 +28,6 @@ function invalidId(request: HttpRequest, id: string): HttpResponseInit | undefin
   if (!invalid || !wantsHtml(request.headers.get('accept'))) return invalid;
   const p = invalid.jsonBody as { status: number; title: string; detail: string };
   return errorPage(p.status, p.title, p.detail);
-}
-
-/** The image blue runs, for "what replaces what"; the page still renders when it cannot be read. */
-async function blueImageOf(view: { app: RolloutInput['plan']['app']; blue: string[] }) {
-  const blue = view.blue[0];
-  if (!blue || !view.app.name) return undefined;
-  try {
-    const lookup = services().containerApps.getRevision(view.app, blue);
-    const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000).unref());
-    return (await Promise.race([lookup, timeout]))?.image;
-  } catch {
-    return undefined;
-  }
-}
-
-async function loadRollout(client: DurableClient, id: string) {
-  const status = await tryGetStatus(client, id);
-  if (!status || status.name !== Orchestrators.rollout) return undefined;
-  const full = await client.getStatus(id, { showInput: true });
-  return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
-}
-
-/**
- * A release's approval, in the shape the routes below use for a rollout's: its view (the phase says
- * whether it waits), the approvers, the app the audit names, and each member for the page.
- */
-async function loadRelease(client: DurableClient, id: string) {
-  const status = await tryGetStatus(client, id, { showInput: true });
-  if (!status || status.name !== Orchestrators.release) return undefined;
-  const input = status.input as ReleaseInput | undefined;
-  const view = toReleaseView(status);
-  const members = async (): Promise<ReleaseMemberFacts[]> =>
-    Promise.all(
-      (input?.members ?? []).map(async (m) => {
-        const member = await loadRollout(client, m.rolloutId);
-        return {
-          app: m.app,
-          ...(member ? { rollout: member.view, blueImage: await blueImageOf(member.view) } : {}),
-          conditions: Object.fromEntries(m.input.plan.gates.map((g) => [g.name, g.successCondition])),
-        };
-      }),
-    );
-  return {
-    view,
-    approvers: input?.plan.approval.approvers ?? [],
-    auditApp: releaseAuditApp(view.name),
-    members,
-  };
 }
 
 /** GET /api/approvals/{id}?token=: the confirmation page. Never decides: link unfurlers follow GETs. */

@@ -18,7 +18,8 @@ import {
   type AuditFacts,
 } from './pages/dashboardPage';
 import { errorPage, esc, htmlPage } from './pages/html';
-import { releasesSection } from './pages/releasePage';
+import { loadRelease } from './http/instances';
+import { releasesSection, renderReleaseBody } from './pages/releasePage';
 import { signInUrl } from './pages/approvalPage';
 
 /**
@@ -193,6 +194,31 @@ async function dashboardRollout(request: HttpRequest, client: DurableClient, con
   });
 }
 
+/** GET /api/dashboard/releases/{id}: one release, refreshing itself while it runs. */
+async function dashboardRelease(request: HttpRequest, client: DurableClient) {
+  const who = viewer(request);
+  if (!who.ok) return who.response;
+  const id = request.params.id ?? '';
+  const invalid = badId(id);
+  if (invalid) {
+    const p = invalid.jsonBody as { status: number; title: string; detail: string };
+    return errorPage(p.status, p.title, p.detail);
+  }
+  const release = await loadRelease(client, id);
+  if (!release) {
+    return errorPage(
+      404,
+      'Release not found',
+      `no release has id '${id}'; see all releases at /api/dashboard`,
+    );
+  }
+  const page = renderReleaseBody(release.view, await release.members());
+  return htmlPage(200, page.title, page.body, {
+    signedInAs: who.name,
+    ...(release.view.done ? {} : { refreshSeconds }),
+  });
+}
+
 df.app.client.http('dashboard', {
   route: 'dashboard',
   methods: ['GET'],
@@ -204,4 +230,10 @@ df.app.client.http('dashboardRollout', {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: guarded(dashboardRollout),
+});
+df.app.client.http('dashboardRelease', {
+  route: 'dashboard/releases/{id}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: guarded(dashboardRelease),
 });

@@ -274,6 +274,23 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(html).toContain('<h2>Releases</h2>');
     expect(html).toContain(id);
     expect(html).toMatch(/rapi<\/a> <span class="v v-\w+">Succeeded<\/span> promoted/);
+    expect(html).toContain(`href="/api/dashboard/releases/${encodeURIComponent(id)}"`);
+    // The release's own page: each member's change and phase, the approval with who decided, the timeline.
+    const asAlice = { headers: { 'x-ms-client-principal-name': 'alice@contoso.com' } };
+    const detail = await fetch(`${e.gl.baseUrl}/api/dashboard/releases/${encodeURIComponent(id)}`, asAlice);
+    const detailHtml = await detail.text();
+    expect(detail.status).toBe(200);
+    expect(detail.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(detailHtml).toContain('<h1>Release shop</h1>');
+    expect(detailHtml).toMatch(
+      /<th scope="row">rapi<\/th><td><code>[^<]+<\/code> → <code>[^<]*rapi:v2<\/code>/,
+    );
+    expect(detailHtml).toMatch(/by alice@contoso\.com/);
+    expect(detailHtml).toContain('<h2>Timeline</h2>');
+    expect(detailHtml).not.toContain('token=');
+    const missing = await fetch(`${e.gl.baseUrl}/api/dashboard/releases/no-such-release`, asAlice);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('see all releases at /api/dashboard');
 
     // The audit trail has the request and the approval under the release.
     const kinds = (await auditKinds(`rollout=${encodeURIComponent(id)}`)).map((x) => x.kind);

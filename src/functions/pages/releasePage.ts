@@ -88,13 +88,58 @@ export function renderReleaseApprovalBody(a: {
   return { title: `Approve release ${r.name}: ${r.id}`, body };
 }
 
+/**
+ * The dashboard's page of one release: what replaces what in each member, the approval, what is left to
+ * do by hand, and the timeline. No approval link: the dashboard is for watching, the link is for deciding.
+ */
+export function renderReleaseBody(
+  release: ReleaseView,
+  members: ReleaseMemberFacts[],
+): { title: string; body: string } {
+  const r = release;
+  const a = r.approval;
+  const approval = a
+    ? `<p>state ${badge(a.state)}${a.expiresAt ? ` · expires ${esc(isoOrDash(a.expiresAt))}` : ''}${a.by ? ` · by ${esc(a.by)}` : ''}${a.at ? ` at ${esc(isoOrDash(a.at))}` : ''}${a.comment ? ` · comment “${esc(a.comment)}”` : ''}</p>`
+    : '<p class="muted">Not asked yet.</p>';
+  const left = r.leftToDo?.length
+    ? `<div class="notice" role="alert"><h2>Left to do by hand</h2><ul>${r.leftToDo.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></div>`
+    : '';
+  const queued = r.queuedBehind?.length
+    ? `<p>Waiting for ${r.queuedBehind.map((q) => `<code>${esc(q.app)}</code> (held by <code>${esc(q.holder)}</code>)`).join(', ')}</p>`
+    : '';
+  const links = r.members
+    .map(
+      (m) =>
+        `<li><a href="/api/dashboard/rollouts/${encodeURIComponent(m.rolloutId)}">${esc(m.app)}</a>: rollout <code>${esc(m.rolloutId)}</code></li>`,
+    )
+    .join('');
+  const timeline = r.timeline
+    .map(
+      (t) =>
+        `<li><time datetime="${esc(t.at)}">${esc(isoOrDash(t.at))}</time> ${t.phase ? `<strong>${esc(t.phase)}</strong>` : ''}${t.note ? ` ${t.phase ? '— ' : ''}${esc(t.note)}` : ''}</li>`,
+    )
+    .join('');
+  const body =
+    `<p><a href="/api/dashboard">All rollouts and releases</a></p>` +
+    `<h1>Release ${esc(r.name)}</h1>` +
+    `<p class="muted"><code>${esc(r.id)}</code> · ${esc(r.members.length)} apps · ${esc(r.order ?? 'sequence')}</p>` +
+    `<p>${badge(r.outcome ?? r.phase)}${r.reason ? ` ${esc(r.reason)}` : ''}</p>` +
+    left +
+    queued +
+    releaseMembersTable(r, members) +
+    `<h2>Approval</h2>${approval}` +
+    `<h2>Member rollouts</h2><ul>${links}</ul>` +
+    `<h2>Timeline</h2><ol class="timeline">${timeline}</ol>`;
+  return { title: `Release ${r.name}: ${r.id}`, body };
+}
+
 /** The dashboard's list of releases, running first, each with its members' phases. */
 export function releasesSection(releases: ReleaseView[]): string {
   if (releases.length === 0) return '';
   const rows = releases
     .map(
       (r) =>
-        `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.name)}</td><td>${badge(r.outcome ?? r.phase)}</td>` +
+        `<tr><td><a href="/api/dashboard/releases/${encodeURIComponent(r.id)}"><code>${esc(r.id)}</code></a></td><td>${esc(r.name)}</td><td>${badge(r.outcome ?? r.phase)}</td>` +
         `<td>${r.members
           .map(
             (m) =>
