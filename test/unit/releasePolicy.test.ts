@@ -68,6 +68,7 @@ gather: { tagKey: '^(v\\d+\\.\\d+)\\.' }`),
         watch: { duration: 600_000, interval: 60_000 },
         gather: { window: 900_000, tagKey: '^(v\\d+\\.\\d+)\\.' },
         concurrency: 'supersede',
+        queue: { timeout: 86_400_000, pollInterval: 30_000 },
         source: 'p.yaml#5',
       },
     ]);
@@ -116,6 +117,7 @@ watch: { duration: PT1M, interval: PT5M }
 gather: { window: PT0S, tagKey: 'v\\d+' }
 concurrency: always
 undoWindow: P1X
+queue: { timeout: PT0S, pollInterval: often }
 colour: blue`),
     );
     expect(problems).toEqual(
@@ -127,10 +129,12 @@ colour: blue`),
         expect.stringContaining('p.yaml#5: gather.window: must be longer than zero'),
         expect.stringContaining("p.yaml#5: concurrency: must be 'supersede', 'queue' or 'reject'"),
         expect.stringContaining("p.yaml#5: undoWindow: 'P1X' is not an ISO 8601 duration"),
+        expect.stringContaining('p.yaml#5: queue.timeout: must be longer than zero'),
+        expect.stringContaining("p.yaml#5: queue.pollInterval: 'often' is not an ISO 8601 duration"),
         expect.stringMatching(/p.yaml#5: \(release\): .*colour/),
       ]),
     );
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(10);
     // Cross-field checks once the fields themselves parse.
     expect(
       problemsOf(
@@ -218,7 +222,8 @@ name: shop
 members: [api, web, worker]
 approval: { timeout: PT1H }
 bake: PT5M
-watch: { duration: PT10M, interval: PT1M }`),
+watch: { duration: PT10M, interval: PT1M }
+queue: { timeout: PT2H, pollInterval: PT1M }`),
   );
   const image = (ref: string) => {
     const parsed = parseImage(ref);
@@ -244,6 +249,7 @@ watch: { duration: PT10M, interval: PT1M }`),
       watch: { durationMs: 600_000, intervalMs: 60_000 },
       // The smallest member undo window (api's PT20M).
       undoWindowMs: 1_200_000,
+      queue: { timeoutMs: 7_200_000, pollIntervalMs: 60_000 },
     });
     expect(input.members.map((m) => [m.app, m.rolloutId])).toEqual([
       ['api', memberRolloutId(input.releaseId, 'api')],

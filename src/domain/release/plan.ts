@@ -6,10 +6,6 @@ import type { RolloutInput, RolloutPlan, RolloutTrigger } from '../rollout/types
 import { memberRolloutId, releaseIdFor } from './ids';
 import type { ReleaseInput, ReleasePlan, ReleasePolicy } from './types';
 
-/** While queued, the member apps are looked at this often, and the release gives up after this long. */
-const queuePollMs = 30_000;
-const queueTimeoutMs = 24 * 3_600_000;
-
 /** A member's own undo window (absent: its cleanup delay). */
 function undoWindowOf(plan: RolloutPlan): number {
   return plan.cleanup.undoWindowMs ?? plan.cleanup.deactivateAfterMs;
@@ -32,7 +28,7 @@ export function planFromRelease(release: ReleasePolicy, members: readonly Rollou
     watch: { durationMs: release.watch?.duration ?? 0, intervalMs: release.watch?.interval ?? 60_000 },
     undoWindowMs: release.undoWindow ?? smallestUndo,
     concurrency: release.concurrency,
-    queue: { pollIntervalMs: queuePollMs, timeoutMs: queueTimeoutMs },
+    queue: { pollIntervalMs: release.queue.pollInterval, timeoutMs: release.queue.timeout },
   };
 }
 

@@ -59,6 +59,14 @@ export const releaseSchema = z
       .enum(['supersede', 'queue', 'reject'], { message: "must be 'supersede', 'queue' or 'reject'" })
       .default('supersede'),
     undoWindow: duration('PT30M').optional(),
+    // While a member app is busy the release waits: looked at from every pollInterval (backing off to 5 min)
+    // until timeout, after which it gives up having changed nothing.
+    queue: z
+      .strictObject({
+        timeout: positiveDuration('PT4H').prefault('PT24H'),
+        pollInterval: positiveDuration('PT30S').prefault('PT30S'),
+      })
+      .prefault({}),
   })
   .superRefine((r, ctx) => {
     const seen = new Map<string, number>();

@@ -47,6 +47,8 @@ export interface ReleasePolicy {
   concurrency: ReleaseConcurrency;
   /** Absent: the smallest undo window among the members. */
   undoWindow?: number;
+  /** While a member app is busy: how long the release waits (ms), and how often it looks first (ms). */
+  queue: { timeout: number; pollInterval: number };
   /** Where it was loaded from (file#document[index]). */
   source: string;
 }

@@ -41,7 +41,8 @@ export function* holdApps(rel: ReleaseRun): Generator<Task, void, unknown> {
       deadline: Math.min(rel.now() + interval, deadline),
       memberEndStops: false,
     });
-    interval = Math.min(interval * 2, maxQueuePollMs);
+    // Backs off to 5 minutes, or stays at the policy's interval when that is longer.
+    interval = Math.min(interval * 2, Math.max(maxQueuePollMs, plan.queue.pollIntervalMs));
   }
 }
 
