@@ -15,6 +15,7 @@ import type {
   SmokeReport,
   UndoStatus,
 } from '../domain/rollout/types';
+import { clip as clipText } from '../domain/text';
 
 const maxTimeline = 40;
 const maxIgnoredEvents = 10;
@@ -205,5 +206,5 @@ export class RolloutRecorder {
 }
 
 function clip(s: string): string {
-  return s.length > maxText ? `${s.slice(0, maxText - 1)}…` : s;
+  return clipText(s, maxText);
 }

@@ -1,6 +1,7 @@
 import type { TrafficEntry } from '../ports/containerApps';
 import type { AuditActor, AuditApp, AuditDetails, AuditEntry, FlagState } from './entry';
 import { auditId, unknownApp } from './entry';
+import { clip as clipText } from '../text';
 
 /** What Greenlight decided about one trigger; mirrors the request-a-rollout service's outcomes. */
 export type AdmissionOutcome =
@@ -25,7 +26,7 @@ export interface TriggerFacts {
   eventId?: string;
 }
 
-const clip = (s: string, max = 300): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const clip = (s: string, max = 300): string => clipText(s, max);
 
 /** The audit entry of one trigger's admission. */
 export function admissionEntry(t: TriggerFacts, o: AdmissionOutcome): AuditEntry {

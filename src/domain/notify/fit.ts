@@ -1,11 +1,7 @@
+import { clip } from '../text';
 import type { NotificationView } from './view';
 
-/** Cuts text to at most `max` characters (code points), marking the cut with an ellipsis. */
-export function clip(text: string, max: number): string {
-  const chars = Array.from(text);
-  if (chars.length <= max) return text;
-  return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
-}
+export { clip };
 
 export function byteLength(text: string): number {
   return new TextEncoder().encode(text).length;

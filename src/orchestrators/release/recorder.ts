@@ -1,5 +1,6 @@
 import type { OrchestrationContext } from 'durable-functions';
 import type { ApprovalDecision } from '../../domain/rollout/types';
+import { clip as clipText } from '../../domain/text';
 import type {
   MemberReport,
   ReleaseInput,
@@ -13,7 +14,7 @@ const maxTimeline = 50;
 const maxIgnoredEvents = 10;
 /** What is left to do, per member and in all: enough to act on, bounded so the status stays small. */
 const maxLeftToDo = 10;
-const clip = (s: string, max = 500): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const clip = (s: string, max = 500): string => clipText(s, max);
 
 function bounded(items: string[], max = maxLeftToDo): string[] {
   const kept = items.slice(0, max).map((l) => clip(l, 300));
