@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { signApprovalToken, verifyApprovalToken } from '../domain/approvalToken';
-import type { RolloutStatus } from '../domain/rollout/types';
 
 export interface ApprovalLinks {
   pageUrl: string;
@@ -81,55 +80,4 @@ export function checkApprovalToken(
   };
   const [status, title] = map[v.reason] ?? [400, 'Approval token rejected'];
   return { ok: false, status, type: `approval-token-${v.reason}`, title, detail: v.message };
-}
-
-const escapes: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
-}
-
-/** The confirmation page: a GET never decides (link unfurlers and scanners follow links). */
-export function renderApprovalPage(args: {
-  rolloutId: string;
-  status?: Omit<RolloutStatus, 'phase'> & { phase: string };
-  tokens: { approve: string; reject: string };
-  expiresAt: number;
-  action: string;
-}): string {
-  const s = args.status;
-  const facts: [string, string][] = [
-    ['Rollout', args.rolloutId],
-    ['App', s ? `${s.app.name} (${s.app.resourceGroup})` : 'unknown'],
-    ['Image', s?.image ?? 'unknown'],
-    ['Green revision', s?.green ?? '—'],
-    ['Serving now', s?.traffic?.map((t) => `${t.revisionName} ${t.weight}%`).join(', ') ?? '—'],
-    ['Smoke checks', s?.checks.smoke ? (s.checks.smoke.passed ? 'passed' : 'failed') : '—'],
-    ['Phase', s?.phase ?? 'unknown'],
-    ['Link expires', new Date(args.expiresAt).toISOString()],
-  ];
-  const rows = facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
-  const form = (decision: 'approve' | 'reject', token: string, label: string): string =>
-    `<form method="post" action="${esc(args.action)}"><input type="hidden" name="token" value="${esc(token)}">` +
-    `<input type="hidden" name="decision" value="${decision}">` +
-    `<label>Comment <input name="comment" maxlength="500"></label> <button type="submit" class="${decision}">${label}</button></form>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<title>Greenlight approval: ${esc(args.rolloutId)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}th{text-align:left;padding-right:1rem}
-form{margin:1rem 0}button{padding:.5rem 1.2rem;font-size:1rem}.approve{background:#1a7f37;color:#fff}.reject{background:#cf222e;color:#fff}</style>
-</head><body><h1>Promote this release?</h1><table>${rows}</table>
-${form('approve', args.tokens.approve, 'Approve and promote')}${form('reject', args.tokens.reject, 'Reject and roll back')}
-</body></html>`;
-}
-
-export function renderDecisionPage(title: string, message: string): string {
-  return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head>` +
-    `<body style="font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto"><h1>${esc(title)}</h1><p>${esc(message)}</p></body></html>`
-  );
 }
