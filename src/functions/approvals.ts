@@ -14,7 +14,7 @@ import { renderApprovalBody, renderResultBody, signInUrl, viewerStanding } from 
 import { errorPage, htmlPage, wantsHtml } from './pages/html';
 import { renderReleaseApprovalBody } from './pages/releasePage';
 import { guarded } from './http/guard';
-import { blueImageOf, loadRelease, loadRollout } from './http/instances';
+import { blueImageOf, loadInstance } from './http/instances';
 import { approverOf, badId, readJson, type Parsed } from './http/request';
 
 /** Replies as a page to a browser and as problem+json to a program. */
@@ -46,8 +46,7 @@ async function showApproval(request: HttpRequest, client: DurableClient) {
       detail: 'this approval link was already used; see the rollout status for the decision',
     });
   }
-  const rollout = await loadRollout(client, id);
-  const release = rollout ? undefined : await loadRelease(client, id);
+  const { rollout, release } = await loadInstance(client, id);
   if (!rollout && !release) {
     return fail(request, unknownRollout(id));
   }
@@ -129,9 +128,8 @@ async function decideApproval(request: HttpRequest, client: DurableClient, conte
       detail: `the form says '${form.decision}' but the token is for '${check.decision}'; use the button for the decision you want`,
     });
   }
-  const rollout = await loadRollout(client, id);
   // A release's approval works like a rollout's: the token is bound to the release id.
-  const release = rollout ? undefined : await loadRelease(client, id);
+  const { rollout, release } = await loadInstance(client, id);
   const target = rollout?.view ?? release?.view;
   if (!target) {
     return fail(request, unknownRollout(id));

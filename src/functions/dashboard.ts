@@ -2,9 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import type { DurableClient } from 'durable-functions';
 import { services } from '../composition';
-import type { RolloutInput } from '../domain/rollout/types';
 import { Orchestrators } from '../names';
-import { tryGetStatus } from '../services/admission';
 import { sortReleases } from '../services/releaseRequest';
 import { toReleaseView } from '../services/releaseView';
 import { toRolloutView, type RolloutView } from '../services/rolloutView';
@@ -18,7 +16,7 @@ import {
   type AuditFacts,
 } from './pages/dashboardPage';
 import { errorPage, esc, htmlPage } from './pages/html';
-import { loadRelease } from './http/instances';
+import { loadRelease, loadRollout } from './http/instances';
 import { releasesSection, renderReleaseBody } from './pages/releasePage';
 import { signInUrl } from './pages/approvalPage';
 
@@ -169,17 +167,15 @@ async function dashboardRollout(request: HttpRequest, client: DurableClient, con
     const p = invalid.jsonBody as { status: number; title: string; detail: string };
     return errorPage(p.status, p.title, p.detail);
   }
-  const status = await tryGetStatus(client, id);
-  if (!status || status.name !== Orchestrators.rollout) {
+  const rollout = await loadRollout(client, id);
+  if (!rollout) {
     return errorPage(
       404,
       'Rollout not found',
       `no rollout has id '${id}'; see all rollouts at /api/dashboard`,
     );
   }
-  const full = await client.getStatus(id, { showInput: true });
-  const view = toRolloutView(full);
-  const input = full.input as RolloutInput | undefined;
+  const { view, input } = rollout;
   const audit = await auditOf(id, context);
   const page = renderRolloutBody({
     view,

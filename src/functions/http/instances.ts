@@ -1,4 +1,4 @@
-import type { DurableClient } from 'durable-functions';
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { services } from '../../composition';
 import { releaseAuditApp } from '../../domain/audit';
 import type { ReleaseInput } from '../../domain/release/types';
@@ -24,11 +24,15 @@ export async function blueImageOf(view: { app: RolloutInput['plan']['app']; blue
   }
 }
 
-export async function loadRollout(client: DurableClient, id: string) {
-  const status = await tryGetStatus(client, id);
+type Status = DurableOrchestrationStatus;
+
+function rolloutOf(status: Status | undefined) {
   if (!status || status.name !== Orchestrators.rollout) return undefined;
-  const full = await client.getStatus(id, { showInput: true });
-  return { view: toRolloutView(full), input: full.input as RolloutInput | undefined };
+  return { view: toRolloutView(status), input: status.input as RolloutInput | undefined };
+}
+
+export async function loadRollout(client: DurableClient, id: string) {
+  return rolloutOf(await tryGetStatus(client, id, { showInput: true }));
 }
 
 /**
@@ -36,7 +40,16 @@ export async function loadRollout(client: DurableClient, id: string) {
  * whether it waits), the approvers, the app the audit names, and each member for the page.
  */
 export async function loadRelease(client: DurableClient, id: string) {
+  return releaseOf(client, await tryGetStatus(client, id, { showInput: true }));
+}
+
+/** A rollout or a release by id, read once: the approval routes take either. */
+export async function loadInstance(client: DurableClient, id: string) {
   const status = await tryGetStatus(client, id, { showInput: true });
+  return { rollout: rolloutOf(status), release: releaseOf(client, status) };
+}
+
+function releaseOf(client: DurableClient, status: Status | undefined) {
   if (!status || status.name !== Orchestrators.release) return undefined;
   const input = status.input as ReleaseInput | undefined;
   const view = toReleaseView(status);
