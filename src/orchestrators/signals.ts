@@ -34,10 +34,15 @@ export class Signals {
     return this.context.df.Task.any(this.listening());
   }
 
+  /** The well-formed abort raised so far, if any (malformed ones are recorded and ignored). */
+  aborted(): EventPayloads['abort'] | undefined {
+    this.settle();
+    return this.received.abort;
+  }
+
   /** Throws StopRollout when a well-formed abort has been raised. */
   throwIfAborted(): void {
-    this.settle();
-    const req = this.received.abort;
+    const req = this.aborted();
     if (req) throw new StopRollout(`aborted by ${req.by}${req.reason ? `: ${req.reason}` : ''}`);
   }
 

@@ -12,10 +12,10 @@ import { gateReport, type GateRunView } from '../domain/gates/report';
 import type { GateSpec } from '../domain/rollout/types';
 import { assessReadiness } from '../domain/rollout/readiness';
 import { call, type WatchInput, type WatchResult } from '../activities/contract';
-import { parseEvent } from '../domain/events';
-import { Events, Orchestrators } from '../names';
+import { Orchestrators } from '../names';
 import { checkProduction, type ProductionLook } from './flagWatch';
 import { stepRetry } from './retry';
+import { Signals } from './signals';
 
 /** Wake-ups (checks and quick retries) per generation before continue-as-new: keeps history bounded. */
 export const checksPerGeneration = 10;
@@ -32,7 +32,8 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
   context: OrchestrationContext,
 ): Generator<Task, WatchResult | undefined, unknown> {
   const input = context.df.getInput<WatchInput>();
-  let abort = context.df.waitForExternalEvent(Events.abort);
+  // Every waiter made is read (see Signals): an abort cannot land on a waiter nobody looks at again.
+  const signals = new Signals(context);
   const now = () => context.df.currentUtcDateTime.getTime();
   let checks = input.iteration;
   const runs: Record<string, GateRunProgress> = { ...input.gateRuns };
@@ -46,14 +47,11 @@ export const rolloutWatchOrchestrator: OrchestrationHandler = function* (
     if (now() >= input.until) return closeWatch(input.gates, runs, checks);
     const wake = Math.min(nextCheckAt, input.until, ...Object.values(retryAt));
     const timer = context.df.createTimer(new Date(wake));
-    const winner = yield context.df.Task.any([timer, abort]);
-    if (winner === abort) {
-      if (parseEvent('abort', abort.result).ok) {
-        return { ok: false, reason: 'aborted by an operator', checks, ...report() };
-      }
-      // The watch's instance id can be guessed: a malformed abort raised into it changes nothing.
+    const winner = yield context.df.Task.any([timer, signals.abort]);
+    // The watch's instance id can be guessed: a malformed abort raised into it changes nothing.
+    if (signals.aborted()) return { ok: false, reason: 'aborted by an operator', checks, ...report() };
+    if (winner !== timer) {
       timer.cancel();
-      abort = context.df.waitForExternalEvent(Events.abort);
       continue;
     }
     const at = now();
