@@ -16,7 +16,7 @@ import {
 } from '../domain/guardrails';
 import type { AppSnapshot, RevisionInfo } from '../domain/ports';
 import { Events } from '../names';
-import { compensationRetry } from './retry';
+import { undoAttempt } from './retry';
 import type { RolloutRun } from './run';
 import { StopRollout } from './stop';
 
@@ -215,7 +215,7 @@ export function* beforeModeSwitch(run: RolloutRun): Generator<Task, void, unknow
       run.call(
         'setSessionAffinity',
         { app: run.app, affinity: 'sticky', singleMode: true },
-        compensationRetry,
+        undoAttempt,
       ),
   });
   yield* run.call('setSessionAffinity', { app: run.app, affinity: 'none' });
