@@ -366,7 +366,12 @@ export class WorkloadAgent extends EventEmitter<AgentEvents> {
     const values = await this.prod.mget(...others.map((m) => this.keys.report(m)));
     return values.some((v) => {
       if (!v) return false;
-      const report = JSON.parse(v) as RevisionReport;
+      let report: RevisionReport;
+      try {
+        report = JSON.parse(v) as RevisionReport;
+      } catch {
+        return false; // an unreadable report holds nothing
+      }
       const range = report.buffered?.[log];
       return report.mode === 'standby' && range !== undefined && range.from <= id;
     });

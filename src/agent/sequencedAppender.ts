@@ -133,10 +133,14 @@ export class SequencedAppender {
           fields = this.buffer.get(id);
           if (!fields) return;
           // Looked at most once per holdPollMs, not at every frame pushed meanwhile.
-          if (this.holding?.id === next && Date.now() < this.holding.until) return;
+          if (this.holding?.id === next && Date.now() < this.holding.until) {
+            this.retryLater(this.holding.until - Date.now());
+            return;
+          }
+          // Set before asking, so a failed lookup (Redis timing out) is throttled too.
+          this.holding = { id: next, until: Date.now() + this.holdPollMs };
           if (this.agent.mode === 'prod' && (await this.agent.otherRevisionHolds(this.log, next))) {
             // A standby revision can write them once production is handed to it: wait, never skip.
-            this.holding = { id: next, until: Date.now() + this.holdPollMs };
             this.agent.noteWaiting({ log: this.log, id: next });
             this.retryLater(this.holdPollMs);
             return;
