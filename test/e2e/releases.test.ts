@@ -217,6 +217,41 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(rollouts.count).toBe(0);
   });
 
+  it('refuses bad input to the release routes with problem+json, and starts or raises nothing', async () => {
+    const cases: [string, string, unknown, number, string, RegExp][] = [
+      ['GET', '/api/releases/no-such-release', undefined, 404, 'unknown-release', /no-such-release/],
+      ['GET', `/api/releases/${'x'.repeat(120)}`, undefined, 400, 'invalid-id', /id/],
+      ['GET', `/api/releases?name=${'n'.repeat(101)}`, undefined, 400, 'invalid-query', /name/],
+      ['POST', '/api/releases/shop-1/bogus', {}, 404, 'unknown-action', /abort, \/promote or \/undo/],
+      ['POST', '/api/releases/no-such-release/abort', {}, 404, 'unknown-release', /no-such-release/],
+      [
+        'POST',
+        '/api/releases/no-such-release/abort',
+        { extra: 1 },
+        400,
+        'invalid-request',
+        /extra|Unrecognized/i,
+      ],
+      [
+        'POST',
+        '/api/releases/no-such-release/promote',
+        { reason: 'r'.repeat(501) },
+        400,
+        'invalid-request',
+        /reason/,
+      ],
+    ];
+    for (const [method, path, body, status, type, detail] of cases) {
+      const res = await api(e.gl, method, path, body);
+      expect({ path, status: res.status }).toEqual({ path, status });
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const p = (await res.json()) as { type: string; detail: string };
+      expect({ path, type: p.type.split('/').pop() }).toEqual({ path, type });
+      expect(p.detail).toMatch(detail);
+    }
+    expect(await listReleases()).toEqual([]);
+  });
+
   it('start → one approval through the page → Succeeded with every member promoted', async () => {
     const before = { rapi: soleRevision('rapi'), rweb: soleRevision('rweb') };
     const images = { rapi: image('rapi', 'v2'), rweb: image('rweb', 'v2') };
@@ -370,6 +405,15 @@ describe('coordinated releases, end to end on the local runtime', () => {
     expect(done.members.find((m) => m.app === 'fb')?.outcome).toBe('RolledBack');
     expect(serving(e, 'fa')).toEqual(before.fa);
     expect(serving(e, 'fb')).toEqual(before.fb);
+    // Over is over: abort, promote and undo of a rolled-back release are refused, saying why.
+    for (const action of ['abort', 'promote', 'undo']) {
+      const res = await api(e.gl, 'POST', `/api/releases/${started.body.id}/${action}`, {});
+      expect(res.status).toBe(409);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const p = (await res.json()) as { type: string; detail: string };
+      expect(p.type).toMatch(/\/release-not-running$/);
+      expect(p.detail).toMatch(/is RolledBack/);
+    }
   });
 
   it('a member that fails its watch after both were promoted: the promoted first member is restored too', async () => {
