@@ -127,12 +127,31 @@ function* undoWindow(
   let warnAt = anyoneWants(run, 'undoWindowClosing')
     ? reminderAt(run.now(), until, run.plan.cleanup.remindBeforeUndoClosesMs)
     : undefined;
-  // After promotion an abort means an undo: both are listened for, each with one waiter at a time.
-  const waiters: Record<'undo' | 'abort', Task> = {
-    undo: context.df.waitForExternalEvent(Events.undo),
-    abort: context.df.waitForExternalEvent(Events.abort),
+  // After promotion an abort means an undo. As in Signals, every wait listens with fresh waiters and every
+  // waiter made is read (durable-js hands an event to the newest open waiter of its name).
+  const waiting: { name: 'undo' | 'abort'; task: Task }[] = [];
+  const listen = (): Task[] =>
+    (['undo', 'abort'] as const).map((name) => {
+      const task = context.df.waitForExternalEvent(Events[name]);
+      waiting.push({ name, task });
+      return task;
+    });
+  /** The first well-formed undo or abort received, in the order they came; malformed ones are noted. */
+  const received = (): { by: string; reason?: string } | undefined => {
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const { name, task } = waiting[i]!;
+      if (!task.isCompleted) continue;
+      waiting.splice(i, 1);
+      const parsed = parseEvent(name, task.result);
+      if (parsed.ok) return parsed.value;
+      recorder.note(parsed.problem);
+    }
+    return undefined;
   };
   for (;;) {
+    // An abort raised while the rollout finished its watch landed on a waiter of its own signals.
+    const asked = run.signals.aborted() ?? received();
+    if (asked) return { kind: 'undo', by: asked.by, ...optReason(asked.reason) };
     // The guard ends by itself when the window closes; without one, a timer does.
     let timer: TimerTask | undefined;
     const closes = guard
@@ -140,17 +159,12 @@ function* undoWindow(
       : (timer = context.df.createTimer(new Date(Math.max(until, run.now()))));
     const warn = warnAt !== undefined ? context.df.createTimer(new Date(warnAt)) : undefined;
     // The guard (a running child) is waited for again each time round: `anyOf` sends it once.
-    const winner = yield anyOf(context, [waiters.undo, waiters.abort, closes, ...(warn ? [warn] : [])]);
+    const winner = yield anyOf(context, [...listen(), closes, ...(warn ? [warn] : [])]);
     if (warn && !warn.isCompleted) warn.cancel();
-    for (const name of ['undo', 'abort'] as const) {
-      if (!waiters[name].isCompleted) continue;
-      const parsed = parseEvent(name, waiters[name].result);
-      if (parsed.ok) {
-        timer?.cancel();
-        return { kind: 'undo', by: parsed.value.by, ...optReason(parsed.value.reason) };
-      }
-      recorder.note(parsed.problem);
-      waiters[name] = context.df.waitForExternalEvent(Events[name]);
+    const decided = received();
+    if (decided) {
+      timer?.cancel();
+      return { kind: 'undo', by: decided.by, ...optReason(decided.reason) };
     }
     if (warn && winner === warn) {
       warnAt = undefined;
