@@ -121,7 +121,8 @@ export class Signals {
   }
 }
 
-function toDecision(e: EventPayloads['approval']): ApprovalDecision {
+/** A well-formed approval event as the decision the status and audit record. */
+export function toDecision(e: EventPayloads['approval']): ApprovalDecision {
   return {
     decision: e.decision,
     approver: e.approver,

@@ -7,6 +7,7 @@ import type { ApprovalDecision } from '../../domain/rollout/types';
 import { Events } from '../../names';
 import { anyOf } from '../anyOf';
 import { stepRetry } from '../retry';
+import { toDecision } from '../signals';
 import { StopRollout } from '../stop';
 import { EventInbox } from './inbox';
 import { ReleaseRecorder } from './recorder';
@@ -161,15 +162,7 @@ export class ReleaseRun {
       if (done()) return { kind: 'done' };
       if (opts.approval) {
         const d = this.signals.approval.take();
-        if (d) {
-          const decision: ApprovalDecision = {
-            decision: d.decision,
-            approver: d.approver,
-            decidedAt: d.decidedAt,
-            ...(d.comment !== undefined ? { comment: d.comment } : {}),
-          };
-          return { kind: 'approval', decision };
-        }
+        if (d) return { kind: 'approval', decision: toDecision(d) };
       }
       if (opts.promote) {
         // Kept once received: one promote skips the approval and the bake after it, as for a rollout.
