@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../src/domain/audit/entry';
 import { registry, seed, startE2E, trafficPolicy, untilPhase, type E2E } from '../e2e/support';
-import { cli, type CliRun } from './run';
+import { cli, expectExit } from './run';
 
 const approval = { required: true, timeout: 'PT24H', onTimeout: 'rollback' };
 const withinAnHour = (next: number, now: number): boolean => next - now < 3_600_000;
@@ -18,11 +18,6 @@ afterAll(async () => {
   await e?.stop();
 });
 beforeEach(() => e.stack.runtime.setTimeSkipping(withinAnHour));
-
-function expectExit(r: CliRun, code: number): void {
-  if (r.code !== code)
-    throw new Error(`exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-}
 
 /** Entries a rollout writes itself while it runs, besides the admissions and decisions checked here. */
 const orchestrationKinds = new Set([

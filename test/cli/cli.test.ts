@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registry, seed, startE2E, trafficPolicy, untilPhase, type E2E } from '../e2e/support';
 import { until } from '../support/until';
-import { cli, cliCommand, shellQuote, Tmux, type CliRun } from './run';
+import { cli, cliCommand, expectExit, shellQuote, Tmux } from './run';
 
 const approval = { required: true, timeout: 'PT24H', onTimeout: 'rollback' };
 const policies = [
@@ -40,11 +40,6 @@ async function screenUntil(tmux: Tmux, what: string, ok: (screen: string) => boo
   } catch (err) {
     throw new Error(`${(err as Error).message}; the screen:\n${last}`);
   }
-}
-
-function expectExit(r: CliRun, code: number): void {
-  if (r.code !== code)
-    throw new Error(`exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
 
 async function startWithCli(app: string, tag: string): Promise<string> {

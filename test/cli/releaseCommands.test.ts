@@ -1,5 +1,5 @@
 import { registry, seed, startE2E, trafficPolicy, type E2E } from '../e2e/support';
-import { cli, type CliRun } from './run';
+import { cli, expectExit } from './run';
 
 const approval = { required: true, timeout: 'PT24H', onTimeout: 'rollback' };
 const policies = [
@@ -23,11 +23,6 @@ afterAll(async () => {
 });
 // The release approval (24 h) is not skipped: the release waits for the CLI's promote or abort.
 beforeEach(() => e.stack.runtime.setTimeSkipping(withinAnHour));
-
-function expectExit(r: CliRun, code: number): void {
-  if (r.code !== code)
-    throw new Error(`exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-}
 
 async function waitingApproval(id: string): Promise<void> {
   for (let i = 0; i < 600; i++) {

@@ -81,3 +81,9 @@ export class Tmux {
 }
 
 export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Fails with the command's output when it did not exit with `code`. */
+export function expectExit(r: CliRun, code: number): void {
+  if (r.code !== code)
+    throw new Error(`exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}

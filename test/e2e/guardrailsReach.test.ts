@@ -1,8 +1,8 @@
 // Internal ingress and Labels revision mode end to end on the local runtime: the emulator refuses callers
 // outside an internal app's environment and offers an environment gateway (a probe endpoint); an app in
 // Labels mode routes each label to its revision and gives a new revision the target label.
-import { createServer } from 'node:net';
 import { api } from '../../local/client';
+import { freePort } from '../support/redisServer';
 import {
   digestOf,
   refOf,
@@ -25,17 +25,6 @@ const writeMethods = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
 const domain = 'happy-hill-1a2b3c.westeurope.azurecontainerapps.localhost';
 
 /** A port free now, for the emulator's gateway: the policy names it before the emulator starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const armWrites = (x: E2E) =>
   x.stack.emulator.requestLog.filter((r) => writeMethods.has(r.method) && r.status >= 200 && r.status < 300);
 
