@@ -212,11 +212,7 @@ export function* beforeModeSwitch(run: RolloutRun): Generator<Task, void, unknow
   run.saga.add({
     what: 'session affinity back to sticky',
     run: () =>
-      run.call(
-        'setSessionAffinity',
-        { app: run.app, affinity: 'sticky', singleMode: true },
-        undoAttempt,
-      ),
+      run.call('setSessionAffinity', { app: run.app, affinity: 'sticky', singleMode: true }, undoAttempt),
   });
   yield* run.call('setSessionAffinity', { app: run.app, affinity: 'none' });
 }
