@@ -122,6 +122,9 @@ describe('audit log in Redis', () => {
     const since = new Date();
     await sleep(20);
     await log.append(started(3, web, 'web-r1'));
+    // Streams of different apps order within one millisecond by their own sequence only: the two are
+    // appended a millisecond apart so "newest across apps" has one answer.
+    await sleep(2);
     await log.append(started(4, api));
 
     const webOnly = await log.query({ app: 'sub/rg/web', limit: 10 });
